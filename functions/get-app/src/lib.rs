@@ -1,0 +1,29 @@
+//! Console `POST /console/v1/apps/get`: an app's settings and registered-user count.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use shared::apps;
+use shared::{ApiError, ConsoleOperation, Reply, State};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetApp {
+    pub app_key: String,
+}
+
+impl ConsoleOperation for GetApp {
+    const NAME: &'static str = "get-app";
+    const PATHS: &'static [&'static str] = &["/console/v1/apps/get"];
+
+    fn validate(&self) -> Result<(), ApiError> {
+        apps::validate_app_key(&self.app_key)
+    }
+
+    async fn run(self, state: Arc<State>) -> Result<Reply, ApiError> {
+        let app = apps::fetch(&state, &self.app_key)
+            .await?
+            .ok_or_else(apps::unknown_app)?;
+        Reply::with(app.view())
+    }
+}

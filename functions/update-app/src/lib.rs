@@ -1,0 +1,34 @@
+//! Console `POST /console/v1/apps/update`: environment, plan, status and settings. Absent fields
+//! keep their values.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use shared::apps::{self, AppChanges};
+use shared::{ApiError, ConsoleOperation, Reply, State};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateApp {
+    pub app_key: String,
+    #[serde(flatten)]
+    pub changes: AppChanges,
+}
+
+impl ConsoleOperation for UpdateApp {
+    const NAME: &'static str = "update-app";
+    const PATHS: &'static [&'static str] = &["/console/v1/apps/update"];
+
+    fn validate(&self) -> Result<(), ApiError> {
+        apps::validate_app_key(&self.app_key)?;
+        self.changes.validate()
+    }
+
+    async fn run(self, state: Arc<State>) -> Result<Reply, ApiError> {
+        Reply::with(
+            apps::update(&state, &self.app_key, self.changes)
+                .await?
+                .view(),
+        )
+    }
+}

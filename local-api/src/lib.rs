@@ -1,0 +1,7 @@
+//! The local API: DynamoDB Local, the table from `template.yaml`, and every function's handler
+//! on its real path. Also what the integration tests use to reach DynamoDB Local.
+
+pub mod dynamodb_local;
+pub mod router;
+pub mod server;
+pub mod table;

@@ -1,0 +1,95 @@
+//! Path → handler, the way API Gateway routes each path to its function.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use shared::http::{ConsoleOperation, Operation, render, request_id};
+use shared::lambda_http::http::{Response, StatusCode};
+use shared::lambda_http::{Body, Request};
+use shared::{ApiError, State};
+
+type Handler = Arc<dyn Fn(Arc<State>, Request) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Access {
+    /// Signed with App-Key/Nonce/Timestamp/Signature (checked by the handler).
+    Signed,
+    /// Console: IAM when deployed; here the local admin token.
+    Console,
+}
+
+#[derive(Default, Clone)]
+pub struct Router {
+    routes: HashMap<&'static str, (Access, Handler)>,
+}
+
+impl Router {
+    pub fn operation<O: Operation>(&mut self) -> &mut Self {
+        for path in O::PATHS {
+            let handler: Handler =
+                Arc::new(|state, request| Box::pin(shared::http::serve::<O>(state, request)));
+            self.routes.insert(path, (Access::Signed, handler));
+        }
+        self
+    }
+
+    pub fn console<O: ConsoleOperation>(&mut self) -> &mut Self {
+        for path in O::PATHS {
+            let handler: Handler = Arc::new(|state, request| {
+                Box::pin(shared::http::serve_console::<O>(state, request))
+            });
+            self.routes.insert(path, (Access::Console, handler));
+        }
+        self
+    }
+
+    pub fn paths(&self) -> Vec<(&'static str, Access)> {
+        let mut paths: Vec<_> = self.routes.iter().map(|(p, (a, _))| (*p, *a)).collect();
+        paths.sort();
+        paths
+    }
+
+    /// Routes one request. `admin_token` guards the console the way IAM does when deployed.
+    pub async fn dispatch(
+        &self,
+        state: Arc<State>,
+        request: Request,
+        admin_token: &str,
+    ) -> Response<Body> {
+        let Some((access, handler)) = self.routes.get(request.uri().path()) else {
+            let id = request_id(request.headers());
+            return render(404, &ApiError::UnknownPath.body(), &id);
+        };
+        if *access == Access::Console && !is_admin(&request, admin_token) {
+            let id = request_id(request.headers());
+            let body = serde_json::json!({ "code": 1004, "errorMessage": "console requires the local admin token" });
+            return render(StatusCode::FORBIDDEN.as_u16(), &body, &id);
+        }
+        handler(state, request).await
+    }
+}
+
+fn is_admin(request: &Request, admin_token: &str) -> bool {
+    let expected = format!("Bearer {admin_token}");
+    request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !admin_token.is_empty() && v == expected)
+}
+
+/// Every operation of the project, on its real path.
+pub fn all() -> Router {
+    let mut router = Router::default();
+    router
+        .operation::<issue_access_token::IssueAccessToken>()
+        .operation::<expire_access_token::ExpireAccessToken>()
+        .operation::<get_user::GetUser>()
+        .operation::<update_user::UpdateUser>()
+        .console::<create_app::CreateApp>()
+        .console::<get_app::GetApp>()
+        .console::<update_app::UpdateApp>()
+        .console::<rotate_app_secret::RotateAppSecret>();
+    router
+}

@@ -1,0 +1,87 @@
+//! A plain HTTP/1.1 server on 127.0.0.1 that turns each request into the `http::Request` a
+//! Lambda function gets from API Gateway, and its response back.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use shared::State;
+use shared::lambda_http::Body;
+use shared::lambda_http::http::{Request, Response};
+use tokio::net::TcpListener;
+
+use crate::router::Router;
+
+/// API Gateway refuses payloads above 10 MB before any function runs; so do we.
+const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct LocalApi {
+    pub state: Arc<State>,
+    pub router: Arc<Router>,
+    pub admin_token: Arc<str>,
+}
+
+impl LocalApi {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let bytes = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                return Response::builder()
+                    .status(413)
+                    .header("content-type", "application/json; charset=utf-8")
+                    .body(Full::new(Bytes::from_static(
+                        br#"{"message":"Request Entity Too Large"}"#,
+                    )))
+                    .unwrap_or_default();
+            }
+        };
+        let body = match String::from_utf8(bytes.to_vec()) {
+            Ok(text) if text.is_empty() => Body::Empty,
+            Ok(text) => Body::Text(text),
+            Err(err) => Body::Binary(err.into_bytes()),
+        };
+        let response = self
+            .router
+            .dispatch(
+                self.state.clone(),
+                Request::from_parts(parts, body),
+                &self.admin_token,
+            )
+            .await;
+        let (parts, body) = response.into_parts();
+        Response::from_parts(parts, Full::new(Bytes::from(body.to_vec())))
+    }
+
+    /// Binds and serves until the task is dropped. Returns the bound address (port 0 picks one).
+    pub async fn bind(
+        self,
+        addr: SocketAddr,
+    ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let api = self.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let api = api.clone();
+                        async move { Ok::<_, std::convert::Infallible>(api.handle(request).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok((local, task))
+    }
+}

@@ -1,0 +1,540 @@
+//! Apps: the record, the console's operations on it, and the short per-container cache every
+//! signed request reads it through.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::state::State;
+use crate::table;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    Free,
+    Starter,
+    Pro,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppStatus {
+    Enabled,
+    Offline,
+}
+
+/// Registered users allowed in development, and in production on the free plan.
+pub const FREE_USER_CAP: u32 = 100;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSettings {
+    pub restrict_dm_to_friends: bool,
+    pub default_friend_permission: u8,
+    pub declared_ext_profile_keys: Option<Vec<String>>,
+    pub callback_url: Option<String>,
+    pub blocklist_limit: u32,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            restrict_dm_to_friends: false,
+            default_friend_permission: 2,
+            declared_ext_profile_keys: None,
+            callback_url: None,
+            blocklist_limit: 3000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    pub app_key: String,
+    pub app_secret: String,
+    pub environment: Environment,
+    pub plan: Plan,
+    pub status: AppStatus,
+    #[serde(default)]
+    pub user_count: u64,
+    pub created_at: i64,
+    #[serde(default)]
+    pub settings: AppSettings,
+}
+
+impl App {
+    /// The app as the console shows it: everything but the secret.
+    pub fn view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "appKey": self.app_key,
+            "environment": self.environment,
+            "plan": self.plan,
+            "status": self.status,
+            "userCount": self.user_count,
+            "userCap": self.user_cap(),
+            "createdAt": crate::clock::format_utc(self.created_at),
+            "settings": self.settings,
+        })
+    }
+
+    /// The registered-user cap, or `None` when unlimited (production on a paid plan).
+    pub fn user_cap(&self) -> Option<u32> {
+        match (self.environment, self.plan) {
+            (Environment::Production, Plan::Starter | Plan::Pro) => None,
+            _ => Some(FREE_USER_CAP),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct AppItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(flatten)]
+    app: App,
+}
+
+fn random_token(len: usize) -> String {
+    let mut out = String::new();
+    while out.len() < len {
+        out.push_str(&uuid::Uuid::new_v4().simple().to_string());
+    }
+    out.truncate(len);
+    out
+}
+
+fn app_key_attr(app_key: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            table::PK.to_owned(),
+            AttributeValue::S(table::app_pk(app_key)),
+        ),
+        (
+            table::SK.to_owned(),
+            AttributeValue::S(table::SK_APP.to_owned()),
+        ),
+    ])
+}
+
+/// What the console may set on an app. Absent fields keep their values.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppChanges {
+    pub environment: Option<Environment>,
+    pub plan: Option<Plan>,
+    pub status: Option<AppStatus>,
+    pub restrict_dm_to_friends: Option<bool>,
+    pub default_friend_permission: Option<u8>,
+    pub declared_ext_profile_keys: Option<Vec<String>>,
+    pub callback_url: Option<String>,
+    pub blocklist_limit: Option<u32>,
+}
+
+impl AppChanges {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if let Some(p) = self.default_friend_permission
+            && !(1..=3).contains(&p)
+        {
+            return Err(ApiError::invalid(
+                "defaultFriendPermission",
+                "must be 1, 2 or 3",
+            ));
+        }
+        if let Some(keys) = &self.declared_ext_profile_keys {
+            crate::validate::max_items("declaredExtProfileKeys", keys, 20)?;
+            for key in keys {
+                let valid = key.len() <= 32
+                    && key.starts_with("ext_")
+                    && key.len() > 4
+                    && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if !valid {
+                    return Err(ApiError::invalid(
+                        "declaredExtProfileKeys",
+                        format!(
+                            "{key:?} is not ext_ followed by letters, digits or _ (at most 32)"
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(url) = &self.callback_url {
+            crate::validate::max_bytes("callbackUrl", url, 1024)?;
+            if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ApiError::invalid("callbackUrl", "must be an http(s) URL"));
+            }
+        }
+        if let Some(limit) = self.blocklist_limit
+            && !(1..=3000).contains(&limit)
+        {
+            return Err(ApiError::invalid("blocklistLimit", "must be 1 to 3000"));
+        }
+        Ok(())
+    }
+}
+
+pub async fn create(state: &State, changes: AppChanges) -> Result<App, ApiError> {
+    changes.validate()?;
+    let defaults = AppSettings::default();
+    let app = App {
+        app_key: random_token(16),
+        app_secret: random_token(32),
+        environment: changes.environment.unwrap_or(Environment::Development),
+        plan: changes.plan.unwrap_or(Plan::Free),
+        status: changes.status.unwrap_or(AppStatus::Enabled),
+        user_count: 0,
+        created_at: state.clock.now_ms(),
+        settings: AppSettings {
+            restrict_dm_to_friends: changes
+                .restrict_dm_to_friends
+                .unwrap_or(defaults.restrict_dm_to_friends),
+            default_friend_permission: changes
+                .default_friend_permission
+                .unwrap_or(defaults.default_friend_permission),
+            declared_ext_profile_keys: changes.declared_ext_profile_keys,
+            callback_url: changes.callback_url.filter(|u| !u.is_empty()),
+            blocklist_limit: changes.blocklist_limit.unwrap_or(defaults.blocklist_limit),
+        },
+    };
+    let item = serde_dynamo::to_item(AppItem {
+        pk: table::app_pk(&app.app_key),
+        sk: table::SK_APP.to_owned(),
+        app: app.clone(),
+    })?;
+    state
+        .db
+        .put_item()
+        .table_name(&state.table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .send()
+        .await?;
+    Ok(app)
+}
+
+/// Reads an app straight from the table (strongly consistent), bypassing the cache.
+pub async fn fetch(state: &State, app_key: &str) -> Result<Option<App>, ApiError> {
+    let out = state
+        .db
+        .get_item()
+        .table_name(&state.table)
+        .set_key(Some(app_key_attr(app_key)))
+        .consistent_read(true)
+        .send()
+        .await?;
+    match out.item {
+        Some(item) => Ok(Some(serde_dynamo::from_item::<_, AppItem>(item)?.app)),
+        None => Ok(None),
+    }
+}
+
+/// Applies the console's changes in one conditional `UpdateItem`, leaving the user count alone.
+pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result<App, ApiError> {
+    changes.validate()?;
+    let mut sets = vec![];
+    let mut names = HashMap::new();
+    let mut values = HashMap::new();
+    let mut set = |path: &[&str], value: AttributeValue| {
+        let placeholder = format!(":v{}", values.len());
+        let expr_path: Vec<String> = path
+            .iter()
+            .map(|segment| {
+                let name = format!("#{segment}");
+                names.insert(name.clone(), (*segment).to_owned());
+                name
+            })
+            .collect();
+        sets.push(format!("{} = {placeholder}", expr_path.join(".")));
+        values.insert(placeholder, value);
+    };
+    let string = |s: &str| AttributeValue::S(s.to_owned());
+    if let Some(v) = changes.environment {
+        set(&["environment"], enum_attr(&v));
+    }
+    if let Some(v) = changes.plan {
+        set(&["plan"], enum_attr(&v));
+    }
+    if let Some(v) = changes.status {
+        set(&["status"], enum_attr(&v));
+    }
+    if let Some(v) = changes.restrict_dm_to_friends {
+        set(
+            &["settings", "restrictDmToFriends"],
+            AttributeValue::Bool(v),
+        );
+    }
+    if let Some(v) = changes.default_friend_permission {
+        set(
+            &["settings", "defaultFriendPermission"],
+            AttributeValue::N(v.to_string()),
+        );
+    }
+    if let Some(keys) = &changes.declared_ext_profile_keys {
+        let list = keys.iter().map(|k| string(k)).collect();
+        set(
+            &["settings", "declaredExtProfileKeys"],
+            AttributeValue::L(list),
+        );
+    }
+    if let Some(url) = &changes.callback_url {
+        let value = if url.is_empty() {
+            AttributeValue::Null(true)
+        } else {
+            string(url)
+        };
+        set(&["settings", "callbackUrl"], value);
+    }
+    if let Some(v) = changes.blocklist_limit {
+        set(
+            &["settings", "blocklistLimit"],
+            AttributeValue::N(v.to_string()),
+        );
+    }
+    if sets.is_empty() {
+        return fetch(state, app_key).await?.ok_or_else(unknown_app);
+    }
+    let out = state
+        .db
+        .update_item()
+        .table_name(&state.table)
+        .set_key(Some(app_key_attr(app_key)))
+        .update_expression(format!("SET {}", sets.join(", ")))
+        .condition_expression("attribute_exists(PK)")
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values(Some(values))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await
+        .map_err(not_found_on_condition)?;
+    let item = out
+        .attributes
+        .ok_or_else(|| ApiError::Internal("update returned no item".into()))?;
+    let app = serde_dynamo::from_item::<_, AppItem>(item)?.app;
+    state.apps.forget(app_key);
+    Ok(app)
+}
+
+/// Replaces the app secret. Every access token of the app dies with the old secret, because
+/// token keys are derived from it.
+pub async fn rotate_secret(state: &State, app_key: &str) -> Result<App, ApiError> {
+    let out = state
+        .db
+        .update_item()
+        .table_name(&state.table)
+        .set_key(Some(app_key_attr(app_key)))
+        .update_expression("SET appSecret = :secret")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(":secret", AttributeValue::S(random_token(32)))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await
+        .map_err(not_found_on_condition)?;
+    let item = out
+        .attributes
+        .ok_or_else(|| ApiError::Internal("update returned no item".into()))?;
+    state.apps.forget(app_key);
+    Ok(serde_dynamo::from_item::<_, AppItem>(item)?.app)
+}
+
+/// App keys are letters and digits (they are part of every table key).
+pub fn validate_app_key(app_key: &str) -> Result<(), ApiError> {
+    if app_key.is_empty()
+        || app_key.len() > 64
+        || !app_key.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(ApiError::invalid(
+            "appKey",
+            "must be 1 to 64 letters and digits",
+        ));
+    }
+    Ok(())
+}
+
+pub fn unknown_app() -> ApiError {
+    ApiError::NotFound("no such app".into())
+}
+
+fn not_found_on_condition<R: std::fmt::Debug>(
+    err: aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+        R,
+    >,
+) -> ApiError {
+    if err
+        .as_service_error()
+        .is_some_and(|e| e.is_conditional_check_failed_exception())
+    {
+        unknown_app()
+    } else {
+        err.into()
+    }
+}
+
+/// The stored (serde) spelling of a settings enum, as an attribute value.
+fn enum_attr<T: Serialize>(value: &T) -> AttributeValue {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => AttributeValue::S(s),
+        _ => AttributeValue::Null(true),
+    }
+}
+
+/// Apps cached per container for a short time: a warm request costs only its own DynamoDB calls.
+/// Console changes made in another container are seen within the TTL; a signature or token that
+/// does not match a cached secret triggers one refresh, so a rotated secret works at once.
+pub struct AppCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, Arc<App>)>>,
+}
+
+/// A cached entry younger than this is never refreshed on a mismatch (bounds refresh traffic
+/// from clients that keep sending a wrong secret).
+const MIN_REFRESH_AGE: Duration = Duration::from_secs(1);
+
+impl AppCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, app_key: &str, max_age: Duration) -> Option<Arc<App>> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .get(app_key)
+            .filter(|(at, _)| at.elapsed() < max_age)
+            .map(|(_, app)| app.clone())
+    }
+
+    async fn load(&self, state: &State, app_key: &str) -> Result<Option<Arc<App>>, ApiError> {
+        let app = fetch(state, app_key).await?.map(Arc::new);
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &app {
+            Some(app) => {
+                entries.insert(app_key.to_owned(), (Instant::now(), app.clone()));
+            }
+            None => {
+                entries.remove(app_key);
+            }
+        }
+        Ok(app)
+    }
+
+    pub async fn get(&self, state: &State, app_key: &str) -> Result<Option<Arc<App>>, ApiError> {
+        match self.cached(app_key, self.ttl) {
+            Some(app) => Ok(Some(app)),
+            None => self.load(state, app_key).await,
+        }
+    }
+
+    /// Re-reads the app unless the cached copy is fresher than a second.
+    pub async fn refresh(
+        &self,
+        state: &State,
+        app_key: &str,
+    ) -> Result<Option<Arc<App>>, ApiError> {
+        match self.cached(app_key, MIN_REFRESH_AGE) {
+            Some(app) => Ok(Some(app)),
+            None => self.load(state, app_key).await,
+        }
+    }
+
+    pub fn forget(&self, app_key: &str) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.remove(app_key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(environment: Environment, plan: Plan) -> App {
+        App {
+            app_key: "k".into(),
+            app_secret: "s".into(),
+            environment,
+            plan,
+            status: AppStatus::Enabled,
+            user_count: 0,
+            created_at: 0,
+            settings: AppSettings::default(),
+        }
+    }
+
+    #[test]
+    fn cap_depends_on_environment_and_plan() {
+        assert_eq!(
+            app(Environment::Development, Plan::Pro).user_cap(),
+            Some(100)
+        );
+        assert_eq!(
+            app(Environment::Production, Plan::Free).user_cap(),
+            Some(100)
+        );
+        assert_eq!(app(Environment::Production, Plan::Starter).user_cap(), None);
+        assert_eq!(app(Environment::Production, Plan::Pro).user_cap(), None);
+    }
+
+    #[test]
+    fn app_item_round_trips_through_dynamo_attributes() {
+        let original = app(Environment::Production, Plan::Starter);
+        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(AppItem {
+            pk: "APP#k".into(),
+            sk: "APP".into(),
+            app: original.clone(),
+        })
+        .unwrap();
+        assert_eq!(item["environment"], AttributeValue::S("production".into()));
+        let back: AppItem = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(back.app, original);
+    }
+
+    #[test]
+    fn changes_are_validated() {
+        let bad = AppChanges {
+            default_friend_permission: Some(4),
+            ..Default::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().code(), 1002);
+        let bad = AppChanges {
+            declared_ext_profile_keys: Some(vec!["color".into()]),
+            ..Default::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().code(), 1002);
+        let good = AppChanges {
+            declared_ext_profile_keys: Some(vec!["ext_color".into()]),
+            ..Default::default()
+        };
+        assert!(good.validate().is_ok());
+    }
+
+    #[test]
+    fn random_tokens_have_the_asked_length_and_differ() {
+        assert_eq!(random_token(16).len(), 16);
+        assert_eq!(random_token(40).len(), 40);
+        assert_ne!(random_token(32), random_token(32));
+    }
+}

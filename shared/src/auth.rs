@@ -1,0 +1,246 @@
+//! The Server API's request signing: `App-Key`, `Nonce`, `Timestamp` (ms) and `Signature` =
+//! hex SHA-1 of `appSecret + nonce + timestamp`, also under `RC-` prefixed names. A timestamp
+//! more than 5 minutes from now is refused, and so is a nonce seen before for the same app
+//! (remembered in DynamoDB with a TTL).
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use lambda_http::http::HeaderMap;
+use sha1::{Digest, Sha1};
+use subtle::ConstantTimeEq;
+
+use crate::apps::{App, AppStatus};
+use crate::error::ApiError;
+use crate::state::State;
+use crate::table;
+
+pub const WINDOW_MS: i64 = 5 * 60 * 1000;
+const NONCE_MAX_CHARS: usize = 18;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigningHeaders {
+    pub app_key: String,
+    pub nonce: String,
+    /// As sent: the signature covers the header text, not a re-rendered number.
+    pub timestamp: String,
+    pub timestamp_ms: i64,
+    pub signature: String,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
+    let value = headers
+        .get(name)
+        .or_else(|| headers.get(format!("RC-{name}").as_str()))
+        .ok_or(ApiError::Unauthenticated(
+            "a signing header (App-Key, Nonce, Timestamp, Signature) is missing",
+        ))?;
+    value
+        .to_str()
+        .map(str::trim)
+        .map_err(|_| ApiError::Unauthenticated("a signing header is not visible ASCII"))
+}
+
+/// Reads and checks the form of the signing headers, without any lookup.
+pub fn signing_headers(headers: &HeaderMap, now_ms: i64) -> Result<SigningHeaders, ApiError> {
+    let app_key = header(headers, "App-Key")?;
+    let nonce = header(headers, "Nonce")?;
+    let timestamp = header(headers, "Timestamp")?;
+    let signature = header(headers, "Signature")?;
+    if crate::apps::validate_app_key(app_key).is_err() {
+        return Err(ApiError::Unauthenticated("App-Key is malformed"));
+    }
+    if nonce.is_empty() || nonce.chars().count() > NONCE_MAX_CHARS {
+        return Err(ApiError::Unauthenticated(
+            "Nonce must be 1 to 18 characters",
+        ));
+    }
+    let timestamp_ms: i64 = timestamp
+        .parse()
+        .map_err(|_| ApiError::Unauthenticated("Timestamp must be Unix milliseconds"))?;
+    if (now_ms - timestamp_ms).abs() > WINDOW_MS {
+        return Err(ApiError::Unauthenticated(
+            "Timestamp is more than 5 minutes from now",
+        ));
+    }
+    if signature.len() != 40 {
+        return Err(ApiError::Unauthenticated(
+            "Signature must be 40 hex characters",
+        ));
+    }
+    Ok(SigningHeaders {
+        app_key: app_key.to_owned(),
+        nonce: nonce.to_owned(),
+        timestamp: timestamp.to_owned(),
+        timestamp_ms,
+        signature: signature.to_ascii_lowercase(),
+    })
+}
+
+/// Lowercase hex SHA-1 of `secret + nonce + timestamp`: what a client sends as `Signature`.
+pub fn sign(secret: &str, nonce: &str, timestamp: &str) -> String {
+    let mut hasher = Sha1::new();
+    hasher.update(secret.as_bytes());
+    hasher.update(nonce.as_bytes());
+    hasher.update(timestamp.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+fn signature_matches(app: &App, headers: &SigningHeaders) -> bool {
+    let expected = sign(&app.app_secret, &headers.nonce, &headers.timestamp);
+    expected
+        .as_bytes()
+        .ct_eq(headers.signature.as_bytes())
+        .into()
+}
+
+/// Authenticates a signed request: app known, signature right, app enabled, nonce fresh.
+pub async fn authenticate(state: &State, headers: &SigningHeaders) -> Result<Arc<App>, ApiError> {
+    let mut app = state
+        .apps
+        .get(state, &headers.app_key)
+        .await?
+        .ok_or(ApiError::UnknownApp)?;
+    if !signature_matches(&app, headers) {
+        // The cached secret may have been rotated since: look once more before refusing.
+        app = state
+            .apps
+            .refresh(state, &headers.app_key)
+            .await?
+            .ok_or(ApiError::UnknownApp)?;
+        if !signature_matches(&app, headers) {
+            return Err(ApiError::Unauthenticated("Signature does not match"));
+        }
+    }
+    if app.status == AppStatus::Offline {
+        return Err(ApiError::AppDisabled);
+    }
+    remember_nonce(state, headers).await?;
+    Ok(app)
+}
+
+/// Records the nonce for as long as its timestamp stays acceptable; a second use is refused.
+/// Expired records that DynamoDB has not deleted yet do not count.
+async fn remember_nonce(state: &State, headers: &SigningHeaders) -> Result<(), ApiError> {
+    let now_s = state.clock.now_ms() / 1000;
+    let keep_until_s = (headers.timestamp_ms + WINDOW_MS) / 1000 + 1;
+    let result = state
+        .db
+        .put_item()
+        .table_name(&state.table)
+        .item(
+            table::PK,
+            AttributeValue::S(table::nonce_pk(&headers.app_key, &headers.nonce)),
+        )
+        .item(table::SK, AttributeValue::S(table::SK_NONCE.to_owned()))
+        .item(table::TTL, AttributeValue::N(keep_until_s.to_string()))
+        .condition_expression("attribute_not_exists(PK) OR #ttl < :now")
+        .expression_attribute_names("#ttl", table::TTL)
+        .expression_attribute_values(":now", AttributeValue::N(now_s.to_string()))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Err(ApiError::Unauthenticated("Nonce was already used"))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::http::HeaderValue;
+
+    const NOW: i64 = 1_764_000_000_000;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    fn valid(prefix: &str) -> HeaderMap {
+        let ts = NOW.to_string();
+        let sig = sign("secret", "42", &ts);
+        let names: Vec<&'static str> = ["App-Key", "Nonce", "Timestamp", "Signature"]
+            .iter()
+            .map(|n| &*Box::leak(format!("{prefix}{n}").into_boxed_str()))
+            .collect();
+        headers(&[
+            (names[0], "key"),
+            (names[1], "42"),
+            (names[2], &ts),
+            (names[3], &sig),
+        ])
+    }
+
+    #[test]
+    fn signature_is_hex_sha1_of_secret_nonce_timestamp() {
+        // echo -n 'secret421764000000000' | sha1sum
+        assert_eq!(
+            sign("secret", "42", "1764000000000"),
+            "313937c79ca4eca3e043b2022a904e2685b23ec1"
+        );
+    }
+
+    #[test]
+    fn reads_plain_and_rc_prefixed_headers() {
+        for prefix in ["", "RC-", "rc-"] {
+            let parsed = signing_headers(&valid(prefix), NOW).unwrap();
+            assert_eq!(
+                (parsed.app_key.as_str(), parsed.nonce.as_str()),
+                ("key", "42")
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_missing_malformed_and_stale_headers() {
+        let mut missing = valid("");
+        missing.remove("Nonce");
+        assert_eq!(signing_headers(&missing, NOW).unwrap_err().code(), 1004);
+        for stale in [NOW - WINDOW_MS - 1, NOW + WINDOW_MS + 1] {
+            let mut h = valid("");
+            h.insert(
+                "Timestamp",
+                HeaderValue::from_str(&stale.to_string()).unwrap(),
+            );
+            assert_eq!(signing_headers(&h, NOW).unwrap_err().code(), 1004);
+        }
+        let mut long_nonce = valid("");
+        long_nonce.insert("Nonce", HeaderValue::from_static("1234567890123456789"));
+        assert!(signing_headers(&long_nonce, NOW).is_err());
+        let mut not_number = valid("");
+        not_number.insert("Timestamp", HeaderValue::from_static("soon"));
+        assert!(signing_headers(&not_number, NOW).is_err());
+    }
+
+    #[test]
+    fn compares_against_the_app_secret() {
+        let app = App {
+            app_key: "key".into(),
+            app_secret: "secret".into(),
+            environment: crate::apps::Environment::Development,
+            plan: crate::apps::Plan::Free,
+            status: AppStatus::Enabled,
+            user_count: 0,
+            created_at: 0,
+            settings: Default::default(),
+        };
+        let parsed = signing_headers(&valid(""), NOW).unwrap();
+        assert!(signature_matches(&app, &parsed));
+        let other = App {
+            app_secret: "other".into(),
+            ..app
+        };
+        assert!(!signature_matches(&other, &parsed));
+    }
+}

@@ -1,0 +1,276 @@
+//! The glue between HTTP and an operation: method, signing headers, body size, JSON shape and
+//! limits, authentication, the call, the JSON response, `X-Request-ID` and one log line.
+//! Transport-neutral: Lambda, the local API and in-process tests all pass an `http::Request`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use lambda_http::http::{HeaderMap, Method, Response, StatusCode};
+use lambda_http::{Body, Request};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use crate::apps::App;
+use crate::auth;
+use crate::error::ApiError;
+use crate::state::State;
+
+/// Bodies above 1 MiB are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+const REQUEST_ID_MAX: usize = 36;
+
+/// A successful answer: HTTP 200 with `{"code":0}` or `{"code":0,"result":...}`. A few
+/// operations answer 200 with another code (e.g. a pending friend request).
+#[derive(Debug)]
+pub struct Reply {
+    pub code: i64,
+    pub result: Option<Value>,
+}
+
+impl Reply {
+    pub fn ok() -> Self {
+        Self {
+            code: 0,
+            result: None,
+        }
+    }
+
+    pub fn with(result: impl serde::Serialize) -> Result<Self, ApiError> {
+        let value = serde_json::to_value(result).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(Self {
+            code: 0,
+            result: Some(value),
+        })
+    }
+}
+
+/// What an operation gets besides its request: the shared state, the authenticated app, and
+/// the time the request was accepted.
+pub struct Call {
+    pub state: Arc<State>,
+    pub app: Arc<App>,
+    pub now_ms: i64,
+}
+
+/// A Server API operation: its request body type, checked before any lookup, then run.
+pub trait Operation: DeserializeOwned + Send + 'static {
+    /// Kebab-case name, as the function is named; used in logs.
+    const NAME: &'static str;
+    /// The request paths served (the first is canonical, the rest aliases).
+    const PATHS: &'static [&'static str];
+    fn validate(&self) -> Result<(), ApiError>;
+    fn run(self, call: Call) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+}
+
+/// A console operation (apps and their settings). API Gateway authorises these with IAM; the
+/// local API with its admin token. No App-Key signing.
+pub trait ConsoleOperation: DeserializeOwned + Send + 'static {
+    const NAME: &'static str;
+    const PATHS: &'static [&'static str];
+    fn validate(&self) -> Result<(), ApiError>;
+    fn run(self, state: Arc<State>) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+}
+
+/// The request id: the caller's `X-Request-ID` when sensible, else a fresh one.
+pub fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty() && v.len() <= REQUEST_ID_MAX && v.bytes().all(|b| b.is_ascii_graphic())
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Parses the body into the operation's request, naming the failing field.
+pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::TooLong(format!(
+            "request body: exceeds the limit of {MAX_BODY_BYTES} bytes"
+        )));
+    }
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::InvalidParameter(format!("body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::InvalidParameter(
+            "body must be a JSON object".into(),
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if path == "." {
+            ApiError::InvalidParameter(inner.to_string())
+        } else {
+            ApiError::invalid(&path, inner)
+        }
+    })
+}
+
+pub fn render(status: u16, body: &Value, request_id: &str) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", "application/json; charset=utf-8")
+        .header("x-request-id", request_id)
+        .body(Body::Text(body.to_string()))
+        .unwrap_or_else(|_| Response::new(Body::Text(body.to_string())))
+}
+
+fn render_result(
+    result: Result<Reply, ApiError>,
+    request_id: &str,
+    op: &str,
+    started: Instant,
+) -> Response<Body> {
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(reply) => {
+            tracing::info!(
+                op,
+                status = 200,
+                code = reply.code,
+                elapsed_ms,
+                "request done"
+            );
+            let body = match reply.result {
+                Some(result) => json!({ "code": reply.code, "result": result }),
+                None => json!({ "code": reply.code }),
+            };
+            render(200, &body, request_id)
+        }
+        Err(err) => {
+            let (status, code) = (err.status(), err.code());
+            match &err {
+                ApiError::Internal(detail) => {
+                    tracing::error!(op, status, code, elapsed_ms, detail = %detail, "request failed")
+                }
+                _ => tracing::info!(op, status, code, elapsed_ms, error = %err, "request refused"),
+            }
+            render(status, &err.body(), request_id)
+        }
+    }
+}
+
+fn lambda_request_id(request: &Request) -> String {
+    use lambda_http::RequestExt;
+    request
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default()
+}
+
+async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Reply, ApiError> {
+    if request.method() != Method::POST {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let now_ms = state.clock.now_ms();
+    let headers = auth::signing_headers(request.headers(), now_ms)?;
+    let operation: O = parse_body(request.body().as_ref())?;
+    operation.validate()?;
+    let app = auth::authenticate(&state, &headers).await?;
+    tracing::Span::current().record("app", app.app_key.as_str());
+    operation.run(Call { state, app, now_ms }).await
+}
+
+/// Serves one signed Server API request end to end.
+pub async fn serve<O: Operation>(state: Arc<State>, request: Request) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = request_id(request.headers());
+    let span = tracing::info_span!("request", request_id = %request_id, aws_request_id = %lambda_request_id(&request), app = tracing::field::Empty);
+    async {
+        let result = signed::<O>(state, &request).await;
+        render_result(result, &request_id, O::NAME, started)
+    }
+    .instrument(span)
+    .await
+}
+
+async fn console<O: ConsoleOperation>(
+    state: Arc<State>,
+    request: &Request,
+) -> Result<Reply, ApiError> {
+    if request.method() != Method::POST {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let operation: O = parse_body(request.body().as_ref())?;
+    operation.validate()?;
+    operation.run(state).await
+}
+
+/// Serves one console request end to end.
+pub async fn serve_console<O: ConsoleOperation>(
+    state: Arc<State>,
+    request: Request,
+) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = request_id(request.headers());
+    let span = tracing::info_span!("request", request_id = %request_id, aws_request_id = %lambda_request_id(&request));
+    async {
+        let result = console::<O>(state, &request).await;
+        render_result(result, &request_id, O::NAME, started)
+    }
+    .instrument(span)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Sample {
+        user_id: String,
+        count: Option<u32>,
+    }
+
+    #[test]
+    fn parse_errors_name_the_field() {
+        let err = parse_body::<Sample>(br#"{"userId": 5}"#).unwrap_err();
+        assert_eq!(err.code(), 1002);
+        assert!(err.to_string().starts_with("userId:"), "{err}");
+        let err = parse_body::<Sample>(br#"{"count": 1}"#).unwrap_err();
+        assert!(err.to_string().contains("userId"), "{err}");
+        let err = parse_body::<Sample>(br#"{"userId": "a", "count": -1}"#).unwrap_err();
+        assert!(err.to_string().starts_with("count:"), "{err}");
+    }
+
+    #[test]
+    fn bad_json_non_objects_and_huge_bodies_are_refused() {
+        assert_eq!(
+            parse_body::<Sample>(b"{\"userId\":").unwrap_err().code(),
+            1002
+        );
+        assert_eq!(parse_body::<Sample>(b"[1]").unwrap_err().code(), 1002);
+        let huge = format!("{{\"userId\":\"{}\"}}", "a".repeat(MAX_BODY_BYTES));
+        assert_eq!(
+            parse_body::<Sample>(huge.as_bytes()).unwrap_err().code(),
+            1005
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_nulls_are_accepted() {
+        let parsed = parse_body::<Sample>(br#"{"userId":"a","count":null,"extra":[1]}"#).unwrap();
+        assert_eq!((parsed.user_id.as_str(), parsed.count), ("a", None));
+    }
+
+    #[test]
+    fn request_id_is_echoed_or_generated() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", "abc-123".parse().unwrap());
+        assert_eq!(request_id(&headers), "abc-123");
+        headers.insert("x-request-id", "a".repeat(37).parse().unwrap());
+        assert_eq!(request_id(&headers).len(), 36);
+        assert_ne!(request_id(&HeaderMap::new()), request_id(&HeaderMap::new()));
+    }
+}

@@ -1,0 +1,37 @@
+//! The Lambda entry point every function's `main` calls: logs, state once per cold start, run.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use lambda_http::{Body, Error, Request, Response, service_fn};
+
+use crate::state::State;
+
+/// Structured JSON logs on stdout (CloudWatch), level from `RUST_LOG` (default `info`).
+pub fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs `handler` as a Lambda function behind API Gateway.
+pub async fn run<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(Arc<State>, Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    init_logs();
+    let state = State::from_env().await?;
+    lambda_http::run(service_fn(|request: Request| {
+        let response = handler(state.clone(), request);
+        async move { Ok::<_, std::convert::Infallible>(response.await) }
+    }))
+    .await
+}

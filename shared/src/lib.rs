@@ -1,0 +1,18 @@
+//! The library every operation shares. See DESIGN.md for the architecture.
+
+pub mod apps;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod http;
+pub mod lambda;
+pub mod state;
+pub mod table;
+pub mod token;
+pub mod users;
+pub mod validate;
+
+pub use error::ApiError;
+pub use http::{Call, ConsoleOperation, Operation, Reply};
+pub use lambda_http;
+pub use state::State;

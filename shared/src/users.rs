@@ -1,0 +1,382 @@
+//! Users: registration under the app's cap, reads, updates and token expiry.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::apps::{App, Environment, FREE_USER_CAP, Plan};
+use crate::error::ApiError;
+use crate::state::State;
+use crate::table;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserState {
+    Active,
+    SoftDeleted,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub user_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub avatar_url: String,
+    pub created_at: i64,
+    /// Tokens issued before this instant (ms) are refused.
+    #[serde(default)]
+    pub tokens_valid_after: i64,
+    pub state: UserState,
+}
+
+#[derive(Serialize)]
+struct UserItem<'a> {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: &'static str,
+    #[serde(flatten)]
+    user: &'a User,
+}
+
+pub fn key(app_key: &str, user_id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            table::PK.to_owned(),
+            AttributeValue::S(table::user_pk(app_key, user_id)),
+        ),
+        (
+            table::SK.to_owned(),
+            AttributeValue::S(table::SK_USER.to_owned()),
+        ),
+    ])
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &E) -> bool {
+    err.code() == Some("ConditionalCheckFailedException")
+}
+
+/// The state of the item a failed condition saw (`None`: no item).
+fn old_state(item: Option<&HashMap<String, AttributeValue>>) -> Option<UserState> {
+    let state = item?.get("state")?.as_s().ok()?;
+    serde_json::from_value(serde_json::Value::String(state.clone())).ok()
+}
+
+enum Existing {
+    Updated,
+    Missing,
+    SoftDeleted,
+}
+
+/// Overwrites name (and avatar, when given) of an active user in one conditional `UpdateItem`.
+async fn update_existing(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    name: &str,
+    avatar_url: Option<&str>,
+) -> Result<Existing, ApiError> {
+    let mut expr = String::from("SET #name = :name");
+    let mut request = state
+        .db
+        .update_item()
+        .table_name(&state.table)
+        .set_key(Some(key(&app.app_key, user_id)))
+        .condition_expression("attribute_exists(PK) AND #state = :active")
+        .expression_attribute_names("#name", "name")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":name", s(name))
+        .expression_attribute_values(":active", s("active"))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    if let Some(avatar) = avatar_url {
+        expr.push_str(", avatarUrl = :avatar");
+        request = request.expression_attribute_values(":avatar", s(avatar));
+    }
+    match request.update_expression(expr).send().await {
+        Ok(_) => Ok(Existing::Updated),
+        Err(err) => match err.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e)) => {
+                match old_state(e.item()) {
+                    None => Ok(Existing::Missing),
+                    Some(_) => Ok(Existing::SoftDeleted),
+                }
+            }
+            _ => Err(err.into()),
+        },
+    }
+}
+
+enum Registration {
+    Registered,
+    AlreadyExists,
+    CapReached,
+    /// Another transaction touched the app's counter at the same moment: try again.
+    Conflict,
+}
+
+/// Creates the user and takes a slot under the app's cap in one transaction. The cap condition
+/// reads the app record itself, so a plan change applies at once, whatever the cache holds.
+async fn register(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    name: &str,
+    avatar_url: Option<&str>,
+    now_ms: i64,
+) -> Result<Registration, ApiError> {
+    let user = User {
+        user_id: user_id.to_owned(),
+        name: name.to_owned(),
+        avatar_url: avatar_url.unwrap_or_default().to_owned(),
+        created_at: now_ms,
+        tokens_valid_after: 0,
+        state: UserState::Active,
+    };
+    let item = serde_dynamo::to_item(UserItem {
+        pk: table::user_pk(&app.app_key, user_id),
+        sk: table::SK_USER,
+        user: &user,
+    })?;
+    let put_user = Put::builder()
+        .table_name(&state.table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let take_slot = Update::builder()
+        .table_name(&state.table)
+        .key(table::PK, s(&table::app_pk(&app.app_key)))
+        .key(table::SK, s(table::SK_APP))
+        .update_expression("SET userCount = if_not_exists(userCount, :zero) + :one")
+        .condition_expression(
+            "attribute_exists(PK) AND (attribute_not_exists(userCount) OR userCount < :cap \
+             OR (#environment = :production AND #plan IN (:starter, :pro)))",
+        )
+        .expression_attribute_names("#environment", "environment")
+        .expression_attribute_names("#plan", "plan")
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":cap", n(FREE_USER_CAP))
+        .expression_attribute_values(":production", enum_attr(Environment::Production))
+        .expression_attribute_values(":starter", enum_attr(Plan::Starter))
+        .expression_attribute_values(":pro", enum_attr(Plan::Pro))
+        .build()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let result = state
+        .db
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().put(put_user).build())
+        .transact_items(TransactWriteItem::builder().update(take_slot).build())
+        .send()
+        .await;
+    let Err(err) = result else {
+        return Ok(Registration::Registered);
+    };
+    let reasons = match err.as_service_error() {
+        Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e)) => {
+            e.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect::<Vec<_>>()
+        }
+        Some(e) if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(e) == Some("TransactionConflictException") => return Ok(Registration::Conflict),
+        _ => return Err(err.into()),
+    };
+    match reasons.as_slice() {
+        [user, _] if user == "ConditionalCheckFailed" => Ok(Registration::AlreadyExists),
+        [_, slot] if slot == "ConditionalCheckFailed" => Ok(Registration::CapReached),
+        r if r.iter().any(|c| c == "TransactionConflict") => Ok(Registration::Conflict),
+        _ => Err(ApiError::Internal(format!(
+            "registration cancelled: {reasons:?}"
+        ))),
+    }
+}
+
+fn enum_attr<T: Serialize>(value: T) -> AttributeValue {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => AttributeValue::S(text),
+        _ => AttributeValue::Null(true),
+    }
+}
+
+/// Registers the user if new (taking a slot under the cap), else overwrites name and avatar.
+/// An existing user costs one `UpdateItem`; a new one a failed `UpdateItem` and a transaction.
+pub async fn upsert_for_token(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    name: &str,
+    avatar_url: Option<&str>,
+) -> Result<(), ApiError> {
+    const ATTEMPTS: u32 = 10;
+    let mut try_update = true;
+    for attempt in 0..ATTEMPTS {
+        if try_update {
+            match update_existing(state, app, user_id, name, avatar_url).await? {
+                Existing::Updated => return Ok(()),
+                Existing::SoftDeleted => return Err(ApiError::UserSoftDeleted(user_id.to_owned())),
+                Existing::Missing => {}
+            }
+        }
+        match register(state, app, user_id, name, avatar_url, state.clock.now_ms()).await? {
+            Registration::Registered => return Ok(()),
+            Registration::CapReached => return Err(ApiError::UserCapReached(FREE_USER_CAP)),
+            // Registered concurrently by another request: now it is an update.
+            Registration::AlreadyExists => try_update = true,
+            Registration::Conflict => {
+                try_update = false;
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+        }
+    }
+    Err(ApiError::Busy)
+}
+
+/// Exponential backoff with full jitter, capped at about 200 ms.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling_ms = (10u64 << attempt.min(4)).min(200);
+    let jitter = uuid::Uuid::new_v4().as_u128() as u64 % ceiling_ms.max(1);
+    Duration::from_millis(jitter + 1)
+}
+
+/// A user record, strongly consistent (read-after-write for the app's backend).
+pub async fn get(state: &State, app_key: &str, user_id: &str) -> Result<Option<User>, ApiError> {
+    let out = state
+        .db
+        .get_item()
+        .table_name(&state.table)
+        .set_key(Some(key(app_key, user_id)))
+        .consistent_read(true)
+        .send()
+        .await?;
+    Ok(match out.item {
+        Some(item) => Some(serde_dynamo::from_item(item)?),
+        None => None,
+    })
+}
+
+/// An active user, or 404/400 (a soft-deleted user no longer exists for the API).
+pub async fn get_active(state: &State, app_key: &str, user_id: &str) -> Result<User, ApiError> {
+    match get(state, app_key, user_id).await? {
+        Some(user) if user.state == UserState::Active => Ok(user),
+        _ => Err(ApiError::UserNotFound(user_id.to_owned())),
+    }
+}
+
+/// Changes name and/or avatar of an active user in one conditional `UpdateItem`.
+pub async fn update(
+    state: &State,
+    app_key: &str,
+    user_id: &str,
+    name: Option<&str>,
+    avatar_url: Option<&str>,
+) -> Result<(), ApiError> {
+    let mut sets = vec!["updatedAt = :now"];
+    let mut request = state
+        .db
+        .update_item()
+        .table_name(&state.table)
+        .set_key(Some(key(app_key, user_id)))
+        .condition_expression("attribute_exists(PK) AND #state = :active")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":active", s("active"))
+        .expression_attribute_values(":now", n(state.clock.now_ms()))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    if let Some(name) = name {
+        sets.push("#name = :name");
+        request = request
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", s(name));
+    }
+    if let Some(avatar) = avatar_url {
+        sets.push("avatarUrl = :avatar");
+        request = request.expression_attribute_values(":avatar", s(avatar));
+    }
+    match request.update_expression(format!("SET {}", sets.join(", "))).send().await {
+        Ok(_) => Ok(()),
+        Err(err) => match err.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e)) => {
+                match old_state(e.item()) {
+                    Some(UserState::SoftDeleted) => Err(ApiError::UserSoftDeleted(user_id.to_owned())),
+                    _ => Err(ApiError::UserNotFound(user_id.to_owned())),
+                }
+            }
+            _ => Err(err.into()),
+        },
+    }
+}
+
+/// Makes every token of these users issued before `expires_at_ms` invalid. `tokensValidAfter`
+/// only moves forward; unknown users are skipped (nothing is created for them). One
+/// `UpdateItem` per user, sent concurrently.
+pub async fn expire_tokens(
+    state: &State,
+    app_key: &str,
+    user_ids: &[String],
+    expires_at_ms: i64,
+) -> Result<(), ApiError> {
+    let updates = user_ids.iter().map(|user_id| async move {
+        let result = state
+            .db
+            .update_item()
+            .table_name(&state.table)
+            .set_key(Some(key(app_key, user_id)))
+            .update_expression("SET tokensValidAfter = :t")
+            .condition_expression(
+                "attribute_exists(PK) AND (attribute_not_exists(tokensValidAfter) OR tokensValidAfter < :t)",
+            )
+            .expression_attribute_values(":t", n(expires_at_ms))
+            .send()
+            .await;
+        match result {
+            Err(err) if !err.as_service_error().is_some_and(is_condition_failure) => Err(ApiError::from(err)),
+            _ => Ok(()),
+        }
+    });
+    futures::future::try_join_all(updates).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_item_has_keys_and_camel_case_fields() {
+        let user = User {
+            user_id: "alice".into(),
+            name: "Alice".into(),
+            avatar_url: String::new(),
+            created_at: 7,
+            tokens_valid_after: 0,
+            state: UserState::SoftDeleted,
+        };
+        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(UserItem {
+            pk: "P".into(),
+            sk: table::SK_USER,
+            user: &user,
+        })
+        .unwrap();
+        assert_eq!(item["SK"], s("USER"));
+        assert_eq!(item["state"], s("soft-deleted"));
+        assert_eq!(item["createdAt"], n(7));
+        assert_eq!(old_state(Some(&item)), Some(UserState::SoftDeleted));
+        assert_eq!(old_state(None), None);
+    }
+
+    #[test]
+    fn backoff_stays_bounded() {
+        for attempt in 0..20 {
+            assert!(backoff(attempt) <= Duration::from_millis(201));
+        }
+    }
+}
