@@ -1,0 +1,9 @@
+//! Integration tests against DynamoDB Local. Each test makes its own app, so tests run in
+//! parallel without seeing each other.
+
+mod bad_input;
+mod cap;
+mod events;
+mod signing;
+mod tokens;
+mod users;

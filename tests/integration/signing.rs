@@ -1,0 +1,259 @@
+//! The signing check of every Server API request.
+
+use integration_tests::{env, post, sign_headers};
+use serde_json::json;
+use shared::apps::{AppChanges, AppStatus};
+use shared::auth::WINDOW_MS;
+
+const GET: &str = "/v4/user/get";
+
+#[tokio::test]
+async fn a_signed_request_passes_and_echoes_the_request_id() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    env.issue(&app, "alice").await;
+    let mut request = env.signed(&app, GET, &json!({"userId": "alice"}));
+    request
+        .headers_mut()
+        .insert("x-request-id", "trace-42".parse().unwrap());
+    let response = env.send(request).await;
+    assert_eq!(response.outcome(), (200, 0));
+    assert_eq!(response.headers["x-request-id"], "trace-42");
+    assert_eq!(
+        response.headers["content-type"],
+        "application/json; charset=utf-8"
+    );
+    let generated = env.call(&app, GET, json!({"userId": "alice"})).await;
+    assert_eq!(generated.headers["x-request-id"].len(), 36);
+}
+
+#[tokio::test]
+async fn rc_prefixed_headers_are_accepted() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    let mut request = post(
+        "/v4/auth/access-token/issue",
+        json!({"userId": "bob", "name": "Bob"}).to_string(),
+    );
+    let mut plain = request.headers().clone();
+    sign_headers(
+        &mut plain,
+        &app.app_key,
+        &app.app_secret,
+        env.state.clock.now_ms(),
+    );
+    for name in ["app-key", "nonce", "timestamp", "signature"] {
+        request.headers_mut().insert(
+            format!("rc-{name}")
+                .parse::<shared::lambda_http::http::HeaderName>()
+                .unwrap(),
+            plain[name].clone(),
+        );
+    }
+    assert_eq!(env.send(request).await.outcome(), (200, 0));
+}
+
+#[tokio::test]
+async fn missing_headers_wrong_secret_and_unknown_app_are_refused() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    let body = json!({"userId": "carol", "name": "Carol"}).to_string();
+    let path = "/v4/auth/access-token/issue";
+
+    let unsigned = env.send(post(path, body.clone())).await;
+    assert_eq!(unsigned.outcome(), (401, 1004));
+
+    for missing in ["app-key", "nonce", "timestamp", "signature"] {
+        let mut request = post(path, body.clone());
+        sign_headers(
+            request.headers_mut(),
+            &app.app_key,
+            &app.app_secret,
+            env.state.clock.now_ms(),
+        );
+        request.headers_mut().remove(missing);
+        assert_eq!(
+            env.send(request).await.outcome(),
+            (401, 1004),
+            "without {missing}"
+        );
+    }
+
+    let mut wrong = post(path, body.clone());
+    sign_headers(
+        wrong.headers_mut(),
+        &app.app_key,
+        "not-the-secret",
+        env.state.clock.now_ms(),
+    );
+    assert_eq!(env.send(wrong).await.outcome(), (401, 1004));
+
+    let mut unknown = post(path, body.clone());
+    sign_headers(
+        unknown.headers_mut(),
+        "nosuchapp0000000",
+        &app.app_secret,
+        env.state.clock.now_ms(),
+    );
+    assert_eq!(env.send(unknown).await.outcome(), (401, 1001));
+
+    assert_eq!(
+        env.user_count(&app.app_key).await,
+        0,
+        "nothing was registered"
+    );
+    assert!(
+        env.app_items(&app.app_key).await.len() == 1,
+        "only the app record exists"
+    );
+}
+
+#[tokio::test]
+async fn stale_and_future_timestamps_are_refused() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    for offset in [-WINDOW_MS - 1_000, WINDOW_MS + 1_000] {
+        let mut request = post(GET, json!({"userId": "dave"}).to_string());
+        sign_headers(
+            request.headers_mut(),
+            &app.app_key,
+            &app.app_secret,
+            env.state.clock.now_ms() + offset,
+        );
+        assert_eq!(
+            env.send(request).await.outcome(),
+            (401, 1004),
+            "offset {offset}"
+        );
+    }
+    let mut edge = post(GET, json!({"userId": "dave"}).to_string());
+    sign_headers(
+        edge.headers_mut(),
+        &app.app_key,
+        &app.app_secret,
+        env.state.clock.now_ms() - WINDOW_MS + 5_000,
+    );
+    assert_eq!(
+        env.send(edge).await.outcome(),
+        (404, 400),
+        "inside the window: reaches the lookup"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_nonce_is_refused_and_changes_nothing() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    let first = env.signed(
+        &app,
+        "/v4/auth/access-token/issue",
+        &json!({"userId": "erin", "name": "Erin"}),
+    );
+    let mut replay = post(
+        "/v4/auth/access-token/issue",
+        json!({"userId": "frank", "name": "Frank"}).to_string(),
+    );
+    *replay.headers_mut() = first.headers().clone();
+    assert_eq!(env.send(first).await.outcome(), (200, 0));
+    assert_eq!(env.send(replay).await.outcome(), (401, 1004));
+    assert_eq!(env.user_count(&app.app_key).await, 1);
+    let frank = env.call(&app, GET, json!({"userId": "frank"})).await;
+    assert_eq!(
+        frank.outcome(),
+        (404, 400),
+        "the replayed request registered nobody"
+    );
+}
+
+#[tokio::test]
+async fn an_offline_app_is_refused_and_a_rotated_secret_works_at_once() {
+    let env = env().await;
+    let app = env
+        .new_app(AppChanges {
+            status: Some(AppStatus::Offline),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(
+        env.call(&app, GET, json!({"userId": "gina"}))
+            .await
+            .outcome(),
+        (403, 1006)
+    );
+
+    let app = env.dev_app().await;
+    assert_eq!(
+        env.call(&app, GET, json!({"userId": "gina"}))
+            .await
+            .outcome(),
+        (404, 400),
+        "app now cached"
+    );
+    let rotated = env
+        .console(
+            "/console/v1/apps/rotate-secret",
+            json!({"appKey": app.app_key}),
+        )
+        .await;
+    assert_eq!(rotated.outcome(), (200, 0));
+    let new_secret = rotated.body["result"]["appSecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_secret, app.app_secret);
+    // A container that cached the old secret refreshes once on a mismatch.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let renewed = shared::apps::App {
+        app_secret: new_secret,
+        ..app.clone()
+    };
+    assert_eq!(
+        env.call(&renewed, GET, json!({"userId": "gina"}))
+            .await
+            .outcome(),
+        (404, 400)
+    );
+}
+
+#[tokio::test]
+async fn only_post_is_allowed_and_unknown_paths_are_404() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    let mut request = env.signed(&app, GET, &json!({"userId": "hal"}));
+    *request.method_mut() = shared::lambda_http::http::Method::GET;
+    assert_eq!(env.send(request).await.outcome(), (405, 405));
+    assert_eq!(
+        env.call(&app, "/v4/user/nope", json!({})).await.outcome(),
+        (404, 404)
+    );
+}
+
+#[tokio::test]
+async fn the_console_needs_the_admin_token() {
+    let env = env().await;
+    let response = env.send(post("/console/v1/apps/create", "{}")).await;
+    assert_eq!(response.status, 403);
+    let created = env
+        .console(
+            "/console/v1/apps/create",
+            json!({"environment": "production", "plan": "pro"}),
+        )
+        .await;
+    assert_eq!(created.outcome(), (200, 0));
+    assert_eq!(created.body["result"]["userCap"], serde_json::Value::Null);
+    assert_eq!(
+        created.body["result"]["appSecret"].as_str().unwrap().len(),
+        32
+    );
+    let bad = env
+        .console(
+            "/console/v1/apps/update",
+            json!({"appKey": "nosuchapp", "plan": "gold"}),
+        )
+        .await;
+    assert_eq!(bad.outcome(), (400, 1002));
+    let missing = env
+        .console("/console/v1/apps/get", json!({"appKey": "nosuchapp"}))
+        .await;
+    assert_eq!(missing.outcome(), (404, 1015));
+}

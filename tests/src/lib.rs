@@ -1,0 +1,202 @@
+//! Test harness: DynamoDB Local (from `DYNAMODB_ENDPOINT`, started once per run by
+//! `scripts/test`), the table from `template.yaml`, one fresh app per test, and signed requests
+//! through the same router the local API serves.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use local_api::router::Router;
+use serde_json::Value;
+use shared::State;
+use shared::apps::{self, App, AppChanges};
+use shared::lambda_http::Request;
+use shared::lambda_http::http::{HeaderMap, HeaderValue};
+use shared::lambda_http::{Body, RequestExt};
+
+pub const ADMIN_TOKEN: &str = "integration-test-admin-token";
+const TOKEN_SECRET: &str = "integration-tests-token-secret-0123456789";
+
+pub struct Env {
+    pub state: Arc<State>,
+    pub router: Router,
+}
+
+pub struct Response {
+    pub status: u16,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+impl Response {
+    /// `(status, code)`: what a client branches on.
+    pub fn outcome(&self) -> (u16, i64) {
+        (self.status, self.body["code"].as_i64().unwrap_or(-1))
+    }
+}
+
+/// The test environment. Panics with instructions when DynamoDB Local is not configured.
+pub async fn env() -> Env {
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect(
+        "DYNAMODB_ENDPOINT is not set: run the tests with `make test` (it starts DynamoDB Local)",
+    );
+    let table = std::env::var("TEST_TABLE_NAME").unwrap_or_else(|_| "chat-users-test".into());
+    let client = shared::state::dynamodb_client(Some(&endpoint)).await;
+    let definition =
+        local_api::table::definition_from_template(local_api::table::TEMPLATE).expect("template");
+    local_api::table::ensure(&client, &table, &definition)
+        .await
+        .expect("table");
+    let state =
+        State::new(client, table, TOKEN_SECRET.into(), Duration::from_secs(30)).expect("state");
+    Env {
+        state,
+        router: local_api::router::all(),
+    }
+}
+
+pub fn sign_headers(headers: &mut HeaderMap, app_key: &str, app_secret: &str, timestamp_ms: i64) {
+    let nonce = (uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000_000_000).to_string();
+    let timestamp = timestamp_ms.to_string();
+    let signature = shared::auth::sign(app_secret, &nonce, &timestamp);
+    for (name, value) in [
+        ("app-key", app_key),
+        ("nonce", &nonce),
+        ("timestamp", &timestamp),
+        ("signature", &signature),
+    ] {
+        headers.insert(name, HeaderValue::from_str(value).expect("header"));
+    }
+}
+
+pub fn post(path: &str, body: impl Into<Body>) -> Request {
+    let mut request = Request::new(body.into());
+    *request.method_mut() = shared::lambda_http::http::Method::POST;
+    *request.uri_mut() = path.parse().expect("path");
+    request
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    request
+}
+
+/// A real API Gateway v2 payload from `events/<name>.json`.
+pub fn event(name: &str) -> Request {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let request = shared::lambda_http::request::from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        request.request_context_ref().is_some(),
+        "{name}: not an API Gateway payload"
+    );
+    request
+}
+
+impl Env {
+    pub async fn new_app(&self, changes: AppChanges) -> App {
+        apps::create(&self.state, changes)
+            .await
+            .expect("create app")
+    }
+
+    pub async fn dev_app(&self) -> App {
+        self.new_app(AppChanges::default()).await
+    }
+
+    pub async fn send(&self, request: Request) -> Response {
+        let response = self
+            .router
+            .dispatch(self.state.clone(), request, ADMIN_TOKEN)
+            .await;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+        Response {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// A correctly signed request of `app`, fresh nonce and timestamp.
+    pub fn signed(&self, app: &App, path: &str, body: &Value) -> Request {
+        let mut request = post(path, body.to_string());
+        sign_headers(
+            request.headers_mut(),
+            &app.app_key,
+            &app.app_secret,
+            self.state.clock.now_ms(),
+        );
+        request
+    }
+
+    pub async fn call(&self, app: &App, path: &str, body: Value) -> Response {
+        self.send(self.signed(app, path, &body)).await
+    }
+
+    pub async fn console(&self, path: &str, body: Value) -> Response {
+        let mut request = post(path, body.to_string());
+        let bearer = HeaderValue::from_str(&format!("Bearer {ADMIN_TOKEN}")).expect("header");
+        request.headers_mut().insert("authorization", bearer);
+        self.send(request).await
+    }
+
+    /// Issues a token and returns it (panics unless the call succeeds).
+    pub async fn issue(&self, app: &App, user_id: &str) -> String {
+        let body = serde_json::json!({ "userId": user_id, "name": format!("name of {user_id}") });
+        let response = self.call(app, "/v4/auth/access-token/issue", body).await;
+        assert_eq!(response.outcome(), (200, 0), "{}", response.body);
+        response.body["result"]["accessToken"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
+    /// Every item of an app's users and its app record, read straight from the table.
+    pub async fn app_items(
+        &self,
+        app_key: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let prefix = format!("APP#{app_key}");
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .state
+                .db
+                .scan()
+                .table_name(&self.state.table)
+                .filter_expression("begins_with(PK, :prefix)")
+                .expression_attribute_values(
+                    ":prefix",
+                    aws_sdk_dynamodb::types::AttributeValue::S(prefix.clone()),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        // Replay-guard nonces are not app data.
+        items.retain(|item| {
+            item.get("SK")
+                .and_then(|v| v.as_s().ok())
+                .is_none_or(|sk| sk != "NONCE")
+        });
+        items
+    }
+
+    pub async fn user_count(&self, app_key: &str) -> u64 {
+        apps::fetch(&self.state, app_key)
+            .await
+            .expect("fetch")
+            .expect("app")
+            .user_count
+    }
+}
