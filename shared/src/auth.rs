@@ -94,7 +94,8 @@ fn signature_matches(app: &App, headers: &SigningHeaders) -> bool {
         .into()
 }
 
-/// Authenticates a signed request: app known, signature right, app enabled, nonce fresh.
+/// Authenticates a signed request: app known, signature right, app enabled. The nonce is
+/// checked separately ([`remember_nonce`]) so read-only operations can overlap the two calls.
 pub async fn authenticate(state: &State, headers: &SigningHeaders) -> Result<Arc<App>, ApiError> {
     let mut app = state
         .apps
@@ -115,13 +116,12 @@ pub async fn authenticate(state: &State, headers: &SigningHeaders) -> Result<Arc
     if app.status == AppStatus::Offline {
         return Err(ApiError::AppDisabled);
     }
-    remember_nonce(state, headers).await?;
     Ok(app)
 }
 
 /// Records the nonce for as long as its timestamp stays acceptable; a second use is refused.
 /// Expired records that DynamoDB has not deleted yet do not count.
-async fn remember_nonce(state: &State, headers: &SigningHeaders) -> Result<(), ApiError> {
+pub async fn remember_nonce(state: &State, headers: &SigningHeaders) -> Result<(), ApiError> {
     let now_s = state.clock.now_ms() / 1000;
     let keep_until_s = (headers.timestamp_ms + WINDOW_MS) / 1000 + 1;
     let result = state

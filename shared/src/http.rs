@@ -60,6 +60,9 @@ pub trait Operation: DeserializeOwned + Send + 'static {
     const NAME: &'static str;
     /// The request paths served (the first is canonical, the rest aliases).
     const PATHS: &'static [&'static str];
+    /// A read-only operation runs alongside the replay check (its result is dropped if the nonce
+    /// was used before), so the replay guard adds no latency to reads.
+    const READ_ONLY: bool = false;
     fn validate(&self) -> Result<(), ApiError>;
     fn run(self, call: Call) -> impl Future<Output = Result<Reply, ApiError>> + Send;
 }
@@ -177,7 +180,20 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
     operation.validate()?;
     let app = auth::authenticate(&state, &headers).await?;
     tracing::Span::current().record("app", app.app_key.as_str());
-    operation.run(Call { state, app, now_ms }).await
+    let call = Call {
+        state: state.clone(),
+        app,
+        now_ms,
+    };
+    if O::READ_ONLY {
+        let (fresh, result) =
+            tokio::join!(auth::remember_nonce(&state, &headers), operation.run(call));
+        fresh?;
+        result
+    } else {
+        auth::remember_nonce(&state, &headers).await?;
+        operation.run(call).await
+    }
 }
 
 /// Serves one signed Server API request end to end.

@@ -78,6 +78,11 @@ impl State {
 /// A DynamoDB client with bounded timeouts. With an endpoint (DynamoDB Local) it needs no real
 /// credentials or region, so a fresh machine works without AWS configuration.
 pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
+    Client::new(&sdk_config(endpoint).await)
+}
+
+/// The SDK configuration behind [`dynamodb_client`] (tests add interceptors to it).
+pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2))
         .operation_attempt_timeout(Duration::from_secs(3))
@@ -92,5 +97,5 @@ pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("local", "local", None, None, "local"));
     }
-    Client::new(&loader.load().await)
+    loader.load().await
 }

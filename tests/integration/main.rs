@@ -2,6 +2,7 @@
 //! parallel without seeing each other.
 
 mod bad_input;
+mod budget;
 mod cap;
 mod events;
 mod signing;

@@ -14,6 +14,8 @@ use shared::lambda_http::Request;
 use shared::lambda_http::http::{HeaderMap, HeaderValue};
 use shared::lambda_http::{Body, RequestExt};
 
+pub use aws_sdk_dynamodb::config::Builder as DynamoConfig;
+
 pub const ADMIN_TOKEN: &str = "integration-test-admin-token";
 const TOKEN_SECRET: &str = "integration-tests-token-secret-0123456789";
 
@@ -37,11 +39,18 @@ impl Response {
 
 /// The test environment. Panics with instructions when DynamoDB Local is not configured.
 pub async fn env() -> Env {
+    env_with(|config| config).await
+}
+
+/// The test environment with a customised DynamoDB client (e.g. an interceptor).
+pub async fn env_with(customise: impl FnOnce(DynamoConfig) -> DynamoConfig) -> Env {
     let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect(
         "DYNAMODB_ENDPOINT is not set: run the tests with `make test` (it starts DynamoDB Local)",
     );
     let table = std::env::var("TEST_TABLE_NAME").unwrap_or_else(|_| "chat-users-test".into());
-    let client = shared::state::dynamodb_client(Some(&endpoint)).await;
+    let sdk_config = shared::state::sdk_config(Some(&endpoint)).await;
+    let client =
+        aws_sdk_dynamodb::Client::from_conf(customise(DynamoConfig::from(&sdk_config)).build());
     let definition =
         local_api::table::definition_from_template(local_api::table::TEMPLATE).expect("template");
     local_api::table::ensure(&client, &table, &definition)
@@ -198,5 +207,36 @@ impl Env {
             .expect("fetch")
             .expect("app")
             .user_count
+    }
+}
+
+/// Records the name of every DynamoDB request the client sends (retries included): the
+/// round-trip budget is counted, not timed.
+#[derive(Debug, Default, Clone)]
+pub struct RequestLog(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl RequestLog {
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for RequestLog {
+    fn name(&self) -> &'static str {
+        "RequestLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let name = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_else(|| "unknown".into());
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(name);
+        Ok(())
     }
 }

@@ -13,6 +13,7 @@ pub struct GetUser {
 impl Operation for GetUser {
     const NAME: &'static str = "get-user";
     const PATHS: &'static [&'static str] = &["/v4/user/get"];
+    const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)
