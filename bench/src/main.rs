@@ -1,0 +1,294 @@
+//! `bench`: measurements for BENCHMARKS.md (run by `make bench`, never by the tests).
+//!
+//!   bench warm [ITERATIONS]                 get-user through its handler vs a bare GetItem
+//!   bench lambda FUNCTION BASELINE [RUNS]   cold start and peak RSS of real binaries through a
+//!                                           Lambda Runtime API emulator
+//!
+//! Needs DYNAMODB_ENDPOINT (DynamoDB Local). Prints Markdown.
+
+mod runtime_api;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use shared::State;
+use shared::apps::{self, App, AppChanges, Environment, Plan};
+use shared::lambda_http::Body;
+use shared::lambda_http::http::{HeaderValue, Method, Request};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+const TABLE: &str = "chat-users-bench";
+const TOKEN_SECRET: &str = "bench-token-signing-secret-0123456789abcdef";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1000.0)
+}
+
+async fn state() -> Result<(Arc<State>, String), BoxError> {
+    let endpoint =
+        std::env::var("DYNAMODB_ENDPOINT").map_err(|_| "DYNAMODB_ENDPOINT is required")?;
+    let client = shared::state::dynamodb_client(Some(&endpoint)).await;
+    let definition = local_api::table::definition_from_template(local_api::table::TEMPLATE)?;
+    local_api::table::ensure(&client, TABLE, &definition).await?;
+    let state = State::new(
+        client,
+        TABLE.into(),
+        TOKEN_SECRET.into(),
+        Duration::from_secs(300),
+    )?;
+    Ok((state, endpoint))
+}
+
+async fn production_app(state: &State) -> Result<App, BoxError> {
+    let changes = AppChanges {
+        environment: Some(Environment::Production),
+        plan: Some(Plan::Pro),
+        ..Default::default()
+    };
+    Ok(apps::create(state, changes).await?)
+}
+
+fn signed_headers(app: &App, now_ms: i64) -> Vec<(&'static str, String)> {
+    let nonce = (uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000_000_000).to_string();
+    let timestamp = now_ms.to_string();
+    let signature = shared::auth::sign(&app.app_secret, &nonce, &timestamp);
+    vec![
+        ("app-key", app.app_key.clone()),
+        ("nonce", nonce),
+        ("timestamp", timestamp),
+        ("signature", signature),
+    ]
+}
+
+async fn issue(state: &Arc<State>, app: &App, user_id: &str) -> Result<(), BoxError> {
+    shared::users::upsert_for_token(state, app, user_id, "Bench User", None).await?;
+    Ok(())
+}
+
+/// p50/p99 of get-user through its handler (signature check, replay guard, read, JSON) beside a
+/// bare `GetItem` of the same item, interleaved so both see the same machine.
+async fn warm(iterations: usize) -> Result<(), BoxError> {
+    let (state, _) = state().await?;
+    let app = production_app(&state).await?;
+    issue(&state, &app, "benchuser").await?;
+    let key = shared::users::key(&app.app_key, "benchuser");
+    let body = json!({"userId": "benchuser"}).to_string();
+    let (mut handler, mut bare) = (
+        Vec::with_capacity(iterations),
+        Vec::with_capacity(iterations),
+    );
+    for i in 0..iterations + 200 {
+        let mut request = Request::new(Body::Text(body.clone()));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = "/v4/user/get".parse()?;
+        for (name, value) in signed_headers(&app, state.clock.now_ms()) {
+            request
+                .headers_mut()
+                .insert(name, HeaderValue::from_str(&value)?);
+        }
+        let started = Instant::now();
+        let response = shared::http::serve::<get_user::GetUser>(state.clone(), request).await;
+        let handler_time = started.elapsed();
+        if response.status() != 200 {
+            return Err(format!("get-user answered {}", response.status()).into());
+        }
+        let started = Instant::now();
+        state
+            .db
+            .get_item()
+            .table_name(TABLE)
+            .set_key(Some(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let bare_time = started.elapsed();
+        if i >= 200 {
+            handler.push(handler_time);
+            bare.push(bare_time);
+        }
+    }
+    handler.sort();
+    bare.sort();
+    let (h50, h99, b50, b99) = (
+        percentile(&handler, 0.5),
+        percentile(&handler, 0.99),
+        percentile(&bare, 0.5),
+        percentile(&bare, 0.99),
+    );
+    println!("| path | p50 ms | p99 ms |");
+    println!("|---|---|---|");
+    println!(
+        "| get-user handler (signature, replay guard ∥ GetItem, JSON) | {} | {} |",
+        ms(h50),
+        ms(h99)
+    );
+    println!(
+        "| bare SDK GetItem of the same item | {} | {} |",
+        ms(b50),
+        ms(b99)
+    );
+    println!(
+        "| ratio handler / bare | {:.2} | {:.2} |",
+        h50.as_secs_f64() / b50.as_secs_f64(),
+        h99.as_secs_f64() / b99.as_secs_f64()
+    );
+    println!("\n{iterations} interleaved pairs after 200 warm-up pairs.");
+    Ok(())
+}
+
+fn issue_event(app: &App, user_id: &str, now_ms: i64) -> Result<Value, BoxError> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/issue-access-token.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    for (name, value) in signed_headers(app, now_ms) {
+        event["headers"][name] = value.into();
+    }
+    event["body"] = json!({"userId": user_id, "name": "Bench User"})
+        .to_string()
+        .into();
+    Ok(event)
+}
+
+struct LambdaFigures {
+    cold_median: Duration,
+    cold_min: Duration,
+    warm_median: Duration,
+    peak_rss_kib: u64,
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Starts the binary `runs` times; each time measures process start → first response, then
+/// (on the last run) sends 1,000 warm requests and reads the peak RSS.
+async fn measure_binary(
+    binary: &PathBuf,
+    runs: usize,
+    endpoint: &str,
+    app: &App,
+    state: &State,
+) -> Result<LambdaFigures, BoxError> {
+    let emulator = runtime_api::Emulator::start().await?;
+    let mut colds = Vec::new();
+    let mut warm_times = Vec::new();
+    let mut peak = 0;
+    for run in 0..runs {
+        let mut child = tokio::process::Command::new(binary)
+            .env("AWS_LAMBDA_RUNTIME_API", emulator.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+            .env("TABLE_NAME", TABLE)
+            .env("TOKEN_SIGNING_SECRET", TOKEN_SECRET)
+            .env("DYNAMODB_ENDPOINT", endpoint)
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let started = Instant::now();
+        let response = emulator
+            .invoke(issue_event(
+                app,
+                &format!("cold{run}"),
+                state.clock.now_ms(),
+            )?)
+            .await?;
+        colds.push(started.elapsed());
+        if response["statusCode"] != 200 {
+            return Err(format!("{}: first response {response}", binary.display()).into());
+        }
+        if run + 1 == runs {
+            for i in 0..1000 {
+                let event = issue_event(app, &format!("warm{}", i % 100), state.clock.now_ms())?;
+                let started = Instant::now();
+                let response = emulator.invoke(event).await?;
+                warm_times.push(started.elapsed());
+                if response["statusCode"] != 200 {
+                    return Err(format!("{}: warm response {response}", binary.display()).into());
+                }
+            }
+            peak = child.id().map(peak_rss_kib).unwrap_or(0);
+        }
+        child.kill().await?;
+    }
+    colds.sort();
+    warm_times.sort();
+    Ok(LambdaFigures {
+        cold_median: percentile(&colds, 0.5),
+        cold_min: colds[0],
+        warm_median: percentile(&warm_times, 0.5),
+        peak_rss_kib: peak,
+    })
+}
+
+async fn lambda(function: PathBuf, baseline: PathBuf, runs: usize) -> Result<(), BoxError> {
+    let (state, endpoint) = state().await?;
+    let app = production_app(&state).await?;
+    let real = measure_binary(&function, runs, &endpoint, &app, &state).await?;
+    let bare = measure_binary(&baseline, runs, &endpoint, &app, &state).await?;
+    let name = |p: &PathBuf| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    println!(
+        "| binary | cold start median ms | cold start min ms | warm invoke median ms | peak RSS after 1,000 requests MiB |"
+    );
+    println!("|---|---|---|---|---|");
+    for (binary, f) in [(&function, &real), (&baseline, &bare)] {
+        println!(
+            "| {} | {} | {} | {} | {:.1} |",
+            name(binary),
+            ms(f.cold_median),
+            ms(f.cold_min),
+            ms(f.warm_median),
+            f.peak_rss_kib as f64 / 1024.0
+        );
+    }
+    println!(
+        "| ratio | {:.2} | {:.2} | | {:.2} |",
+        real.cold_median.as_secs_f64() / bare.cold_median.as_secs_f64(),
+        real.cold_min.as_secs_f64() / bare.cold_min.as_secs_f64(),
+        real.peak_rss_kib as f64 / bare.peak_rss_kib.max(1) as f64
+    );
+    println!(
+        "\n{runs} cold starts each (process start → first response through the Runtime API emulator, including the function's DynamoDB calls); 1,000 warm `issue-access-token` requests on the last start."
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["warm"] => warm(2000).await,
+        ["warm", n] => warm(n.parse()?).await,
+        ["lambda", function, baseline] => lambda(function.into(), baseline.into(), 20).await,
+        ["lambda", function, baseline, runs] => {
+            lambda(function.into(), baseline.into(), runs.parse()?).await
+        }
+        _ => Err("usage: bench warm [N] | bench lambda FUNCTION BASELINE [RUNS]".into()),
+    }
+}
