@@ -6,6 +6,7 @@ pub mod clock;
 pub mod error;
 pub mod http;
 pub mod lambda;
+pub mod page_token;
 pub mod state;
 pub mod table;
 pub mod token;

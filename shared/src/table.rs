@@ -7,10 +7,35 @@ pub const SK: &str = "SK";
 /// so every read of a TTL item also checks it.
 pub const TTL: &str = "ttl";
 
+/// Sparse index of per-app listings ordered by time: `GSI1PK` names the list
+/// (`APP#<appKey>#<LIST>`), `GSI1SK` orders it ([`time_sort_key`]).
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+/// Local index ordering items inside a user's partition (friends, blocklist) by time added:
+/// `LSI1SK` = `<KIND>#<13-digit ms>#<userId>`.
+pub const LSI1: &str = "LSI1";
+pub const LSI1SK: &str = "LSI1SK";
+/// Sparse index of edges that point at a user from another user's partition: every such item
+/// (friend edge, pending request, blocklist edge, ...) carries `edgeTo` = the target's user
+/// partition key ([`user_pk`]). The purge of a soft-deleted user queries it, so new kinds of
+/// edges are purged without changing the purge.
+pub const EDGES: &str = "EDGES";
+pub const EDGE_TO: &str = "edgeTo";
+
 pub const SK_APP: &str = "APP";
 pub const SK_USER: &str = "USER";
+pub const SK_PROFILE: &str = "PROFILE";
 pub const SK_BAN: &str = "BAN";
+pub const SK_TAGS: &str = "TAGS";
+pub const SK_MUTE_PERSON: &str = "MUTE#PERSON";
+pub const SK_FRIEND_PERMISSION: &str = "FRIEND_PERMISSION";
 pub const SK_NONCE: &str = "NONCE";
+/// Prefixes of per-target items in a user's partition, followed by the target user ID.
+pub const SK_FRIEND_PREFIX: &str = "FRIEND#";
+pub const SK_FRIEND_REQUEST_PREFIX: &str = "FRIEND_REQUEST#";
+pub const SK_BLOCK_PREFIX: &str = "BLOCK#";
+pub const SK_CONN_PREFIX: &str = "CONN#";
 
 pub fn app_pk(app_key: &str) -> String {
     format!("APP#{app_key}")
@@ -24,6 +49,27 @@ pub fn nonce_pk(app_key: &str, nonce: &str) -> String {
     format!("APP#{app_key}#NONCE#{nonce}")
 }
 
+pub fn operation_pk(app_key: &str, operation_id: &str) -> String {
+    format!("APP#{app_key}#OP#{operation_id}")
+}
+
+/// The `GSI1PK` of one of an app's time-ordered listings, e.g. `list_pk(app, "BANS")`.
+pub fn list_pk(app_key: &str, list: &str) -> String {
+    format!("APP#{app_key}#{list}")
+}
+
+/// A sort key that orders by time, then user ID: 13-digit zero-padded milliseconds.
+pub fn time_sort_key(ms: i64, user_id: &str) -> String {
+    format!("{:013}#{user_id}", ms.max(0))
+}
+
+/// The user ID at the end of a `...#<userId>` key, if the key has that shape.
+pub fn user_id_suffix(key: &str) -> Option<&str> {
+    key.rsplit_once('#')
+        .map(|(_, id)| id)
+        .filter(|id| !id.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,5 +80,14 @@ mod tests {
         assert_eq!(user_pk("k1", "alice"), "APP#k1#U#alice");
         assert_eq!(nonce_pk("k1", "123"), "APP#k1#NONCE#123");
         assert_ne!(user_pk("k1", "alice"), user_pk("k2", "alice"));
+        assert_eq!(list_pk("k1", "BANS"), "APP#k1#BANS");
+    }
+
+    #[test]
+    fn time_sort_keys_sort_like_time() {
+        assert_eq!(time_sort_key(42, "bob"), "0000000000042#bob");
+        assert!(time_sort_key(999, "z") < time_sort_key(1000, "a"));
+        assert_eq!(user_id_suffix(&time_sort_key(5, "carol")), Some("carol"));
+        assert_eq!(user_id_suffix("FRIEND#dave"), Some("dave"));
     }
 }

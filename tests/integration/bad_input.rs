@@ -1,6 +1,6 @@
 //! Bad input gets a clear 4xx naming the field, and changes nothing in the table.
 
-use integration_tests::{env, post, sign_headers};
+use integration_tests::{env, post};
 use serde_json::json;
 
 const ISSUE: &str = "/v4/auth/access-token/issue";
@@ -66,12 +66,7 @@ async fn malformed_bodies_are_400_and_register_nobody() {
     ];
     for (body, code, field) in cases {
         let mut request = post(ISSUE, body.clone());
-        sign_headers(
-            request.headers_mut(),
-            &app.app_key,
-            &app.app_secret,
-            env.state.clock.now_ms(),
-        );
+        env.sign(&mut request, &app);
         let response = env.send(request).await;
         assert_eq!(
             response.outcome(),

@@ -65,12 +65,7 @@ async fn missing_headers_wrong_secret_and_unknown_app_are_refused() {
 
     for missing in ["app-key", "nonce", "timestamp", "signature"] {
         let mut request = post(path, body.clone());
-        sign_headers(
-            request.headers_mut(),
-            &app.app_key,
-            &app.app_secret,
-            env.state.clock.now_ms(),
-        );
+        env.sign(&mut request, &app);
         request.headers_mut().remove(missing);
         assert_eq!(
             env.send(request).await.outcome(),

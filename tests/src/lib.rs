@@ -129,15 +129,16 @@ impl Env {
         }
     }
 
+    /// Signs `request` for `app` with a fresh nonce and the current time.
+    pub fn sign(&self, request: &mut Request, app: &App) {
+        let now_ms = self.state.clock.now_ms();
+        sign_headers(request.headers_mut(), &app.app_key, &app.app_secret, now_ms);
+    }
+
     /// A correctly signed request of `app`, fresh nonce and timestamp.
     pub fn signed(&self, app: &App, path: &str, body: &Value) -> Request {
         let mut request = post(path, body.to_string());
-        sign_headers(
-            request.headers_mut(),
-            &app.app_key,
-            &app.app_secret,
-            self.state.clock.now_ms(),
-        );
+        self.sign(&mut request, app);
         request
     }
 
