@@ -1,4 +1,4 @@
-.PHONY: local test events bench
+.PHONY: local test events bench build sam-build invoke
 
 # Run the Server API locally on 127.0.0.1:8787 (DynamoDB Local included). Ctrl-C stops it.
 local:
@@ -15,3 +15,15 @@ events:
 # Benchmarks (not tests) into BENCHMARKS.md.
 bench:
 	scripts/bench
+
+# Every function as an arm64 Lambda artifact (cargo lambda build --release --arm64), with sizes.
+build:
+	scripts/build
+
+# The same, then `sam build` from template.yaml into .aws-sam/build.
+sam-build:
+	scripts/build --sam
+
+# Each function's real release binary invoked with its event, without Docker.
+invoke:
+	scripts/invoke-functions

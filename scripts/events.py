@@ -5,6 +5,9 @@
     scripts/events.py sign KEY SECRET re-sign every event for your app with a fresh timestamp
                                       (for `sam local invoke` / `cargo lambda invoke`; a signature
                                       is only accepted for 5 minutes)
+    scripts/events.py sign KEY SECRET --out DIR
+                                      the same, written to DIR (events/ stays as it is; stream
+                                      events are copied unchanged)
 
 The handler tests replace the placeholder signature with one of their own test app.
 """
@@ -19,11 +22,42 @@ FUNCTIONS = {
     "issue-access-token": ("/v4/auth/access-token/issue", {"userId": "alice", "name": "Alice", "avatarUrl": "https://example.com/alice.png"}, False),
     "get-user": ("/v4/user/get", {"userId": "alice"}, False),
     "update-user": ("/v4/user/update", {"userId": "alice", "name": "Alice Liddell"}, False),
+    "set-user-profile": ("/v4/user/profile/set", {"userId": "alice", "userProfile": {"name": "Alice", "gender": 2, "level": 3}, "userExtProfile": {"ext_color": "blue"}}, False),
+    "batch-get-user-profiles": ("/v4/user/profile/batch/get", {"userIds": ["alice", "bob"]}, False),
+    "list-user-profiles": ("/v4/user/profile/list", {"page": 1, "pageSize": 20, "order": 1}, False),
+    "delete-user-profiles": ("/v4/user/profile/delete", {"userIds": ["alice"]}, False),
     "expire-access-token": ("/v4/auth/access-token/expire", {"userIds": ["alice"], "expiresAt": 1764000000000}, False),
+    "add-friend": ("/v4/friend/add", {"userId": "alice", "targetId": "bob", "action": 2, "extra": "hi from Alice"}, False),
+    "remove-friends": ("/v4/friend/remove", {"userId": "alice", "targetIds": ["bob", "carol"]}, False),
+    "remove-all-friends": ("/v4/friend/remove-all", {"userId": "alice"}, False),
+    "list-friends": ("/v4/friend/list", {"userId": "alice", "pageSize": 50, "order": 1}, False),
+    "get-friend-relationships": ("/v4/friend/relationship/get", {"userId": "alice", "targetIds": ["bob", "carol"]}, False),
+    "set-friend-permission": ("/v4/friend/permission/set", {"userIds": ["alice", "bob"], "permissionType": 1}, False),
+    "get-friend-permission": ("/v4/friend/permission/get", {"userIds": ["alice", "bob"]}, False),
+    "set-friend-profile": ("/v4/friend/profile/set", {"userId": "alice", "targetId": "bob", "alias": "Bobby", "friendExtProfile": {"ext_met": "2024"}}, False),
+    "list-friend-requests": ("/v4/ext/friend/request/list", {"userId": "bob"}, False),
+    "accept-friend-request": ("/v4/ext/friend/request/accept", {"userId": "bob", "requesterId": "alice"}, False),
+    "reject-friend-request": ("/v4/ext/friend/request/reject", {"userId": "bob", "requesterId": "alice"}, False),
+    "add-user-blocklist": ("/v4/user/blocklist/add", {"userId": "alice", "targetUserIds": ["bob", "carol"]}, False),
+    "remove-user-blocklist": ("/v4/user/blocklist/remove", {"userId": "alice", "blockedUserIds": ["bob"]}, False),
+    "get-user-blocklist": ("/v4/user/blocklist/get", {"userId": "alice", "pageSize": 1000}, False),
     "create-app": ("/console/v1/apps/create", {"environment": "development", "plan": "free"}, True),
     "get-app": ("/console/v1/apps/get", {"appKey": PLACEHOLDER_KEY}, True),
     "update-app": ("/console/v1/apps/update", {"appKey": PLACEHOLDER_KEY, "restrictDmToFriends": True}, True),
     "rotate-app-secret": ("/console/v1/apps/rotate-secret", {"appKey": PLACEHOLDER_KEY}, True),
+    "ban-users": ("/v4/user/ban", {"userIds": ["alice", "bob"], "durationMinutes": 10}, False),
+    "unban-users": ("/v4/user/unban", {"userIds": ["alice", "bob"]}, False),
+    "list-banned-users": ("/v4/user/ban/list", {"page": 1, "pageSize": 50}, False),
+    "batch-set-user-tags": ("/v4/user/tag/batch/set", {"userIds": ["alice", "bob"], "tags": ["region-us", "vip"]}, False),
+    "batch-get-user-tags": ("/v4/user/tag/batch/get", {"userIds": ["alice", "bob"]}, False),
+    "set-channel-type-mute": ("/v4/channel-type/mute/set", {"userIds": ["alice"], "muteState": 1, "channelTypes": ["PERSON"]}, False),
+    "list-channel-type-mute": ("/v4/channel-type/mute/list", {"channelType": "PERSON", "pageSize": 100, "offset": 0}, False),
+    "check-dm-permission": ("/v4/ext/dm/permission/check", {"fromUserId": "alice", "toUserId": "bob"}, False),
+    "soft-delete-users": ("/v4/user/soft-delete", {"userIds": ["alice", "bob"]}, False),
+    "restore-users": ("/v4/user/restore", {"userIds": ["alice"]}, False),
+    "list-soft-deleted-users": ("/v4/user/soft-deleted/list", {"page": 1, "pageSize": 50}, False),
+    "get-operation": ("/v4/ext/operation/get", {"operationId": "0123456789abcdef0123456789abcdef"}, False),
+    "delete-test-user": ("/console/v1/apps/delete-test-user", {"appKey": PLACEHOLDER_KEY, "userId": "carol"}, True),
 }
 
 
@@ -70,21 +104,63 @@ def event(name, path, body, console, now_ms):
             "requestContext": context, "body": json.dumps(body), "isBase64Encoded": False}
 
 
+# Functions driven by the table's DynamoDB Stream: a Lambda DynamoDB event with one record.
+STREAM_EVENTS = {
+    "purge-soft-deleted-users": {
+        "Records": [{
+            "eventID": "c4ca4238a0b923820dcc509a6f75849b",
+            "eventName": "MODIFY",
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": "us-east-1",
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1764100000,
+                "Keys": {"PK": {"S": f"APP#{PLACEHOLDER_KEY}#U#alice"}, "SK": {"S": "USER"}},
+                "NewImage": {
+                    "PK": {"S": f"APP#{PLACEHOLDER_KEY}#U#alice"}, "SK": {"S": "USER"}, "userId": {"S": "alice"},
+                    "state": {"S": "soft-deleted"}, "purgeState": {"S": "pending"},
+                    "purgeOperation": {"S": "0123456789abcdef0123456789abcdef"}, "deletedAt": {"N": "1764100000000"},
+                },
+                "SequenceNumber": "111100000000000000000001",
+                "SizeBytes": 220,
+                "StreamViewType": "NEW_AND_OLD_IMAGES",
+            },
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/chat-users/stream/2026-11-25T00:00:00.000",
+        }]
+    },
+}
+
+
 def write_all():
     os.makedirs(EVENTS, exist_ok=True)
     now_ms = 1764100000000
     for name, (path, body, console) in FUNCTIONS.items():
+        random.seed(name)  # the same nonce every time: regenerating changes only what changed
         with open(os.path.join(EVENTS, f"{name}.json"), "w") as f:
             json.dump(event(name, path, body, console, now_ms), f, indent=2)
             f.write("\n")
+    for name, payload in STREAM_EVENTS.items():
+        with open(os.path.join(EVENTS, f"{name}.json"), "w") as f:
+            json.dump(payload, f, indent=2)
+            f.write("\n")
 
 
-def resign(key, secret):
+def resign(key, secret, out_dir=None):
     now_ms = int(time.time() * 1000)
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
     for name in sorted(os.listdir(EVENTS)):
         path = os.path.join(EVENTS, name)
         with open(path) as f:
             ev = json.load(f)
+        if out_dir:
+            path = os.path.join(out_dir, name)
+        if "requestContext" not in ev:
+            if out_dir:
+                with open(path, "w") as f:
+                    json.dump(ev, f, indent=2)
+                    f.write("\n")
+            continue  # a stream event: nothing to sign
         if "app-key" in ev["headers"]:
             sign(ev["headers"], key, secret, now_ms)
         ev["body"] = ev["body"].replace(PLACEHOLDER_KEY, key)
@@ -92,12 +168,15 @@ def resign(key, secret):
         with open(path, "w") as f:
             json.dump(ev, f, indent=2)
             f.write("\n")
-    print(f"re-signed {len(os.listdir(EVENTS))} events for {key}; valid for 5 minutes (git checkout events/ to undo)")
+    undo = f"in {out_dir}" if out_dir else "(git checkout events/ to undo)"
+    print(f"re-signed {len(os.listdir(EVENTS))} events for {key}; valid for 5 minutes {undo}")
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "sign":
         resign(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 6 and sys.argv[1] == "sign" and sys.argv[4] == "--out":
+        resign(sys.argv[2], sys.argv[3], sys.argv[5])
     elif len(sys.argv) == 1:
         write_all()
     else:

@@ -3,6 +3,8 @@
 //!   bench warm [ITERATIONS]                 get-user through its handler vs a bare GetItem
 //!   bench lambda FUNCTION BASELINE [RUNS]   cold start and peak RSS of real binaries through a
 //!                                           Lambda Runtime API emulator
+//!   bench profiles [PROFILES] [ITERATIONS]  list-user-profiles at 10,000 hosted profiles: page 1,
+//!                                           page 50, the last page (both orders)
 //!
 //! Needs DYNAMODB_ENDPOINT (DynamoDB Local). Prints Markdown.
 
@@ -320,6 +322,156 @@ async fn lambda(function: PathBuf, baseline: PathBuf, runs: usize) -> Result<(),
     Ok(())
 }
 
+/// Runs `work` for every item, at most `limit` at a time.
+async fn for_each_concurrently<F, Fut>(
+    items: Vec<String>,
+    limit: usize,
+    work: F,
+) -> Result<(), BoxError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(), BoxError>> + Send + 'static,
+{
+    let mut running = tokio::task::JoinSet::new();
+    for item in items {
+        if running.len() >= limit
+            && let Some(done) = running.join_next().await
+        {
+            done??;
+        }
+        running.spawn(work(item));
+    }
+    while let Some(done) = running.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+/// list-user-profiles with `total` hosted profiles in a production/pro app: p50 and p99 of
+/// page 1, page 50 and the last page (20 per page, both orders) through the handler (signature,
+/// replay guard, reads, JSON), the page after a page just read (a walk), and the DynamoDB
+/// requests and items each read costs (counted by the shared list function itself).
+async fn profiles(total: usize, iterations: usize) -> Result<(), BoxError> {
+    use shared::profiles::{self, Changes, Order};
+    let (state, _) = state().await?;
+    let app = Arc::new(production_app(&state).await?);
+    let ids: Vec<String> = (0..total).map(|i| format!("p{i:05}")).collect();
+    let started = Instant::now();
+    for_each_concurrently(ids.clone(), 16, |id| {
+        let (state, app) = (state.clone(), app.clone());
+        async move { issue(&state, &app, &id).await }
+    })
+    .await?;
+    let registered = started.elapsed();
+    let started = Instant::now();
+    for_each_concurrently(ids, 16, |id| {
+        let (state, app) = (state.clone(), app.clone());
+        async move {
+            let changes = Changes {
+                user_profile: json!({"name": format!("User {id}"), "level": 7})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                user_ext_profile: json!({"ext_team": "blue"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            profiles::set(&state, &app, &id, &changes).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let profiled = started.elapsed();
+    eprintln!(
+        "{total} users registered in {:.1} s, their profiles set in {:.1} s",
+        registered.as_secs_f64(),
+        profiled.as_secs_f64()
+    );
+
+    let router = local_api::router::all();
+    let page_size = 20u32;
+    let last = (total as u32).div_ceil(page_size);
+    let read = |page: u32, order: u8| {
+        let body = json!({"page": page, "pageSize": page_size, "order": order}).to_string();
+        let mut request = Request::new(Body::Text(body));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = "/v4/user/profile/list".parse().expect("path");
+        for (name, value) in signed_headers(&app, state.clock.now_ms()) {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                request.headers_mut().insert(name, value);
+            }
+        }
+        let (router, state) = (router.clone(), state.clone());
+        async move {
+            let started = Instant::now();
+            let response = router.dispatch(state, request, "").await;
+            let elapsed = started.elapsed();
+            let body: Value = serde_json::from_slice(response.body().as_ref())?;
+            let users = body["result"]["users"].as_array().map_or(0, Vec::len);
+            if response.status() != 200 {
+                return Err(format!("list answered {}: {body}", response.status()).into());
+            }
+            Ok::<_, BoxError>((elapsed, users))
+        }
+    };
+    println!(
+        "| read (pageSize {page_size}, {total} profiles) | order | p50 ms | p99 ms | users returned | DynamoDB requests | items read |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for order in [0u8, 1] {
+        let list_order = if order == 0 {
+            Order::Ascending
+        } else {
+            Order::Descending
+        };
+        for (label, page, after_previous) in [
+            ("page 1".to_owned(), 1, false),
+            ("page 50".to_owned(), 50, false),
+            (format!("last page ({last})"), last, false),
+            ("page 51 right after page 50 (a walk)".to_owned(), 51, true),
+        ] {
+            let mut times = Vec::with_capacity(iterations);
+            let mut returned = 0;
+            for i in 0..iterations + 20 {
+                if after_previous {
+                    read(page - 1, order).await?;
+                }
+                let (elapsed, users) = read(page, order).await?;
+                returned = users;
+                if i >= 20 {
+                    times.push(elapsed);
+                }
+            }
+            times.sort();
+            // The same read once more through the shared function, for its cost.
+            if after_previous {
+                profiles::list(&state, &app.app_key, page - 1, page_size, list_order).await?;
+            }
+            let (_, stats) =
+                profiles::list(&state, &app.app_key, page, page_size, list_order).await?;
+            println!(
+                "| {label} | {} | {} | {} | {returned} | {} | {} |",
+                if order == 0 {
+                    "ascending"
+                } else {
+                    "descending"
+                },
+                ms(percentile(&times, 0.5)),
+                ms(percentile(&times, 0.99)),
+                stats.requests + 1,
+                stats.items_read,
+            );
+        }
+    }
+    println!(
+        "\n{iterations} reads each after 20 warm-up reads, through the handler; \"DynamoDB requests\" includes the replay guard's PutItem. Items read: count-tree nodes, the remembered page end, the profiles of the page's first millisecond before it, and the page. Setup: {total} users registered in {:.0} s and their profiles set in {:.0} s (16 at a time).",
+        registered.as_secs_f64(),
+        profiled.as_secs_f64()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -335,6 +487,9 @@ async fn main() -> Result<(), BoxError> {
         ["lambda", function, baseline, runs] => {
             lambda(function.into(), baseline.into(), runs.parse()?).await
         }
-        _ => Err("usage: bench warm [N] | bench lambda FUNCTION BASELINE [RUNS]".into()),
+        ["profiles"] => profiles(10_000, 200).await,
+        ["profiles", n] => profiles(n.parse()?, 200).await,
+        ["profiles", n, iterations] => profiles(n.parse()?, iterations.parse()?).await,
+        _ => Err("usage: bench warm [N] | bench lambda FUNCTION BASELINE [RUNS] | bench profiles [PROFILES] [ITERATIONS]".into()),
     }
 }

@@ -4,4 +4,5 @@
 pub mod dynamodb_local;
 pub mod router;
 pub mod server;
+pub mod stream;
 pub mod table;

@@ -139,6 +139,14 @@ async fn main() -> Result<(), BoxError> {
         .unwrap_or_else(|_| random_secret())
         .into();
 
+    // The purge of soft-deleted users, from the table's stream, as the deployed function does.
+    let purge = local_api::stream::follow(
+        state.clone(),
+        endpoint.clone(),
+        aws_sdk_dynamodbstreams::types::ShardIteratorType::Latest,
+    )
+    .await?;
+
     let router = Arc::new(local_api::router::all());
     let api = LocalApi {
         state: state.clone(),
@@ -173,7 +181,10 @@ async fn main() -> Result<(), BoxError> {
     }
     println!("Ctrl-C stops everything.");
 
-    shutdown_signal().await;
+    tokio::select! {
+        _ = shutdown_signal() => {}
+        result = purge => eprintln!("the stream reader stopped: {result:?}"),
+    }
     server.abort();
     println!("stopping");
     Ok(())

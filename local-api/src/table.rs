@@ -49,6 +49,8 @@ pub struct IndexDef {
 #[serde(rename_all = "PascalCase")]
 pub struct ProjectionDef {
     pub projection_type: String,
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,8 +94,10 @@ fn keys(defs: &[KeyDef]) -> Result<Vec<KeySchemaElement>, BoxError> {
 }
 
 fn projection(def: &ProjectionDef) -> Projection {
+    let non_key = (!def.non_key_attributes.is_empty()).then(|| def.non_key_attributes.clone());
     Projection::builder()
         .projection_type(ProjectionType::from(def.projection_type.as_str()))
+        .set_non_key_attributes(non_key)
         .build()
 }
 

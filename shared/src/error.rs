@@ -39,6 +39,15 @@ pub enum ApiError {
     /// 403/20101
     #[error("user {0} is soft-deleted")]
     UserSoftDeleted(String),
+    /// 403/20104: friend request refused, the target's permission is 3 (refuse all).
+    #[error("{0}")]
+    FriendRequestRefused(String),
+    /// 404/20105: friend profile set on someone who is not a friend.
+    #[error("{0}")]
+    NotFriends(String),
+    /// 403/20106: the friend limit (3,000 per user) or the app's blocklist limit is reached.
+    #[error("{0}")]
+    EdgeLimitReached(String),
     /// 403/1006-like refusals of the console (e.g. an operation only allowed in development).
     #[error("{0}")]
     Forbidden(String),
@@ -48,6 +57,10 @@ pub enum ApiError {
     /// 500/1000: the detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
+    /// A rejected hosted-profile key: `error` (400/1002 or 400/1005) with `"profileKey"` added
+    /// to the body.
+    #[error("{error}")]
+    ProfileKey { key: String, error: Box<ApiError> },
 }
 
 impl ApiError {
@@ -57,9 +70,12 @@ impl ApiError {
             Self::Unauthenticated(_) | Self::UnknownApp => 401,
             Self::AppDisabled | Self::UserCapReached(_) | Self::UserSoftDeleted(_) => 403,
             Self::Forbidden(_) => 403,
+            Self::FriendRequestRefused(_) | Self::EdgeLimitReached(_) => 403,
+            Self::NotFriends(_) => 404,
             Self::UserNotFound(_) | Self::NotFound(_) | Self::UnknownPath => 404,
             Self::MethodNotAllowed => 405,
             Self::Busy => 504,
+            Self::ProfileKey { error, .. } => error.status(),
             Self::Internal(_) => 500,
         }
     }
@@ -77,14 +93,22 @@ impl ApiError {
             Self::MethodNotAllowed => 405,
             Self::UserCapReached(_) => 2007,
             Self::UserSoftDeleted(_) => 20101,
+            Self::FriendRequestRefused(_) => 20104,
+            Self::NotFriends(_) => 20105,
+            Self::EdgeLimitReached(_) => 20106,
             Self::Busy => 1050,
+            Self::ProfileKey { error, .. } => error.code(),
             Self::Internal(_) => 1000,
         }
     }
 
     /// The response body. Internal details never leave the process.
     pub fn body(&self) -> Value {
-        json!({ "code": self.code(), "errorMessage": self.to_string() })
+        let mut body = json!({ "code": self.code(), "errorMessage": self.to_string() });
+        if let Self::ProfileKey { key, .. } = self {
+            body["profileKey"] = Value::String(key.clone());
+        }
+        body
     }
 
     pub fn invalid(field: &str, why: impl std::fmt::Display) -> Self {
@@ -152,6 +176,9 @@ mod tests {
             (ApiError::MethodNotAllowed, 405, 405),
             (ApiError::UserCapReached(100), 403, 2007),
             (ApiError::UserSoftDeleted("u".into()), 403, 20101),
+            (ApiError::FriendRequestRefused("r".into()), 403, 20104),
+            (ApiError::NotFriends("n".into()), 404, 20105),
+            (ApiError::EdgeLimitReached("l".into()), 403, 20106),
             (ApiError::Busy, 504, 1050),
             (ApiError::Internal("secret detail".into()), 500, 1000),
         ];
@@ -159,6 +186,19 @@ mod tests {
             assert_eq!((err.status(), err.code()), (status, code), "{err:?}");
             assert_eq!(err.body()["code"], code);
         }
+    }
+
+    #[test]
+    fn a_profile_key_error_keeps_its_status_and_code_and_names_the_key() {
+        let err = ApiError::ProfileKey {
+            key: "ext_x".into(),
+            error: Box::new(ApiError::too_long("userExtProfile.ext_x", "256 characters")),
+        };
+        assert_eq!((err.status(), err.code()), (400, 1005));
+        assert_eq!(
+            err.body(),
+            json!({"code": 1005, "errorMessage": "userExtProfile.ext_x: exceeds the limit of 256 characters", "profileKey": "ext_x"})
+        );
     }
 
     #[test]

@@ -2,11 +2,17 @@
 
 pub mod apps;
 pub mod auth;
+pub mod blocklist;
 pub mod clock;
+pub mod edges;
 pub mod error;
+pub mod friends;
 pub mod http;
 pub mod lambda;
+pub mod lifecycle;
+pub mod moderation;
 pub mod page_token;
+pub mod profiles;
 pub mod state;
 pub mod table;
 pub mod token;

@@ -36,6 +36,10 @@ pub const SK_FRIEND_PREFIX: &str = "FRIEND#";
 pub const SK_FRIEND_REQUEST_PREFIX: &str = "FRIEND_REQUEST#";
 pub const SK_BLOCK_PREFIX: &str = "BLOCK#";
 pub const SK_CONN_PREFIX: &str = "CONN#";
+/// Counter items (attribute `count`) of a user's friend and blocklist edges, updated in the same
+/// transaction as the edges they count (edges carry `countedIn` = one of these).
+pub const SK_FRIEND_COUNT: &str = "FRIEND_COUNT";
+pub const SK_BLOCK_COUNT: &str = "BLOCK_COUNT";
 
 pub fn app_pk(app_key: &str) -> String {
     format!("APP#{app_key}")
@@ -53,6 +57,20 @@ pub fn operation_pk(app_key: &str, operation_id: &str) -> String {
     format!("APP#{app_key}#OP#{operation_id}")
 }
 
+/// The `GSI1` list of hosted profiles, ordered by the user's registration time.
+pub const LIST_PROFILES: &str = "PROFILES";
+
+/// Partition of an app's hosted-profile count tree (`shared::profiles`): how many profiles each
+/// registration-time range holds, so a list page is found without reading the pages before it.
+pub fn profile_counts_pk(app_key: &str) -> String {
+    format!("APP#{app_key}#PROFILE_COUNTS")
+}
+
+/// Partition of the remembered page boundaries of an app's profile list (TTL items).
+pub fn profile_pages_pk(app_key: &str) -> String {
+    format!("APP#{app_key}#PROFILE_PAGES")
+}
+
 /// The `GSI1PK` of one of an app's time-ordered listings, e.g. `list_pk(app, "BANS")`.
 pub fn list_pk(app_key: &str, list: &str) -> String {
     format!("APP#{app_key}#{list}")
@@ -61,6 +79,35 @@ pub fn list_pk(app_key: &str, list: &str) -> String {
 /// A sort key that orders by time, then user ID: 13-digit zero-padded milliseconds.
 pub fn time_sort_key(ms: i64, user_id: &str) -> String {
     format!("{:013}#{user_id}", ms.max(0))
+}
+
+/// `(appKey, userId)` of a user partition key.
+pub fn parse_user_pk(pk: &str) -> Option<(&str, &str)> {
+    let rest = pk.strip_prefix("APP#")?;
+    let (app_key, user_id) = rest.split_once("#U#")?;
+    (!app_key.is_empty() && !user_id.is_empty() && !user_id.contains('#'))
+        .then_some((app_key, user_id))
+}
+
+/// `FRIEND#<friendId>`.
+pub fn friend_sk(friend_id: &str) -> String {
+    format!("{SK_FRIEND_PREFIX}{friend_id}")
+}
+
+/// `FRIEND_REQUEST#<requesterId>` (in the target's partition).
+pub fn friend_request_sk(requester_id: &str) -> String {
+    format!("{SK_FRIEND_REQUEST_PREFIX}{requester_id}")
+}
+
+/// `BLOCK#<blockedId>`.
+pub fn block_sk(blocked_id: &str) -> String {
+    format!("{SK_BLOCK_PREFIX}{blocked_id}")
+}
+
+/// An `LSI1SK` ordering a user's items of one kind by time: `<prefix><13-digit ms>#<userId>`,
+/// e.g. `lsi1_sort_key(SK_FRIEND_PREFIX, ms, "bob")`.
+pub fn lsi1_sort_key(prefix: &str, ms: i64, user_id: &str) -> String {
+    format!("{prefix}{}", time_sort_key(ms, user_id))
 }
 
 /// The user ID at the end of a `...#<userId>` key, if the key has that shape.
@@ -89,5 +136,7 @@ mod tests {
         assert!(time_sort_key(999, "z") < time_sort_key(1000, "a"));
         assert_eq!(user_id_suffix(&time_sort_key(5, "carol")), Some("carol"));
         assert_eq!(user_id_suffix("FRIEND#dave"), Some("dave"));
+        assert_eq!(parse_user_pk(&user_pk("k1", "erin")), Some(("k1", "erin")));
+        assert_eq!(parse_user_pk("APP#k1#NONCE#5"), None);
     }
 }

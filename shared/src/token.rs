@@ -157,7 +157,7 @@ pub async fn verify(state: &State, token: &str) -> Result<VerifiedToken, VerifyE
         (None, _) => reject(Rejection::UnknownUser),
         (Some(user), _) if user.state == UserState::SoftDeleted => reject(Rejection::SoftDeleted),
         (_, Some(until_ms)) if until_ms > now_ms => reject(Rejection::Banned { until_ms }),
-        (Some(user), _) if claims.iat_ms < user.tokens_valid_after => reject(Rejection::Expired),
+        (Some(user), _) if claims.iat_ms < user.tokens_valid_from() => reject(Rejection::Expired),
         (Some(_), _) => Ok(VerifiedToken {
             app_key: claims.app,
             user_id: claims.sub,

@@ -24,6 +24,8 @@ pub enum UserState {
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub user_id: String,
+    /// Empty once a soft-deleted user's data is purged.
+    #[serde(default)]
     pub name: String,
     #[serde(default)]
     pub avatar_url: String,
@@ -31,7 +33,17 @@ pub struct User {
     /// Tokens issued before this instant (ms) are refused.
     #[serde(default)]
     pub tokens_valid_after: i64,
+    /// When the user was last soft-deleted: tokens issued before stay dead after a restore.
+    #[serde(default)]
+    pub last_deleted_at: i64,
     pub state: UserState,
+}
+
+impl User {
+    /// Tokens issued before this instant (ms) are refused.
+    pub fn tokens_valid_from(&self) -> i64 {
+        self.tokens_valid_after.max(self.last_deleted_at)
+    }
 }
 
 #[derive(Serialize)]
@@ -70,7 +82,7 @@ fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &
 }
 
 /// The state of the item a failed condition saw (`None`: no item).
-fn old_state(item: Option<&HashMap<String, AttributeValue>>) -> Option<UserState> {
+pub(crate) fn old_state(item: Option<&HashMap<String, AttributeValue>>) -> Option<UserState> {
     let state = item?.get("state")?.as_s().ok()?;
     serde_json::from_value(serde_json::Value::String(state.clone())).ok()
 }
@@ -143,6 +155,7 @@ async fn register(
         avatar_url: avatar_url.unwrap_or_default().to_owned(),
         created_at: now_ms,
         tokens_valid_after: 0,
+        last_deleted_at: 0,
         state: UserState::Active,
     };
     let item = serde_dynamo::to_item(UserItem {
@@ -243,7 +256,7 @@ pub async fn upsert_for_token(
 }
 
 /// Exponential backoff with full jitter, capped at about 200 ms.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let ceiling_ms = (10u64 << attempt.min(4)).min(200);
     let jitter = uuid::Uuid::new_v4().as_u128() as u64 % ceiling_ms.max(1);
     Duration::from_millis(jitter + 1)
@@ -346,6 +359,248 @@ pub async fn expire_tokens(
     futures::future::try_join_all(updates).await.map(|_| ())
 }
 
+/// The key of any item in a user's partition (`sk`: `table::SK_BAN`, `"FRIEND#bob"`, ...).
+pub fn item_key(app_key: &str, user_id: &str, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            table::PK.to_owned(),
+            AttributeValue::S(table::user_pk(app_key, user_id)),
+        ),
+        (table::SK.to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+/// Reads items by key, strongly consistent, in `BatchGetItem` requests of at most 100 keys sent
+/// concurrently; unprocessed keys are read again (with backoff). Missing items are simply absent
+/// from the result, whose order is unspecified. The keys must be distinct.
+pub async fn get_items(
+    state: &State,
+    keys: Vec<HashMap<String, AttributeValue>>,
+) -> Result<Vec<HashMap<String, AttributeValue>>, ApiError> {
+    const KEYS_PER_REQUEST: usize = 100;
+    const ATTEMPTS: u32 = 8;
+    let batches = keys.chunks(KEYS_PER_REQUEST).map(|chunk| async move {
+        let mut pending = chunk.to_vec();
+        let mut items = Vec::new();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let out = state
+                .db
+                .batch_get_item()
+                .request_items(&state.table, keys)
+                .send()
+                .await?;
+            if let Some(mut responses) = out.responses {
+                items.extend(responses.remove(&state.table).unwrap_or_default());
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&state.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(items);
+            }
+        }
+        Err(ApiError::Busy)
+    });
+    let batches = futures::future::try_join_all(batches).await?;
+    Ok(batches.into_iter().flatten().collect())
+}
+
+/// What [`write_for_active`] does with a user who is unknown or soft-deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inactive {
+    /// Leave the user out and write the others (big batches: tags, mutes).
+    Skip,
+    /// Write nothing at all and answer 404/400 (unknown) or 403/20101 (soft-deleted) naming the
+    /// first such user in request order. Only for batches of one transaction
+    /// ([`USERS_PER_TRANSACTION`] users at most).
+    Refuse,
+}
+
+/// Users per `TransactWriteItems`: each takes two of its 100 items (the check and the write).
+pub const USERS_PER_TRANSACTION: usize = 50;
+
+/// Writes one item per user, each paired in the same `TransactWriteItems` with a condition check
+/// that the user's `USER` item exists and is active: nothing is ever written for an unknown user,
+/// nor left behind for a soft-deleted one whose data is being purged (the soft delete changes the
+/// `USER` item, which cancels a transaction in flight). Duplicates are removed; chunks of
+/// [`USERS_PER_TRANSACTION`] users are sent concurrently. With [`Inactive::Skip`] a chunk
+/// cancelled by failed checks is sent again without those users; the skipped users are returned
+/// (request order). `write` builds the user's write (a `Put`, `Update` or `Delete` of another item
+/// of the user's partition) and must carry no condition of its own. Transaction conflicts are
+/// retried with backoff (504/1050 after 10 attempts). If one chunk fails, chunks already written
+/// stay written (each write is idempotent, so the caller may simply retry).
+pub async fn write_for_active<F>(
+    state: &State,
+    app_key: &str,
+    user_ids: &[String],
+    inactive: Inactive,
+    write: F,
+) -> Result<Vec<String>, ApiError>
+where
+    F: Fn(&str) -> Result<TransactWriteItem, ApiError> + Sync,
+{
+    let user_ids = crate::validate::dedup(user_ids);
+    if inactive == Inactive::Refuse && user_ids.len() > USERS_PER_TRANSACTION {
+        return Err(ApiError::Internal(format!(
+            "Inactive::Refuse takes at most {USERS_PER_TRANSACTION} users"
+        )));
+    }
+    let write = &write;
+    let chunks = user_ids
+        .chunks(USERS_PER_TRANSACTION)
+        .map(|chunk| write_chunk(state, app_key, chunk.to_vec(), inactive, write));
+    let skipped = futures::future::try_join_all(chunks).await?;
+    Ok(skipped.into_iter().flatten().collect())
+}
+
+/// Why a chunk's transaction was cancelled.
+#[derive(Debug, PartialEq)]
+enum Cancelled {
+    /// These users (indices into the chunk) failed their active check; the state their `USER`
+    /// item had, if the cancellation returned it (`None`: no such user, or not returned).
+    Inactive(Vec<(usize, Option<UserState>)>),
+    /// Another transaction touched one of the items: try again.
+    Conflict,
+    /// Anything else (a bug): the reasons' codes.
+    Other(String),
+}
+
+/// Reads the cancellation reasons of a chunk laid out as `[check 0, write 0, check 1, ...]`.
+fn cancelled(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> Cancelled {
+    fn code(reason: &aws_sdk_dynamodb::types::CancellationReason) -> &str {
+        reason.code().unwrap_or("None")
+    }
+    let inactive: Vec<_> = reasons
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| i % 2 == 0 && code(r) == "ConditionalCheckFailed")
+        .map(|(i, r)| (i / 2, old_state(r.item())))
+        .collect();
+    if !inactive.is_empty() {
+        return Cancelled::Inactive(inactive);
+    }
+    if reasons.iter().any(|r| code(r) == "TransactionConflict") {
+        return Cancelled::Conflict;
+    }
+    Cancelled::Other(reasons.iter().map(code).collect::<Vec<_>>().join(","))
+}
+
+pub(crate) fn active_check(
+    state: &State,
+    app_key: &str,
+    user_id: &str,
+    inactive: Inactive,
+) -> Result<TransactWriteItem, ApiError> {
+    let mut check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+        .table_name(&state.table)
+        .set_key(Some(key(app_key, user_id)))
+        .condition_expression("#state = :active")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":active", s("active"));
+    if inactive == Inactive::Refuse {
+        check = check
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    }
+    let check = check
+        .build()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+async fn write_chunk<F>(
+    state: &State,
+    app_key: &str,
+    mut pending: Vec<String>,
+    inactive: Inactive,
+    write: &F,
+) -> Result<Vec<String>, ApiError>
+where
+    F: Fn(&str) -> Result<TransactWriteItem, ApiError> + Sync,
+{
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    const CONFLICT_ATTEMPTS: u32 = 10;
+    let order = pending.clone();
+    let mut skipped = Vec::new();
+    let mut conflicts = 0;
+    while !pending.is_empty() {
+        let mut items = Vec::with_capacity(pending.len() * 2);
+        for user_id in &pending {
+            items.push(active_check(state, app_key, user_id, inactive)?);
+            items.push(write(user_id)?);
+        }
+        let result = state
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let Err(err) = result else {
+            break;
+        };
+        let outcome = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                cancelled(e.cancellation_reasons())
+            }
+            Some(e)
+                if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(e)
+                    == Some("TransactionConflictException") =>
+            {
+                Cancelled::Conflict
+            }
+            _ => return Err(err.into()),
+        };
+        match outcome {
+            Cancelled::Inactive(failed) => {
+                if inactive == Inactive::Refuse {
+                    let first = failed
+                        .first()
+                        .and_then(|&(index, old)| Some((pending.get(index)?.clone(), old)));
+                    return Err(match first {
+                        Some((user_id, Some(UserState::SoftDeleted))) => {
+                            ApiError::UserSoftDeleted(user_id)
+                        }
+                        Some((user_id, _)) => ApiError::UserNotFound(user_id),
+                        None => ApiError::Internal("cancelled without a failed check".into()),
+                    });
+                }
+                let failed: std::collections::HashSet<usize> =
+                    failed.into_iter().map(|(i, _)| i).collect();
+                let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut pending)
+                    .into_iter()
+                    .enumerate()
+                    .partition(|(i, _)| failed.contains(i));
+                skipped.extend(gone.into_iter().map(|(_, id)| id));
+                pending = kept.into_iter().map(|(_, id)| id).collect();
+            }
+            Cancelled::Conflict => {
+                conflicts += 1;
+                if conflicts >= CONFLICT_ATTEMPTS {
+                    return Err(ApiError::Busy);
+                }
+                tokio::time::sleep(backoff(conflicts)).await;
+            }
+            Cancelled::Other(codes) => {
+                return Err(ApiError::Internal(format!(
+                    "batch write cancelled: {codes}"
+                )));
+            }
+        }
+    }
+    // Request order, whatever order the retries found them in.
+    skipped.sort_by_key(|id| order.iter().position(|o| o == id));
+    Ok(skipped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,6 +613,7 @@ mod tests {
             avatar_url: String::new(),
             created_at: 7,
             tokens_valid_after: 0,
+            last_deleted_at: 0,
             state: UserState::SoftDeleted,
         };
         let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(UserItem {
@@ -378,5 +634,41 @@ mod tests {
         for attempt in 0..20 {
             assert!(backoff(attempt) <= Duration::from_millis(201));
         }
+    }
+
+    #[test]
+    fn cancelled_chunks_name_the_users_whose_check_failed() {
+        use aws_sdk_dynamodb::types::CancellationReason;
+        let reason = |code: &str| CancellationReason::builder().code(code).build();
+        let soft_deleted = CancellationReason::builder()
+            .code("ConditionalCheckFailed")
+            .item("state", s("soft-deleted"))
+            .build();
+        // [check 0, write 0, check 1, write 1, check 2, write 2]
+        let reasons = [
+            reason("None"),
+            reason("None"),
+            reason("ConditionalCheckFailed"),
+            reason("None"),
+            soft_deleted,
+            reason("TransactionConflict"),
+        ];
+        assert_eq!(
+            cancelled(&reasons),
+            Cancelled::Inactive(vec![(1, None), (2, Some(UserState::SoftDeleted))])
+        );
+        assert_eq!(
+            cancelled(&[reason("None"), reason("TransactionConflict")]),
+            Cancelled::Conflict
+        );
+        // A failed condition on a write (odd index) is not an inactive user: writes carry none.
+        assert_eq!(
+            cancelled(&[reason("None"), reason("ConditionalCheckFailed")]),
+            Cancelled::Other("None,ConditionalCheckFailed".into())
+        );
+        assert_eq!(
+            item_key("k", "bob", table::SK_BAN)["PK"],
+            s(&table::user_pk("k", "bob"))
+        );
     }
 }

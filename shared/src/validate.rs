@@ -63,6 +63,26 @@ pub fn non_empty(field: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// An extension key: `ext_` followed by letters, digits or `_`, at most 32 characters in all.
+pub fn ext_key(field: &str, key: &str) -> Result<(), ApiError> {
+    const MAX: usize = 32;
+    let shaped = key.len() > 4
+        && key.starts_with("ext_")
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !shaped {
+        return Err(ApiError::invalid(
+            field,
+            format!("key {key:?} must be ext_ followed by letters, digits or _"),
+        ));
+    }
+    if key.len() > MAX {
+        return Err(ApiError::TooLong(format!(
+            "{field}: key {key:?} exceeds the limit of {MAX} characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Duplicates removed, first occurrence kept, so batch writes never touch an item twice.
 pub fn dedup(values: &[String]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
@@ -102,5 +122,16 @@ mod tests {
         assert!(max_chars("name", &"名".repeat(65), 64).is_err());
         assert!(max_bytes("avatarUrl", &"名".repeat(64), 64).is_err());
         assert_eq!(dedup(&["a".into(), "b".into(), "a".into()]), vec!["a", "b"]);
+        assert!(ext_key("p", "ext_color_2").is_ok());
+        assert!(ext_key("p", &format!("ext_{}", "a".repeat(28))).is_ok());
+        assert_eq!(
+            ext_key("p", &format!("ext_{}", "a".repeat(29)))
+                .unwrap_err()
+                .code(),
+            1005
+        );
+        for bad in ["ext_", "color", "ext_a-b", "EXT_a", "ext_é"] {
+            assert_eq!(ext_key("p", bad).unwrap_err().code(), 1002, "{bad}");
+        }
     }
 }

@@ -16,7 +16,7 @@ fn documented_budgets() -> HashMap<String, String> {
         .expect("README has an Endpoints section");
     section
         .lines()
-        .filter(|line| line.starts_with("| `/"))
+        .filter(|line| line.starts_with("| `"))
         .map(|line| {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
             (cells[2].trim_matches('`').to_owned(), cells[3].to_owned())
@@ -99,6 +99,183 @@ async fn every_operation_stays_within_its_documented_budget() {
     )
     .await;
     measured.insert("update-user", update.to_string());
+    // Hosted profiles.
+    let set_new = count(
+        &log,
+        signed(
+            "/v4/user/profile/set",
+            json!({"userId": "alice", "userProfile": {"name": "A"}}),
+        ),
+    )
+    .await;
+    let set_existing = count(
+        &log,
+        signed(
+            "/v4/user/profile/set",
+            json!({"userId": "alice", "userExtProfile": {"ext_a": "1"}}),
+        ),
+    )
+    .await;
+    assert_eq!(set_new, set_existing, "creating and updating cost the same");
+    measured.insert("set-user-profile", set_new.to_string());
+    let profiles_get = count(
+        &log,
+        signed(
+            "/v4/user/profile/batch/get",
+            json!({"userIds": ["alice", "bob"]}),
+        ),
+    )
+    .await;
+    measured.insert(
+        "batch-get-user-profiles",
+        format!("{profiles_get} (concurrent)"),
+    );
+    signed(
+        "/v4/user/profile/set",
+        json!({"userId": "bob", "userProfile": {"level": 1}}),
+    )
+    .await;
+    let first_page = count(
+        &log,
+        signed("/v4/user/profile/list", json!({"page": 1, "pageSize": 1})),
+    )
+    .await;
+    let next_page = count(
+        &log,
+        signed("/v4/user/profile/list", json!({"page": 2, "pageSize": 1})),
+    )
+    .await;
+    let any_page = count(
+        &log,
+        signed(
+            "/v4/user/profile/list",
+            json!({"page": 2, "pageSize": 1, "order": 1}),
+        ),
+    )
+    .await;
+    measured.insert(
+        "list-user-profiles",
+        format!(
+            "{first_page} (page 1), {next_page} (the page after the last one read), {any_page} (any other page)"
+        ),
+    );
+    let delete_one = count(
+        &log,
+        signed("/v4/user/profile/delete", json!({"userIds": ["alice"]})),
+    )
+    .await;
+    signed(
+        "/v4/user/profile/set",
+        json!({"userId": "alice", "userProfile": {"name": "A"}}),
+    )
+    .await;
+    let delete_two = count(
+        &log,
+        signed(
+            "/v4/user/profile/delete",
+            json!({"userIds": ["alice", "bob", "carol"]}),
+        ),
+    )
+    .await;
+    assert_eq!(delete_two - delete_one, 1, "one transaction per profile");
+    measured.insert(
+        "delete-user-profiles",
+        format!(
+            "{} + n (n users with a profile, concurrent)",
+            delete_one - 1
+        ),
+    );
+    // Moderation: bans, tags, mutes, the DM check.
+    let ban = count(
+        &log,
+        signed(
+            "/v4/user/ban",
+            json!({"userIds": ["alice", "bob"], "durationMinutes": 5}),
+        ),
+    )
+    .await;
+    measured.insert("ban-users", ban.to_string());
+    let banned = count(&log, signed("/v4/user/ban/list", json!({}))).await;
+    measured.insert(
+        "list-banned-users",
+        format!("{banned} (concurrent; page p reads p × pageSize bans, + 1 Query per 1 MB)"),
+    );
+    let unban = count(
+        &log,
+        signed("/v4/user/unban", json!({"userIds": ["alice", "bob"]})),
+    )
+    .await;
+    measured.insert("unban-users", unban.to_string());
+    // 51 users with 49 unknown: two transactions, the first sent again without its unknown users.
+    let with_ghosts = |known: &[&str]| {
+        let mut ids: Vec<String> = known.iter().map(|u| u.to_string()).collect();
+        ids.extend((ids.len()..51).map(|i| format!("ghost{i}")));
+        ids
+    };
+    let batch_budget = |one: usize, mixed: usize| {
+        assert_eq!(mixed, one + 2, "one more transaction, one resend");
+        format!(
+            "{} + ⌈n/50⌉ (n users, concurrent; + 1 per transaction resent without unknown users)",
+            one - 1
+        )
+    };
+    let tags_one = count(
+        &log,
+        signed(
+            "/v4/user/tag/batch/set",
+            json!({"userIds": ["alice", "bob"], "tags": ["vip"]}),
+        ),
+    )
+    .await;
+    let tags_mixed = count(
+        &log,
+        signed(
+            "/v4/user/tag/batch/set",
+            json!({"userIds": with_ghosts(&["alice", "bob"]), "tags": ["vip"]}),
+        ),
+    )
+    .await;
+    measured.insert("batch-set-user-tags", batch_budget(tags_one, tags_mixed));
+    let tags_get = count(
+        &log,
+        signed(
+            "/v4/user/tag/batch/get",
+            json!({"userIds": ["alice", "bob"]}),
+        ),
+    )
+    .await;
+    measured.insert("batch-get-user-tags", format!("{tags_get} (concurrent)"));
+    let mute = |ids: Vec<String>| {
+        signed(
+            "/v4/channel-type/mute/set",
+            json!({"userIds": ids, "muteState": 1, "channelTypes": ["PERSON"]}),
+        )
+    };
+    let mute_one = count(&log, mute(vec!["alice".into(), "bob".into()])).await;
+    let mute_mixed = count(&log, mute(with_ghosts(&["alice", "bob"]))).await;
+    measured.insert("set-channel-type-mute", batch_budget(mute_one, mute_mixed));
+    let muted = count(
+        &log,
+        signed(
+            "/v4/channel-type/mute/list",
+            json!({"channelType": "PERSON"}),
+        ),
+    )
+    .await;
+    measured.insert(
+        "list-channel-type-mute",
+        format!("{muted} (concurrent; + 1 Query per 1 MB of muted users, about 5,000)"),
+    );
+    let dm = count(
+        &log,
+        signed(
+            "/v4/ext/dm/permission/check",
+            json!({"fromUserId": "alice", "toUserId": "bob"}),
+        ),
+    )
+    .await;
+    measured.insert("check-dm-permission", format!("{dm} (concurrent)"));
+
     let create = count(&log, console("/console/v1/apps/create", json!({}))).await;
     measured.insert("create-app", create.to_string());
     let get_app = count(
@@ -116,12 +293,115 @@ async fn every_operation_stays_within_its_documented_budget() {
     )
     .await;
     measured.insert("update-app", update_app.to_string());
+    let rotated = env.dev_app().await;
     let rotate = count(
         &log,
-        console("/console/v1/apps/rotate-secret", json!({"appKey": key})),
+        // Another app: the scenarios below still sign with this app's secret.
+        console(
+            "/console/v1/apps/rotate-secret",
+            json!({"appKey": rotated.app_key}),
+        ),
     )
     .await;
     measured.insert("rotate-app-secret", rotate.to_string());
+
+    // Lifecycle: soft delete, restore, their listing and operation records, the purge.
+    for user in ["sdone", "sdtwo", "sdthree", "sdfour", "sdfive"] {
+        env.issue(&app, user).await;
+    }
+    let soft_one = count(
+        &log,
+        signed("/v4/user/soft-delete", json!({"userIds": ["sdone"]})),
+    )
+    .await;
+    let soft_two = count(
+        &log,
+        signed(
+            "/v4/user/soft-delete",
+            json!({"userIds": ["sdtwo", "sdthree"]}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        soft_two - soft_one,
+        1,
+        "soft delete costs one request per user"
+    );
+    measured.insert(
+        "soft-delete-users",
+        format!(
+            "{} + n (n users, concurrent; + 1 if any is refused)",
+            soft_one - 1
+        ),
+    );
+    let restore = count(
+        &log,
+        signed("/v4/user/restore", json!({"userIds": ["sdone"]})),
+    )
+    .await;
+    measured.insert(
+        "restore-users",
+        format!("{} + n (n users, concurrent)", restore - 1),
+    );
+    let list = count(&log, signed("/v4/user/soft-deleted/list", json!({}))).await;
+    measured.insert(
+        "list-soft-deleted-users",
+        format!("{list} (concurrent; page p reads p × pageSize keys)"),
+    );
+    let deleted = env
+        .call(&app, "/v4/user/soft-delete", json!({"userIds": ["sdfour"]}))
+        .await;
+    let operation_id = deleted.body["result"]["operationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let get_operation = count(
+        &log,
+        signed(
+            "/v4/ext/operation/get",
+            json!({"operationId": operation_id}),
+        ),
+    )
+    .await;
+    measured.insert("get-operation", format!("{get_operation} (concurrent)"));
+    let delete_test_user = count(
+        &log,
+        console(
+            "/console/v1/apps/delete-test-user",
+            json!({"appKey": key, "userId": "sdfive"}),
+        ),
+    )
+    .await;
+    measured.insert(
+        "delete-test-user",
+        format!("{delete_test_user} + 1 per 25 items purged"),
+    );
+    let user = shared::users::key(&app.app_key, "sdone");
+    let item = env
+        .state
+        .db
+        .get_item()
+        .table_name(&env.state.table)
+        .set_key(Some(user))
+        .send()
+        .await
+        .unwrap();
+    let text = |name: &str| item.item.as_ref()?.get(name)?.as_s().ok().cloned();
+    let image = shared::lifecycle::UserImage::from_strings(text);
+    log.take();
+    shared::lifecycle::on_user_change(&env.state, &image)
+        .await
+        .unwrap();
+    measured.insert(
+        "purge-soft-deleted-users",
+        format!(
+            "{} + 1 per 25 items deleted + 1 per counted edge + 1 for a hosted profile",
+            log.take().len()
+        ),
+    );
+
+    // Friendships and the blocklist, in an app of their own.
+    friend_budgets(&env, &log, &mut measured).await;
 
     let functions: Vec<String> =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../functions"))
@@ -157,4 +437,233 @@ async fn a_read_sends_its_nonce_and_its_read_only() {
     let mut sent = log.take();
     sent.sort();
     assert_eq!(sent, ["GetItem", "PutItem"]);
+}
+
+/// Friendships, pending requests and the blocklist.
+async fn friend_budgets(
+    env: &integration_tests::Env,
+    log: &RequestLog,
+    measured: &mut HashMap<&str, String>,
+) {
+    let app = env.dev_app().await;
+    for user in ["fa", "fb", "fc", "fd", "fe"] {
+        env.issue(&app, user).await;
+    }
+    let signed = |path: &'static str, body: Value| env.call(&app, path, body);
+    let app_ref = &app;
+    let pending = |path: &'static str, body: Value| async move {
+        log.take();
+        let response = env.call(app_ref, path, body).await;
+        assert_eq!(response.outcome(), (200, 25461), "{}", response.body);
+        log.take().len()
+    };
+
+    let direct = count(
+        log,
+        signed(
+            "/v4/friend/add",
+            json!({"userId": "fa", "targetId": "fb", "action": 2}),
+        ),
+    )
+    .await;
+    let requested = pending("/v4/friend/add", json!({"userId": "fa", "targetId": "fc"})).await;
+    measured.insert(
+        "add-friend",
+        format!("{direct} (action 2), {requested} (action 1)"),
+    );
+    let requests = count(
+        log,
+        signed("/v4/ext/friend/request/list", json!({"userId": "fc"})),
+    )
+    .await;
+    measured.insert("list-friend-requests", format!("{requests} (concurrent)"));
+    let accept = count(
+        log,
+        signed(
+            "/v4/ext/friend/request/accept",
+            json!({"userId": "fc", "requesterId": "fa"}),
+        ),
+    )
+    .await;
+    measured.insert("accept-friend-request", accept.to_string());
+    pending("/v4/friend/add", json!({"userId": "fd", "targetId": "fc"})).await;
+    let reject = count(
+        log,
+        signed(
+            "/v4/ext/friend/request/reject",
+            json!({"userId": "fc", "requesterId": "fd"}),
+        ),
+    )
+    .await;
+    measured.insert("reject-friend-request", reject.to_string());
+    let profile = count(
+        log,
+        signed(
+            "/v4/friend/profile/set",
+            json!({"userId": "fa", "targetId": "fb", "alias": "B"}),
+        ),
+    )
+    .await;
+    measured.insert("set-friend-profile", profile.to_string());
+    let relationships = count(
+        log,
+        signed(
+            "/v4/friend/relationship/get",
+            json!({"userId": "fa", "targetIds": ["fb", "fc", "fd"]}),
+        ),
+    )
+    .await;
+    measured.insert(
+        "get-friend-relationships",
+        format!("{relationships} (concurrent)"),
+    );
+    let no_friends = count(log, signed("/v4/friend/list", json!({"userId": "fe"}))).await;
+    let two_friends = count(log, signed("/v4/friend/list", json!({"userId": "fa"}))).await;
+    assert_eq!(
+        two_friends,
+        no_friends + 1,
+        "one BatchGetItem of names per 50 friends"
+    );
+    measured.insert(
+        "list-friends",
+        format!("{no_friends} + ⌈n/50⌉ (n friends on the page; the first {no_friends} concurrent)"),
+    );
+    let one = count(
+        log,
+        signed(
+            "/v4/friend/remove",
+            json!({"userId": "fa", "targetIds": ["fb"]}),
+        ),
+    )
+    .await;
+    env.call(
+        &app,
+        "/v4/friend/add",
+        json!({"userId": "fa", "targetId": "fb", "action": 2}),
+    )
+    .await;
+    let two = count(
+        log,
+        signed(
+            "/v4/friend/remove",
+            json!({"userId": "fa", "targetIds": ["fb", "fc"]}),
+        ),
+    )
+    .await;
+    assert_eq!(two, one + 1, "one transaction per target");
+    measured.insert(
+        "remove-friends",
+        format!("{} + n (n targets, concurrent)", one - 1),
+    );
+    for friend in ["fb", "fc"] {
+        env.call(
+            &app,
+            "/v4/friend/add",
+            json!({"userId": "fa", "targetId": friend, "action": 2}),
+        )
+        .await;
+    }
+    let all = count(
+        log,
+        signed("/v4/friend/remove-all", json!({"userId": "fa"})),
+    )
+    .await;
+    measured.insert(
+        "remove-all-friends",
+        format!(
+            "{} + n (n friends, concurrent; + 1 Query per 1 MB of friends)",
+            all - 2
+        ),
+    );
+
+    // Permissions: up to 50 users in one transaction; more are checked first.
+    let crowd: Vec<String> = (0..51).map(|i| format!("crowd{i}")).collect();
+    for user in &crowd {
+        env.issue(&app, user).await;
+    }
+    let few = count(
+        log,
+        signed(
+            "/v4/friend/permission/set",
+            json!({"userIds": ["fa", "fb"], "permissionType": 1}),
+        ),
+    )
+    .await;
+    let many = count(
+        log,
+        signed(
+            "/v4/friend/permission/set",
+            json!({"userIds": crowd, "permissionType": 1}),
+        ),
+    )
+    .await;
+    measured.insert(
+        "set-friend-permission",
+        format!("{few} (≤ 50 users), {many} (51 to 100 users)"),
+    );
+    let get_few = count(
+        log,
+        signed(
+            "/v4/friend/permission/get",
+            json!({"userIds": ["fa", "fb"]}),
+        ),
+    )
+    .await;
+    let get_many = count(
+        log,
+        signed("/v4/friend/permission/get", json!({"userIds": crowd})),
+    )
+    .await;
+    assert_eq!(get_many, get_few + 1, "one BatchGetItem per 50 users");
+    measured.insert(
+        "get-friend-permission",
+        format!("{} + ⌈n/50⌉ (n users, concurrent)", get_few - 1),
+    );
+
+    let block = count(
+        log,
+        signed(
+            "/v4/user/blocklist/add",
+            json!({"userId": "fa", "targetUserIds": ["fb", "fc"]}),
+        ),
+    )
+    .await;
+    let again = count(
+        log,
+        signed(
+            "/v4/user/blocklist/add",
+            json!({"userId": "fa", "targetUserIds": ["fb"]}),
+        ),
+    )
+    .await;
+    measured.insert(
+        "add-user-blocklist",
+        format!("{block} ({again} if every target is blocked already)"),
+    );
+    let blocked = count(
+        log,
+        signed("/v4/user/blocklist/get", json!({"userId": "fa"})),
+    )
+    .await;
+    measured.insert("get-user-blocklist", format!("{blocked} (concurrent)"));
+    let unblock = count(
+        log,
+        signed(
+            "/v4/user/blocklist/remove",
+            json!({"userId": "fa", "blockedUserIds": ["fb"]}),
+        ),
+    )
+    .await;
+    let none = count(
+        log,
+        signed(
+            "/v4/user/blocklist/remove",
+            json!({"userId": "fa", "blockedUserIds": ["fd"]}),
+        ),
+    )
+    .await;
+    measured.insert(
+        "remove-user-blocklist",
+        format!("{unblock} ({none} if no target is blocked)"),
+    );
 }

@@ -9,10 +9,68 @@ use shared::apps::App;
 
 /// What an event needs beyond registered users: signed calls (function, path, JSON body) made
 /// before it, in order.
-const SETUP: &[(&str, &str, &str)] = &[];
+const SETUP: &[(&str, &str, &str)] = &[
+    (
+        "remove-friends",
+        "/v4/friend/add",
+        r#"{"userId":"alice","targetId":"bob","action":2}"#,
+    ),
+    (
+        "set-friend-profile",
+        "/v4/friend/add",
+        r#"{"userId":"alice","targetId":"bob","action":2}"#,
+    ),
+    (
+        "accept-friend-request",
+        "/v4/friend/add",
+        r#"{"userId":"alice","targetId":"bob"}"#,
+    ),
+    (
+        "reject-friend-request",
+        "/v4/friend/add",
+        r#"{"userId":"alice","targetId":"bob"}"#,
+    ),
+    (
+        "remove-user-blocklist",
+        "/v4/user/blocklist/add",
+        r#"{"userId":"alice","targetUserIds":["bob"]}"#,
+    ),
+    (
+        "batch-get-user-profiles",
+        "/v4/user/profile/set",
+        r#"{"userId":"alice","userProfile":{"name":"Alice"}}"#,
+    ),
+    (
+        "list-user-profiles",
+        "/v4/user/profile/set",
+        r#"{"userId":"alice","userProfile":{"name":"Alice"}}"#,
+    ),
+    (
+        "delete-user-profiles",
+        "/v4/user/profile/set",
+        r#"{"userId":"alice","userProfile":{"name":"Alice"}}"#,
+    ),
+];
 
 /// Successful answers other than `{"code":0}`.
 const EXPECTED_CODE: &[(&str, i64)] = &[];
+
+/// Events whose fixed IDs cannot exist in a fresh app: the handler's documented refusal proves
+/// the event reached it. (function, HTTP status, code)
+const EXPECTED_REFUSAL: &[(&str, u16, i64)] = &[("get-operation", 404, 1015)];
+
+/// Functions driven by the table's stream rather than API Gateway (their events are tested in
+/// their own area's tests).
+const STREAM_FUNCTIONS: &[&str] = &["purge-soft-deleted-users"];
+
+fn expected_outcome(function: &str) -> (u16, i64) {
+    EXPECTED_REFUSAL
+        .iter()
+        .find(|(f, _, _)| *f == function)
+        .map_or((200, expected_code(function)), |(_, status, code)| {
+            (*status, *code)
+        })
+}
 
 fn setup(function: &str) -> impl Iterator<Item = (&'static str, Value)> + '_ {
     SETUP
@@ -58,7 +116,10 @@ async fn every_function_has_an_event_that_its_handler_accepts() {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
     assert!(functions.len() >= 8);
-    for function in &functions {
+    for function in functions
+        .iter()
+        .filter(|f| !STREAM_FUNCTIONS.contains(&f.as_str()))
+    {
         let app = prepared_app(&env, function).await;
         let mut request = event(function);
         let console = !request.headers().contains_key("app-key");
@@ -78,7 +139,7 @@ async fn every_function_has_an_event_that_its_handler_accepts() {
         let response = env.send(request).await;
         assert_eq!(
             response.outcome(),
-            (200, expected_code(function)),
+            expected_outcome(function),
             "{function}: {}",
             response.body
         );

@@ -2,9 +2,14 @@
 //! parallel without seeing each other.
 
 mod bad_input;
+mod blocklist;
 mod budget;
 mod cap;
 mod events;
+mod friends;
+mod lifecycle;
+mod moderation;
+mod profiles;
 mod signing;
 mod tokens;
 mod users;

@@ -202,12 +202,59 @@ impl Env {
         items
     }
 
+    /// Follows the table's stream from now on, running the purge as the deployed stream function
+    /// does. Dropping the handle stops it.
+    pub async fn follow_stream(&self) -> StreamFollower {
+        let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT");
+        let handle = local_api::stream::follow(
+            self.state.clone(),
+            endpoint,
+            aws_sdk_dynamodbstreams::types::ShardIteratorType::Latest,
+        )
+        .await
+        .expect("stream");
+        StreamFollower(handle)
+    }
+
+    /// Polls an operation record until no user is `pending` (the purge finished), or panics
+    /// after 20 seconds.
+    pub async fn wait_for_operation(&self, app: &App, operation_id: &str) -> Value {
+        for _ in 0..200 {
+            let response = self
+                .call(
+                    app,
+                    "/v4/ext/operation/get",
+                    serde_json::json!({"operationId": operation_id}),
+                )
+                .await;
+            assert_eq!(response.outcome(), (200, 0), "{}", response.body);
+            let users = response.body["result"]["users"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if users.iter().all(|u| u["status"] != "pending") {
+                return response.body["result"].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("operation {operation_id} still pending after 20 s");
+    }
+
     pub async fn user_count(&self, app_key: &str) -> u64 {
         apps::fetch(&self.state, app_key)
             .await
             .expect("fetch")
             .expect("app")
             .user_count
+    }
+}
+
+/// A running stream follower (the local purge); stops when dropped.
+pub struct StreamFollower(tokio::task::JoinHandle<Result<(), local_api::table::BoxError>>);
+
+impl Drop for StreamFollower {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -1,0 +1,50 @@
+//! `POST /v4/user/profile/batch/get`: the hosted profiles of up to 20 users. Users without one
+//! (unknown or soft-deleted users too) are left out; empty parts are left out.
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::{ApiError, Call, Operation, Reply, profiles, validate};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchGetUserProfiles {
+    pub user_ids: Vec<String>,
+}
+
+impl Operation for BatchGetUserProfiles {
+    const NAME: &'static str = "batch-get-user-profiles";
+    const PATHS: &'static [&'static str] = &["/v4/user/profile/batch/get"];
+    const READ_ONLY: bool = true;
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_ids("userIds", &self.user_ids, profiles::MAX_USERS)
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        let users = profiles::batch_get(&call.state, &call.app.app_key, &self.user_ids).await?;
+        Reply::with(json!({ "users": users }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_twenty_users() {
+        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
+        assert!(
+            BatchGetUserProfiles { user_ids: ids(20) }
+                .validate()
+                .is_ok()
+        );
+        let err = BatchGetUserProfiles { user_ids: ids(21) }
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.code(), 1005);
+        let err = BatchGetUserProfiles { user_ids: ids(0) }
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.code(), 1002);
+    }
+}

@@ -1,0 +1,50 @@
+//! `POST /v4/user/tag/batch/get`: the tags of up to 50 users; `[]` for a user without tags.
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::{ApiError, Call, Operation, Reply, moderation, validate};
+
+pub const MAX_USERS: usize = 50;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchGetUserTags {
+    pub user_ids: Vec<String>,
+}
+
+impl Operation for BatchGetUserTags {
+    const NAME: &'static str = "batch-get-user-tags";
+    const PATHS: &'static [&'static str] = &["/v4/user/tag/batch/get"];
+    const READ_ONLY: bool = true;
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_ids("userIds", &self.user_ids, MAX_USERS)
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        let tags = moderation::get_tags(&call.state, &call.app.app_key, &self.user_ids).await?;
+        let users: Vec<_> = tags
+            .into_iter()
+            .map(|(user_id, tags)| json!({ "userId": user_id, "tags": tags }))
+            .collect();
+        Reply::with(json!({ "users": users }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_fifty_valid_users() {
+        let get = |n: usize| {
+            BatchGetUserTags {
+                user_ids: (0..n).map(|i| format!("u{i}")).collect(),
+            }
+            .validate()
+        };
+        assert!(get(50).is_ok());
+        assert_eq!(get(51).unwrap_err().code(), 1005);
+        assert_eq!(get(0).unwrap_err().code(), 1002);
+    }
+}

@@ -1,0 +1,47 @@
+//! `POST /v4/user/profile/delete`: clears the hosted profiles (both parts) of up to 20 users;
+//! users without one are skipped.
+
+use serde::Deserialize;
+use shared::{ApiError, Call, Operation, Reply, profiles, validate};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteUserProfiles {
+    pub user_ids: Vec<String>,
+}
+
+impl Operation for DeleteUserProfiles {
+    const NAME: &'static str = "delete-user-profiles";
+    const PATHS: &'static [&'static str] = &["/v4/user/profile/delete"];
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_ids("userIds", &self.user_ids, profiles::MAX_USERS)
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        profiles::delete(&call.state, &call.app.app_key, &self.user_ids).await?;
+        Ok(Reply::ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_twenty_valid_users() {
+        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
+        assert!(DeleteUserProfiles { user_ids: ids(20) }.validate().is_ok());
+        assert_eq!(
+            DeleteUserProfiles { user_ids: ids(21) }
+                .validate()
+                .unwrap_err()
+                .code(),
+            1005
+        );
+        let bad = DeleteUserProfiles {
+            user_ids: vec!["a#b".into()],
+        };
+        assert_eq!(bad.validate().unwrap_err().code(), 1002);
+    }
+}

@@ -1,0 +1,54 @@
+//! `POST /v4/friend/relationship/get`: for each of `targetIds` (at most 20), whether `userId` and
+//! it are friends (`result` 4) or not (1).
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::{ApiError, Call, Operation, Reply, friends, validate};
+
+pub const MAX_TARGETS: usize = 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetFriendRelationships {
+    pub user_id: String,
+    pub target_ids: Vec<String>,
+}
+
+impl Operation for GetFriendRelationships {
+    const NAME: &'static str = "get-friend-relationships";
+    const PATHS: &'static [&'static str] = &["/v4/friend/relationship/get"];
+    const READ_ONLY: bool = true;
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_id("userId", &self.user_id)?;
+        validate::user_ids("targetIds", &self.target_ids, MAX_TARGETS)
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        let targets = validate::dedup(&self.target_ids);
+        let results =
+            friends::relationships(&call.state, &call.app, &self.user_id, &targets).await?;
+        let friendships: Vec<_> = results
+            .into_iter()
+            .map(|(user_id, result)| json!({ "userId": user_id, "result": result }))
+            .collect();
+        Reply::with(json!({ "friendships": friendships }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_follow_the_contract() {
+        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
+        let get = |target_ids| GetFriendRelationships {
+            user_id: "alice".into(),
+            target_ids,
+        };
+        assert!(get(ids(20)).validate().is_ok());
+        assert_eq!(get(ids(21)).validate().unwrap_err().code(), 1005);
+        assert_eq!(get(ids(0)).validate().unwrap_err().code(), 1002);
+    }
+}

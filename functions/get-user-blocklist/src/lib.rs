@@ -1,0 +1,78 @@
+//! `POST /v4/user/blocklist/get`: the users `userId` blocks, newest first, `pageSize` (default
+//! and maximum 1,000) at a time. The cursor is sent as both `pageToken` (SDK) and `next` (docs),
+//! empty on the last page. The SDK's `order` (0 or 1) is accepted and the order stays newest first.
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::{ApiError, Call, Operation, Reply, blocklist, page_token, validate};
+
+pub const MAX_PAGE_SIZE: u32 = 1_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetUserBlocklist {
+    pub user_id: String,
+    pub page_token: Option<String>,
+    pub page_size: Option<u32>,
+    pub order: Option<u8>,
+}
+
+impl Operation for GetUserBlocklist {
+    const NAME: &'static str = "get-user-blocklist";
+    const PATHS: &'static [&'static str] = &["/v4/user/blocklist/get"];
+    const READ_ONLY: bool = true;
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_id("userId", &self.user_id)?;
+        if let Some(size) = self.page_size
+            && !(1..=MAX_PAGE_SIZE).contains(&size)
+        {
+            return Err(ApiError::invalid(
+                "pageSize",
+                format!("must be 1 to {MAX_PAGE_SIZE}"),
+            ));
+        }
+        if let Some(order) = self.order
+            && order > 1
+        {
+            return Err(ApiError::invalid("order", "must be 0 or 1"));
+        }
+        Ok(())
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        let secret = &call.state.token_secret;
+        let app_key = &call.app.app_key;
+        let listing = format!("{}:{}", Self::NAME, self.user_id);
+        let start = page_token::decode(secret, app_key, &listing, self.page_token.as_deref())?;
+        let size = self.page_size.unwrap_or(MAX_PAGE_SIZE) as usize;
+        let (blocked, next) =
+            blocklist::page(&call.state, &call.app, &self.user_id, size, start).await?;
+        let token = page_token::encode(secret, app_key, &listing, next.as_ref())?;
+        Reply::with(json!({ "pageToken": token, "next": token, "blockedUserIds": blocked }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_follow_the_contract() {
+        let get = |page_size, order| GetUserBlocklist {
+            user_id: "alice".into(),
+            page_token: None,
+            page_size,
+            order,
+        };
+        assert!(get(Some(1000), Some(0)).validate().is_ok());
+        assert!(get(None, Some(1)).validate().is_ok());
+        for bad in [
+            get(Some(0), None),
+            get(Some(1001), None),
+            get(None, Some(2)),
+        ] {
+            assert_eq!(bad.validate().unwrap_err().code(), 1002);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! `POST /v4/user/ban/list`: the bans in force, latest expiry first. `page` (from 1) and
+//! `pageSize` (default 50, at most 1,000); without `page` (or with 0), the first 1,000.
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::{ApiError, Call, Operation, Reply, clock, moderation};
+
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+pub const MAX_PAGE_SIZE: u32 = 1_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListBannedUsers {
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
+}
+
+impl ListBannedUsers {
+    /// `(skip, take)`.
+    fn window(&self) -> (usize, usize) {
+        let size = self.page_size.unwrap_or(DEFAULT_PAGE_SIZE) as usize;
+        match self.page {
+            None | Some(0) => (0, MAX_PAGE_SIZE as usize),
+            Some(page) => ((page as usize - 1).saturating_mul(size), size),
+        }
+    }
+}
+
+impl Operation for ListBannedUsers {
+    const NAME: &'static str = "list-banned-users";
+    const PATHS: &'static [&'static str] = &["/v4/user/ban/list"];
+    const READ_ONLY: bool = true;
+
+    fn validate(&self) -> Result<(), ApiError> {
+        match self.page_size {
+            Some(0) => return Err(ApiError::invalid("pageSize", "must be at least 1")),
+            Some(size) if size > MAX_PAGE_SIZE => {
+                return Err(ApiError::too_long("pageSize", MAX_PAGE_SIZE));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        let (skip, take) = self.window();
+        let now_ms = call.state.clock.now_ms();
+        let bans =
+            moderation::list_bans(&call.state, &call.app.app_key, now_ms, skip, take).await?;
+        let banned: Vec<_> = bans
+            .iter()
+            .map(|ban| {
+                json!({
+                    "userId": ban.user_id,
+                    "banExpiresAt": clock::format_utc(ban.expires_at),
+                })
+            })
+            .collect();
+        Reply::with(json!({ "bannedUsers": banned }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(page: Option<u32>, page_size: Option<u32>) -> ListBannedUsers {
+        ListBannedUsers { page, page_size }
+    }
+
+    #[test]
+    fn pages_and_sizes() {
+        assert_eq!(list(None, None).window(), (0, 1000));
+        assert_eq!(list(Some(0), Some(5)).window(), (0, 1000));
+        assert_eq!(list(Some(1), None).window(), (0, 50));
+        assert_eq!(list(Some(3), Some(10)).window(), (20, 10));
+        assert!(list(Some(1), Some(1000)).validate().is_ok());
+        for (size, code) in [(0, 1002), (1001, 1005)] {
+            let err = list(Some(1), Some(size)).validate().unwrap_err();
+            assert_eq!(err.code(), code);
+            assert!(err.to_string().starts_with("pageSize:"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `POST /v4/channel-type/mute/list`: the users muted in direct channels, first muted first:
+//! `totalCount` and `pageSize` (default 100, at most 200) user IDs from `offset` (default 0).
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::{ApiError, Call, Operation, Reply, moderation};
+
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+pub const MAX_PAGE_SIZE: u32 = 200;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListChannelTypeMute {
+    pub channel_type: Value,
+    pub page_size: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+impl Operation for ListChannelTypeMute {
+    const NAME: &'static str = "list-channel-type-mute";
+    const PATHS: &'static [&'static str] = &["/v4/channel-type/mute/list"];
+    const READ_ONLY: bool = true;
+
+    fn validate(&self) -> Result<(), ApiError> {
+        moderation::check_person_channel_type("channelType", &self.channel_type, false)?;
+        match self.page_size {
+            Some(0) => return Err(ApiError::invalid("pageSize", "must be at least 1")),
+            Some(size) if size > MAX_PAGE_SIZE => {
+                return Err(ApiError::too_long("pageSize", MAX_PAGE_SIZE));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        let (total, muted) = moderation::list_mutes(
+            &call.state,
+            &call.app.app_key,
+            self.offset.unwrap_or(0) as usize,
+            self.page_size.unwrap_or(DEFAULT_PAGE_SIZE) as usize,
+        )
+        .await?;
+        Reply::with(json!({ "totalCount": total, "mutedUserIds": muted }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: Value) -> Result<(), ApiError> {
+        shared::http::parse_body::<ListChannelTypeMute>(body.to_string().as_bytes())?.validate()
+    }
+
+    #[test]
+    fn person_only_and_page_limits() {
+        for ok in [
+            json!({"channelType": "PERSON"}),
+            json!({"channelType": 1, "pageSize": 200, "offset": 5}),
+        ] {
+            assert!(parse(ok.clone()).is_ok(), "{ok}");
+        }
+        for (bad, field, code) in [
+            (json!({}), "channelType", 1002),
+            (json!({"channelType": "GROUP"}), "channelType", 1002),
+            (json!({"channelType": ["PERSON"]}), "channelType", 1002),
+            (
+                json!({"channelType": "PERSON", "pageSize": 201}),
+                "pageSize",
+                1005,
+            ),
+            (
+                json!({"channelType": "PERSON", "pageSize": 0}),
+                "pageSize",
+                1002,
+            ),
+            (
+                json!({"channelType": "PERSON", "offset": -1}),
+                "offset",
+                1002,
+            ),
+        ] {
+            let err = parse(bad.clone()).unwrap_err();
+            assert_eq!(err.code(), code, "{bad}");
+            assert!(err.to_string().contains(field), "{bad}: {err}");
+        }
+    }
+}

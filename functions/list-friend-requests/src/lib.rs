@@ -1,0 +1,66 @@
+//! `POST /v4/ext/friend/request/list` (extension): the pending friend requests `userId` received,
+//! newest first: `{"requests":[{"requesterId","extra","createdAt"}],"pageToken"}`. Optional
+//! `pageSize` (default and maximum 100) and `pageToken` (empty on the last page).
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::{ApiError, Call, Operation, Reply, friends, page_token, validate};
+
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListFriendRequests {
+    pub user_id: String,
+    pub page_token: Option<String>,
+    pub page_size: Option<u32>,
+}
+
+impl Operation for ListFriendRequests {
+    const NAME: &'static str = "list-friend-requests";
+    const PATHS: &'static [&'static str] = &["/v4/ext/friend/request/list"];
+    const READ_ONLY: bool = true;
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_id("userId", &self.user_id)?;
+        if let Some(size) = self.page_size
+            && !(1..=MAX_PAGE_SIZE).contains(&size)
+        {
+            return Err(ApiError::invalid(
+                "pageSize",
+                format!("must be 1 to {MAX_PAGE_SIZE}"),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        let secret = &call.state.token_secret;
+        let app_key = &call.app.app_key;
+        let listing = format!("{}:{}", Self::NAME, self.user_id);
+        let start = page_token::decode(secret, app_key, &listing, self.page_token.as_deref())?;
+        let size = self.page_size.unwrap_or(MAX_PAGE_SIZE) as usize;
+        let (requests, next) =
+            friends::requests(&call.state, &call.app, &self.user_id, size, start).await?;
+        let token = page_token::encode(secret, app_key, &listing, next.as_ref())?;
+        Reply::with(json!({ "requests": requests, "pageToken": token }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_checked() {
+        let list = |page_size| ListFriendRequests {
+            user_id: "alice".into(),
+            page_token: None,
+            page_size,
+        };
+        assert!(list(None).validate().is_ok());
+        assert!(list(Some(100)).validate().is_ok());
+        assert_eq!(list(Some(101)).validate().unwrap_err().code(), 1002);
+        assert_eq!(list(Some(0)).validate().unwrap_err().code(), 1002);
+    }
+}

@@ -1,0 +1,98 @@
+//! `POST /v4/user/profile/list`: a page of the users with a hosted profile, by registration time
+//! (`order` 0 oldest first, 1 newest first). Reading page N costs the same whatever N is, and a
+//! walk through the pages returns each profile once while profiles are added (see
+//! `shared::profiles`).
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::profiles::{self, Order};
+use shared::{ApiError, Call, Operation, Reply};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListUserProfiles {
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
+    pub order: Option<u8>,
+}
+
+impl ListUserProfiles {
+    fn order(&self) -> Order {
+        match self.order {
+            Some(1) => Order::Descending,
+            _ => Order::Ascending,
+        }
+    }
+}
+
+impl Operation for ListUserProfiles {
+    const NAME: &'static str = "list-user-profiles";
+    const PATHS: &'static [&'static str] = &["/v4/user/profile/list"];
+    // Not read-only: it remembers where the page ended, which a replayed request must not do.
+
+    fn validate(&self) -> Result<(), ApiError> {
+        match self.page_size {
+            Some(0) => return Err(ApiError::invalid("pageSize", "must be at least 1")),
+            Some(size) if size > profiles::MAX_PAGE_SIZE => {
+                return Err(ApiError::too_long("pageSize", profiles::MAX_PAGE_SIZE));
+            }
+            _ => {}
+        }
+        if !matches!(self.order, None | Some(0) | Some(1)) {
+            return Err(ApiError::invalid(
+                "order",
+                "must be 0 (ascending) or 1 (descending)",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        let (users, _) = profiles::list(
+            &call.state,
+            &call.app.app_key,
+            self.page.unwrap_or(1).max(1),
+            self.page_size.unwrap_or(profiles::DEFAULT_PAGE_SIZE),
+            self.order(),
+        )
+        .await?;
+        Reply::with(json!({ "users": users }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(page: Option<u32>, page_size: Option<u32>, order: Option<u8>) -> ListUserProfiles {
+        ListUserProfiles {
+            page,
+            page_size,
+            order,
+        }
+    }
+
+    #[test]
+    fn limits_follow_the_contract() {
+        assert!(list(None, None, None).validate().is_ok());
+        assert!(list(Some(7), Some(100), Some(1)).validate().is_ok());
+        assert!(
+            list(Some(0), None, None).validate().is_ok(),
+            "page 0 reads as page 1"
+        );
+        assert_eq!(
+            list(None, Some(0), None).validate().unwrap_err().code(),
+            1002
+        );
+        assert_eq!(
+            list(None, Some(101), None).validate().unwrap_err().code(),
+            1005
+        );
+        assert_eq!(
+            list(None, None, Some(2)).validate().unwrap_err().code(),
+            1002
+        );
+        assert_eq!(list(None, None, Some(1)).order(), Order::Descending);
+        assert_eq!(list(None, None, None).order(), Order::Ascending);
+    }
+}

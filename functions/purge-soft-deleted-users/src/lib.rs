@@ -1,0 +1,58 @@
+//! The purge of soft-deleted users, driven by the table's DynamoDB Stream (filtered in
+//! `template.yaml` to USER items whose purge is pending). A record that fails is reported as a
+//! batch item failure, so Lambda retries it without replaying the whole batch.
+
+use serde_json::{Value, json};
+use shared::State;
+use shared::lifecycle::{self, UserImage};
+
+/// The new image of a stream record in Lambda's JSON form (`{"PK":{"S":"..."}}`).
+pub fn user_image(record: &Value) -> UserImage {
+    let image = &record["dynamodb"]["NewImage"];
+    UserImage::from_strings(|name| image[name]["S"].as_str().map(str::to_owned))
+}
+
+/// Handles a batch of stream records; answers the failed ones' sequence numbers.
+pub async fn handle(state: &State, event: &Value) -> Value {
+    let mut failures = Vec::new();
+    for record in event["Records"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let image = user_image(record);
+        if let Err(err) = lifecycle::on_user_change(state, &image).await {
+            tracing::error!(pk = %image.pk, error = ?err, "purge failed");
+            if let Some(sequence) = record["dynamodb"]["SequenceNumber"].as_str() {
+                failures.push(json!({ "itemIdentifier": sequence }));
+            }
+        }
+    }
+    json!({ "batchItemFailures": failures })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_new_image_of_a_lambda_stream_record() {
+        let record = json!({
+            "eventName": "MODIFY",
+            "dynamodb": {
+                "SequenceNumber": "111",
+                "NewImage": {
+                    "PK": {"S": "APP#k#U#alice"}, "SK": {"S": "USER"}, "state": {"S": "soft-deleted"},
+                    "purgeState": {"S": "pending"}, "purgeOperation": {"S": "op1"}, "createdAt": {"N": "5"}
+                }
+            }
+        });
+        let image = user_image(&record);
+        assert!(image.needs_purge());
+        assert_eq!(
+            (image.pk.as_str(), image.purge_operation.as_str()),
+            ("APP#k#U#alice", "op1")
+        );
+        assert!(!user_image(&json!({})).needs_purge());
+    }
+}

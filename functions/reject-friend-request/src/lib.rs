@@ -1,0 +1,49 @@
+//! `POST /v4/ext/friend/request/reject` (extension): `userId` (the target) rejects the pending
+//! request of `requesterId`, which is deleted. No such request: 404/1015.
+
+use serde::Deserialize;
+use shared::{ApiError, Call, Operation, Reply, friends, validate};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectFriendRequest {
+    pub user_id: String,
+    pub requester_id: String,
+}
+
+impl Operation for RejectFriendRequest {
+    const NAME: &'static str = "reject-friend-request";
+    const PATHS: &'static [&'static str] = &["/v4/ext/friend/request/reject"];
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_id("userId", &self.user_id)?;
+        validate::user_id("requesterId", &self.requester_id)?;
+        if self.user_id == self.requester_id {
+            return Err(ApiError::invalid("requesterId", "must not be userId"));
+        }
+        Ok(())
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        friends::reject(&call.state, &call.app, &self.user_id, &self.requester_id).await?;
+        Ok(Reply::ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked() {
+        let request = |user: &str, requester: &str| RejectFriendRequest {
+            user_id: user.into(),
+            requester_id: requester.into(),
+        };
+        assert!(request("alice", "bob").validate().is_ok());
+        let err = request("alice", "alice").validate().unwrap_err();
+        assert_eq!(err.code(), 1002);
+        assert!(err.to_string().starts_with("requesterId"), "{err}");
+        assert_eq!(request("alice", "").validate().unwrap_err().code(), 1002);
+    }
+}

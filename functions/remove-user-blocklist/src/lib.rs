@@ -1,0 +1,52 @@
+//! `POST /v4/user/blocklist/remove`: `userId` unblocks each of `blockedUserIds` (at most 20);
+//! users it does not block are skipped.
+
+use serde::Deserialize;
+use shared::{ApiError, Call, Operation, Reply, blocklist, validate};
+
+pub const MAX_TARGETS: usize = 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoveUserBlocklist {
+    pub user_id: String,
+    pub blocked_user_ids: Vec<String>,
+}
+
+impl Operation for RemoveUserBlocklist {
+    const NAME: &'static str = "remove-user-blocklist";
+    const PATHS: &'static [&'static str] = &["/v4/user/blocklist/remove"];
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_id("userId", &self.user_id)?;
+        validate::user_ids("blockedUserIds", &self.blocked_user_ids, MAX_TARGETS)
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        blocklist::remove(
+            &call.state,
+            &call.app,
+            &self.user_id,
+            &self.blocked_user_ids,
+        )
+        .await?;
+        Ok(Reply::ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_follow_the_contract() {
+        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
+        let remove = |blocked| RemoveUserBlocklist {
+            user_id: "alice".into(),
+            blocked_user_ids: blocked,
+        };
+        assert!(remove(ids(20)).validate().is_ok());
+        assert_eq!(remove(ids(21)).validate().unwrap_err().code(), 1005);
+        assert_eq!(remove(ids(0)).validate().unwrap_err().code(), 1002);
+    }
+}

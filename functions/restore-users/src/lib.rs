@@ -1,0 +1,46 @@
+//! `POST /v4/user/restore`: restores soft-deleted users at least an hour after their deletion
+//! (once purged). Data does not come back; per-user results are in the operation record.
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::{ApiError, Call, Operation, Reply, lifecycle, validate};
+
+pub const MAX_USERS: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreUsers {
+    pub user_ids: Vec<String>,
+}
+
+impl Operation for RestoreUsers {
+    const NAME: &'static str = "restore-users";
+    const PATHS: &'static [&'static str] = &["/v4/user/restore"];
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_ids("userIds", &self.user_ids, MAX_USERS)
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        let user_ids = validate::dedup(&self.user_ids);
+        let operation_id = lifecycle::restore(&call.state, &call.app, &user_ids).await?;
+        Reply::with(json!({ "operationId": operation_id }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_100_users() {
+        let ids: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
+        assert_eq!(
+            RestoreUsers { user_ids: ids }
+                .validate()
+                .unwrap_err()
+                .code(),
+            1005
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! `POST /v4/friend/permission/set`: the friend permission of each of `userIds` (at most 100):
+//! `permissionType` 1 (anyone befriends them at once), 2 (requests need approval) or 3 (refuse
+//! all requests).
+
+use serde::Deserialize;
+use shared::{ApiError, Call, Operation, Reply, friends, validate};
+
+pub const MAX_USERS: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetFriendPermission {
+    pub user_ids: Vec<String>,
+    pub permission_type: i64,
+}
+
+impl Operation for SetFriendPermission {
+    const NAME: &'static str = "set-friend-permission";
+    const PATHS: &'static [&'static str] = &["/v4/friend/permission/set"];
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_ids("userIds", &self.user_ids, MAX_USERS)?;
+        if !(1..=3).contains(&self.permission_type) {
+            return Err(ApiError::invalid("permissionType", "must be 1, 2 or 3"));
+        }
+        Ok(())
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        let permission = u8::try_from(self.permission_type)
+            .map_err(|_| ApiError::invalid("permissionType", "must be 1, 2 or 3"))?;
+        friends::set_permissions(&call.state, &call.app, &self.user_ids, permission).await?;
+        Ok(Reply::ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_follow_the_contract() {
+        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
+        let set = |user_ids, permission_type| SetFriendPermission {
+            user_ids,
+            permission_type,
+        };
+        assert!(set(ids(100), 3).validate().is_ok());
+        assert_eq!(set(ids(101), 1).validate().unwrap_err().code(), 1005);
+        for bad in [0, 4, -1] {
+            let err = set(ids(1), bad).validate().unwrap_err();
+            assert!(err.to_string().starts_with("permissionType"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! `POST /v4/user/soft-delete`: from the response on, the users cannot get tokens, their tokens
+//! fail verification, `get-user` answers 404/400 and they are listed as soft-deleted. Their data
+//! is purged asynchronously (stream → `purge-soft-deleted-users`); the operation records each
+//! user's result (`/v4/ext/operation/get`).
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::{ApiError, Call, Operation, Reply, lifecycle, validate};
+
+pub const MAX_USERS: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SoftDeleteUsers {
+    pub user_ids: Vec<String>,
+}
+
+impl Operation for SoftDeleteUsers {
+    const NAME: &'static str = "soft-delete-users";
+    const PATHS: &'static [&'static str] = &["/v4/user/soft-delete"];
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_ids("userIds", &self.user_ids, MAX_USERS)
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        let user_ids = validate::dedup(&self.user_ids);
+        let operation_id = lifecycle::soft_delete(&call.state, &call.app, &user_ids).await?;
+        Reply::with(json!({ "operationId": operation_id }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_100_users() {
+        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
+        assert!(SoftDeleteUsers { user_ids: ids(100) }.validate().is_ok());
+        assert_eq!(
+            SoftDeleteUsers { user_ids: ids(101) }
+                .validate()
+                .unwrap_err()
+                .code(),
+            1005
+        );
+        assert_eq!(
+            SoftDeleteUsers { user_ids: vec![] }
+                .validate()
+                .unwrap_err()
+                .code(),
+            1002
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! `POST /v4/user/unban`: lifts the bans of these users (unknown or unbanned users: no-op).
+
+use serde::Deserialize;
+use shared::{ApiError, Call, Operation, Reply, moderation, validate};
+
+pub const MAX_USERS: usize = 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnbanUsers {
+    pub user_ids: Vec<String>,
+}
+
+impl Operation for UnbanUsers {
+    const NAME: &'static str = "unban-users";
+    const PATHS: &'static [&'static str] = &["/v4/user/unban"];
+
+    fn validate(&self) -> Result<(), ApiError> {
+        validate::user_ids("userIds", &self.user_ids, MAX_USERS)
+    }
+
+    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+        moderation::unban(&call.state, &call.app.app_key, &self.user_ids).await?;
+        Ok(Reply::ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_twenty_valid_users() {
+        let unban = |ids: Vec<String>| UnbanUsers { user_ids: ids }.validate();
+        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
+        assert!(unban(ids(20)).is_ok());
+        assert_eq!(unban(ids(21)).unwrap_err().code(), 1005);
+        assert_eq!(unban(vec![]).unwrap_err().code(), 1002);
+        assert_eq!(unban(vec!["a b".into()]).unwrap_err().code(), 1002);
+    }
+}

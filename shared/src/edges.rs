@@ -1,0 +1,493 @@
+//! What friendships and the blocklist share: counted edge items (`edgeTo`, `countedIn`, `LSI1SK`),
+//! their counters, transactions whose cancellation reasons are read item by item, and listings
+//! of a user's edges by time through `LSI1`.
+//!
+//! A counter item (`FRIEND_COUNT`, `BLOCK_COUNT`) holds the number of the user's edges of its kind
+//! in `count`; every write that adds or removes an edge changes the counter in the same
+//! transaction, and an increment carries the limit as its condition, so the limit holds under any
+//! concurrency. The purge of a soft-deleted user decrements the counters of the edges it deletes
+//! (`countedIn`), so counters stay exact.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
+
+use crate::error::ApiError;
+use crate::state::State;
+use crate::table;
+use crate::users::{self, UserState};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The edge attribute naming the SK of the counter item the edge is counted in.
+pub const COUNTED_IN: &str = "countedIn";
+/// The counter item's attribute.
+pub const COUNT: &str = "count";
+/// The edge attribute holding the other user's ID.
+pub const TARGET_ID: &str = "targetId";
+/// When the edge was made (ms).
+pub const ADDED_AT: &str = "addedAt";
+
+/// Attempts of a transaction cancelled by conflicts (or of a read-then-transact loop that lost a
+/// race) before giving up with 504/1050.
+pub const ATTEMPTS: u32 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Friend,
+    Block,
+}
+
+impl Kind {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Friend => table::SK_FRIEND_PREFIX,
+            Self::Block => table::SK_BLOCK_PREFIX,
+        }
+    }
+
+    pub fn sk(self, target_id: &str) -> String {
+        match self {
+            Self::Friend => table::friend_sk(target_id),
+            Self::Block => table::block_sk(target_id),
+        }
+    }
+
+    pub fn counter_sk(self) -> &'static str {
+        match self {
+            Self::Friend => table::SK_FRIEND_COUNT,
+            Self::Block => table::SK_BLOCK_COUNT,
+        }
+    }
+}
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn internal(err: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(err.to_string())
+}
+
+/// The key of an item in a user's partition.
+pub fn key(app_key: &str, user_id: &str, sk: &str) -> Item {
+    users::item_key(app_key, user_id, sk)
+}
+
+/// The edge `owner` → `target` of `kind`, made at `added_at` (ms).
+pub fn edge_item(app_key: &str, kind: Kind, owner: &str, target: &str, added_at: i64) -> Item {
+    let mut item = key(app_key, owner, &kind.sk(target));
+    item.insert(
+        table::LSI1SK.to_owned(),
+        s(table::lsi1_sort_key(kind.prefix(), added_at, target)),
+    );
+    item.insert(
+        table::EDGE_TO.to_owned(),
+        s(table::user_pk(app_key, target)),
+    );
+    item.insert(COUNTED_IN.to_owned(), s(kind.counter_sk()));
+    item.insert(TARGET_ID.to_owned(), s(target));
+    item.insert(ADDED_AT.to_owned(), n(added_at));
+    item
+}
+
+/// A string attribute of an item.
+pub fn string<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+/// A number attribute of an item.
+pub fn number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+// ---- transaction items ------------------------------------------------------------------------
+
+/// The user exists and is active (the old item comes back on failure, to tell which).
+pub fn user_check(
+    state: &State,
+    app_key: &str,
+    user_id: &str,
+) -> Result<TransactWriteItem, ApiError> {
+    users::active_check(state, app_key, user_id, users::Inactive::Refuse)
+}
+
+/// The item does not exist.
+pub fn absent_check(state: &State, key: Item) -> Result<TransactWriteItem, ApiError> {
+    let check = ConditionCheck::builder()
+        .table_name(&state.table)
+        .set_key(Some(key))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(internal)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+/// Puts an item that must not exist yet.
+pub fn put_new(state: &State, item: Item) -> Result<TransactWriteItem, ApiError> {
+    let put = Put::builder()
+        .table_name(&state.table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Puts an item, replacing whatever is there.
+pub fn put(state: &State, item: Item) -> Result<TransactWriteItem, ApiError> {
+    let put = Put::builder()
+        .table_name(&state.table)
+        .set_item(Some(item))
+        .build()
+        .map_err(internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Deletes an item; with `must_exist`, the transaction fails if it is not there.
+pub fn delete(state: &State, key: Item, must_exist: bool) -> Result<TransactWriteItem, ApiError> {
+    let mut delete = Delete::builder()
+        .table_name(&state.table)
+        .set_key(Some(key));
+    if must_exist {
+        delete = delete.condition_expression("attribute_exists(PK)");
+    }
+    Ok(TransactWriteItem::builder()
+        .delete(delete.build().map_err(internal)?)
+        .build())
+}
+
+/// Adds `by` to the user's counter of `kind`, on condition that it stays within `limit`.
+pub fn count_up(
+    state: &State,
+    app_key: &str,
+    kind: Kind,
+    user_id: &str,
+    by: u32,
+    limit: u32,
+) -> Result<TransactWriteItem, ApiError> {
+    let room = limit.saturating_sub(by);
+    let update = Update::builder()
+        .table_name(&state.table)
+        .set_key(Some(key(app_key, user_id, kind.counter_sk())))
+        .update_expression("SET #count = if_not_exists(#count, :zero) + :by")
+        .condition_expression("attribute_not_exists(#count) OR #count <= :room")
+        .expression_attribute_names("#count", COUNT)
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":by", n(by))
+        .expression_attribute_values(":room", n(room))
+        .build()
+        .map_err(internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// Subtracts `by` from the user's counter of `kind`, on condition that it holds at least `by`.
+pub fn count_down(
+    state: &State,
+    app_key: &str,
+    kind: Kind,
+    user_id: &str,
+    by: u32,
+) -> Result<TransactWriteItem, ApiError> {
+    let update = Update::builder()
+        .table_name(&state.table)
+        .set_key(Some(key(app_key, user_id, kind.counter_sk())))
+        .update_expression("SET #count = #count - :by")
+        .condition_expression("#count >= :by")
+        .expression_attribute_names("#count", COUNT)
+        .expression_attribute_values(":by", n(by))
+        .build()
+        .map_err(internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+// ---- transactions -----------------------------------------------------------------------------
+
+/// A transaction cancelled by failed conditions: which items failed, and the old item where the
+/// item asked for it (user checks do).
+#[derive(Debug, Default)]
+pub struct Cancelled {
+    failed: Vec<bool>,
+    items: Vec<Option<Item>>,
+}
+
+impl Cancelled {
+    pub fn failed(&self, index: usize) -> bool {
+        self.failed.get(index).copied().unwrap_or(false)
+    }
+
+    /// The error for a failed user check at `index`: 403/20101 if the user is soft-deleted,
+    /// else 404/400.
+    pub fn inactive_user(&self, index: usize, user_id: &str) -> ApiError {
+        let old = self.items.get(index).and_then(Option::as_ref);
+        inactive_error(user_id, users::old_state(old))
+    }
+
+    fn codes(&self) -> String {
+        self.failed
+            .iter()
+            .map(|f| if *f { "failed" } else { "ok" })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// An error for a cancellation the caller did not expect (a bug or corrupted data).
+    pub fn unexpected(&self, what: &str) -> ApiError {
+        ApiError::Internal(format!("{what}: transaction cancelled ({})", self.codes()))
+    }
+}
+
+pub fn inactive_error(user_id: &str, state: Option<UserState>) -> ApiError {
+    match state {
+        Some(UserState::SoftDeleted) => ApiError::UserSoftDeleted(user_id.to_owned()),
+        _ => ApiError::UserNotFound(user_id.to_owned()),
+    }
+}
+
+/// Runs one `TransactWriteItems`, retrying it with backoff while other transactions conflict.
+/// `Ok(None)`: written; `Ok(Some(_))`: cancelled because conditions failed.
+pub async fn transact(
+    state: &State,
+    items: Vec<TransactWriteItem>,
+) -> Result<Option<Cancelled>, ApiError> {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(users::backoff(attempt)).await;
+        }
+        let result = state
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await;
+        let Err(err) = result else {
+            return Ok(None);
+        };
+        match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                let reasons = e.cancellation_reasons();
+                let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+                let failed: Vec<bool> = (0..reasons.len())
+                    .map(|i| code(i) == "ConditionalCheckFailed")
+                    .collect();
+                if failed.iter().any(|f| *f) {
+                    return Ok(Some(Cancelled {
+                        failed,
+                        items: reasons.iter().map(|r| r.item().cloned()).collect(),
+                    }));
+                }
+                if !(0..reasons.len()).any(|i| code(i) == "TransactionConflict") {
+                    let codes: Vec<&str> = (0..reasons.len()).map(code).collect();
+                    return Err(ApiError::Internal(format!(
+                        "transaction cancelled: {codes:?}"
+                    )));
+                }
+            }
+            Some(e)
+                if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(e)
+                    == Some("TransactionConflictException") => {}
+            _ => return Err(err.into()),
+        }
+    }
+    Err(ApiError::Busy)
+}
+
+/// Runs `attempt` until it reports done, at most [`ATTEMPTS`] times with backoff between tries
+/// (for read-then-transact loops whose transaction lost a race and must read again).
+pub async fn retry<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
+{
+    for round in 0..ATTEMPTS {
+        if round > 0 {
+            tokio::time::sleep(users::backoff(round)).await;
+        }
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+    }
+    Err(ApiError::Busy)
+}
+
+// ---- reads ------------------------------------------------------------------------------------
+
+/// Items read by key (strongly consistent), indexed by `(PK, SK)`.
+pub struct Fetched(HashMap<(String, String), Item>);
+
+impl Fetched {
+    pub fn empty() -> Self {
+        Self(HashMap::new())
+    }
+
+    pub async fn read(state: &State, keys: Vec<Item>) -> Result<Self, ApiError> {
+        let items = users::get_items(state, keys).await?;
+        Ok(Self(
+            items
+                .into_iter()
+                .filter_map(|item| {
+                    let pk = string(&item, table::PK)?.to_owned();
+                    let sk = string(&item, table::SK)?.to_owned();
+                    Some(((pk, sk), item))
+                })
+                .collect(),
+        ))
+    }
+
+    pub fn get(&self, app_key: &str, user_id: &str, sk: &str) -> Option<&Item> {
+        self.0
+            .get(&(table::user_pk(app_key, user_id), sk.to_owned()))
+    }
+
+    /// The user's state: `None` if unknown.
+    pub fn user_state(&self, app_key: &str, user_id: &str) -> Option<UserState> {
+        users::old_state(self.get(app_key, user_id, table::SK_USER))
+    }
+
+    /// 404/400 unless the user exists and is active, 403/20101 if soft-deleted (for writes).
+    pub fn require_active(&self, app_key: &str, user_id: &str) -> Result<(), ApiError> {
+        match self.user_state(app_key, user_id) {
+            Some(UserState::Active) => Ok(()),
+            other => Err(inactive_error(user_id, other)),
+        }
+    }
+
+    /// 404/400 unless the user exists and is active (for reads: a soft-deleted user no longer
+    /// exists for the API).
+    pub fn require_readable(&self, app_key: &str, user_id: &str) -> Result<(), ApiError> {
+        match self.user_state(app_key, user_id) {
+            Some(UserState::Active) => Ok(()),
+            _ => Err(ApiError::UserNotFound(user_id.to_owned())),
+        }
+    }
+}
+
+/// One page of a user's items whose `LSI1SK` starts with `prefix`, by time (`forward`: oldest
+/// first). Reads `page_size + 1` items to know whether another page follows; the returned key is
+/// where the next page starts (`None` on the last page).
+pub async fn page(
+    state: &State,
+    app_key: &str,
+    user_id: &str,
+    prefix: &str,
+    forward: bool,
+    page_size: usize,
+    start: Option<Item>,
+) -> Result<(Vec<Item>, Option<Item>), ApiError> {
+    let out = state
+        .db
+        .query()
+        .table_name(&state.table)
+        .index_name(table::LSI1)
+        .key_condition_expression("PK = :pk AND begins_with(#sort, :prefix)")
+        .expression_attribute_names("#sort", table::LSI1SK)
+        .expression_attribute_values(":pk", s(table::user_pk(app_key, user_id)))
+        .expression_attribute_values(":prefix", s(prefix))
+        .scan_index_forward(forward)
+        .consistent_read(true)
+        .limit(i32::try_from(page_size + 1).unwrap_or(i32::MAX))
+        .set_exclusive_start_key(start)
+        .send()
+        .await?;
+    let mut items = out.items.unwrap_or_default();
+    if items.len() <= page_size && out.last_evaluated_key.is_none() {
+        return Ok((items, None));
+    }
+    if items.len() <= page_size {
+        // Fewer items than asked but DynamoDB stopped early (1 MB): continue from where it did.
+        return Ok((items, out.last_evaluated_key));
+    }
+    items.truncate(page_size);
+    let next = items.last().map(|last| {
+        [table::PK, table::SK, table::LSI1SK]
+            .into_iter()
+            .filter_map(|name| Some((name.to_owned(), last.get(name)?.clone())))
+            .collect()
+    });
+    Ok((items, next))
+}
+
+/// The SKs of every item in the user's partition starting with `prefix` (all pages).
+pub async fn all_sks(
+    state: &State,
+    app_key: &str,
+    user_id: &str,
+    prefix: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut sks = Vec::new();
+    let mut start = None;
+    loop {
+        let out = state
+            .db
+            .query()
+            .table_name(&state.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(table::user_pk(app_key, user_id)))
+            .expression_attribute_values(":prefix", s(prefix))
+            .projection_expression("SK")
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        sks.extend(
+            out.items
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|item| string(item, table::SK).map(str::to_owned)),
+        );
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(sks);
+        }
+    }
+}
+
+/// The user's counter of `kind` (0 when never counted).
+pub fn count_of(fetched: &Fetched, app_key: &str, kind: Kind, user_id: &str) -> i64 {
+    fetched
+        .get(app_key, user_id, kind.counter_sk())
+        .and_then(|item| number(item, COUNT))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edges_point_at_their_target_and_name_their_counter() {
+        let item = edge_item("k", Kind::Friend, "alice", "bob", 42);
+        assert_eq!(string(&item, "PK"), Some("APP#k#U#alice"));
+        assert_eq!(string(&item, "SK"), Some("FRIEND#bob"));
+        assert_eq!(string(&item, "LSI1SK"), Some("FRIEND#0000000000042#bob"));
+        assert_eq!(string(&item, "edgeTo"), Some("APP#k#U#bob"));
+        assert_eq!(string(&item, "countedIn"), Some("FRIEND_COUNT"));
+        assert_eq!(number(&item, "addedAt"), Some(42));
+        let block = edge_item("k", Kind::Block, "alice", "bob", 1);
+        assert_eq!(string(&block, "SK"), Some("BLOCK#bob"));
+        assert_eq!(string(&block, "countedIn"), Some("BLOCK_COUNT"));
+    }
+
+    #[test]
+    fn cancelled_user_checks_tell_unknown_from_soft_deleted() {
+        let soft = HashMap::from([("state".to_owned(), s("soft-deleted"))]);
+        let cancelled = Cancelled {
+            failed: vec![true, true, false],
+            items: vec![None, Some(soft), None],
+        };
+        assert_eq!(cancelled.inactive_user(0, "a").code(), 400);
+        assert_eq!(cancelled.inactive_user(1, "b").code(), 20101);
+        assert!(cancelled.failed(1) && !cancelled.failed(2) && !cancelled.failed(9));
+    }
+}

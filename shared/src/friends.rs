@@ -1,0 +1,696 @@
+//! Friendships: mutual edges written and removed in both partitions in one transaction, with the
+//! per-user friend counter (limit 3,000) in the same transaction; pending requests in the
+//! target's partition; friend permissions; one-sided friend profiles (alias, ext profile).
+//!
+//! Invariants, all held by transaction conditions: an edge `A → B` exists exactly when `B → A`
+//! does; each user's `FRIEND_COUNT` equals their edges; no pending request exists between two
+//! friends; two users never wait on each other's requests (the second request makes them friends).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::apps::App;
+use crate::edges::{self, Fetched, Item, Kind, n, s};
+use crate::error::ApiError;
+use crate::state::State;
+use crate::table;
+use crate::users::{self, UserState};
+
+/// Friends per user.
+pub const MAX_FRIENDS: u32 = 3000;
+/// The HTTP 200 answer's `code` when a friend request was left pending.
+pub const CODE_REQUEST_PENDING: i64 = 25461;
+/// Friendship results of `/v4/friend/relationship/get`.
+pub const RELATION_NONE: i64 = 1;
+pub const RELATION_FRIENDS: i64 = 4;
+/// Permission types: accept everyone, require approval, refuse all.
+pub const PERMISSION_ANYONE: u8 = 1;
+pub const PERMISSION_APPROVAL: u8 = 2;
+pub const PERMISSION_NOBODY: u8 = 3;
+
+const ALIAS: &str = "alias";
+const EXT_PROFILE: &str = "friendExtProfile";
+const PERMISSION_TYPE: &str = "permissionType";
+const REQUESTER_ID: &str = "requesterId";
+const EXTRA: &str = "extra";
+const CREATED_AT: &str = "createdAt";
+/// Concurrent pair removals of a remove-all.
+const REMOVE_ALL_CONCURRENCY: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// They are friends now.
+    Friends,
+    /// They were friends already.
+    AlreadyFriends,
+    /// A request is pending with the target.
+    Requested,
+}
+
+fn limit_reached(user_id: &str) -> ApiError {
+    ApiError::EdgeLimitReached(format!(
+        "{user_id} has reached the limit of {MAX_FRIENDS} friends"
+    ))
+}
+
+fn no_request(requester_id: &str, user_id: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "no pending friend request from {requester_id} to {user_id}"
+    ))
+}
+
+/// `userId` asks to be friends with `targetId`. `direct` (action 2) makes them friends whatever
+/// the target's permission; otherwise the permission decides: 1 friends at once, 2 a pending
+/// request, 3 refused (403/20104). A request of the target to the user is accepted by it.
+pub async fn add(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    target_id: &str,
+    direct: bool,
+    extra: &str,
+    now_ms: i64,
+) -> Result<Added, ApiError> {
+    let key = &app.app_key;
+    if direct {
+        return befriend(state, key, user_id, target_id, now_ms, None).await;
+    }
+    let fetched = Fetched::read(
+        state,
+        vec![
+            edges::key(key, user_id, table::SK_USER),
+            edges::key(key, target_id, table::SK_USER),
+            edges::key(key, user_id, &table::friend_sk(target_id)),
+            edges::key(key, user_id, &table::friend_request_sk(target_id)),
+            edges::key(key, target_id, table::SK_FRIEND_PERMISSION),
+        ],
+    )
+    .await?;
+    fetched.require_active(key, user_id)?;
+    fetched.require_active(key, target_id)?;
+    if fetched
+        .get(key, user_id, &table::friend_sk(target_id))
+        .is_some()
+    {
+        return Ok(Added::AlreadyFriends);
+    }
+    if fetched
+        .get(key, user_id, &table::friend_request_sk(target_id))
+        .is_some()
+    {
+        // The target asked first: this is their answer.
+        return befriend(state, key, user_id, target_id, now_ms, None).await;
+    }
+    match permission_of(&fetched, app, target_id) {
+        PERMISSION_ANYONE => befriend(state, key, user_id, target_id, now_ms, None).await,
+        PERMISSION_NOBODY => Err(ApiError::FriendRequestRefused(format!(
+            "{target_id} accepts no friend requests"
+        ))),
+        _ => request(state, key, user_id, target_id, extra, now_ms).await,
+    }
+}
+
+fn permission_of(fetched: &Fetched, app: &App, user_id: &str) -> u8 {
+    fetched
+        .get(&app.app_key, user_id, table::SK_FRIEND_PERMISSION)
+        .and_then(|item| edges::number(item, PERMISSION_TYPE))
+        .and_then(|p| u8::try_from(p).ok())
+        .filter(|p| (PERMISSION_ANYONE..=PERMISSION_NOBODY).contains(p))
+        .unwrap_or(app.settings.default_friend_permission)
+}
+
+/// Leaves a pending request of `user_id` with `target_id` (replacing an earlier one), unless they
+/// are friends, or the target asked first (then they become friends).
+async fn request(
+    state: &State,
+    key: &str,
+    user_id: &str,
+    target_id: &str,
+    extra: &str,
+    now_ms: i64,
+) -> Result<Added, ApiError> {
+    let mut item = edges::key(key, target_id, &table::friend_request_sk(user_id));
+    item.insert(
+        table::LSI1SK.to_owned(),
+        s(table::lsi1_sort_key(
+            table::SK_FRIEND_REQUEST_PREFIX,
+            now_ms,
+            user_id,
+        )),
+    );
+    item.insert(table::EDGE_TO.to_owned(), s(table::user_pk(key, user_id)));
+    item.insert(REQUESTER_ID.to_owned(), s(user_id));
+    item.insert(EXTRA.to_owned(), s(extra));
+    item.insert(CREATED_AT.to_owned(), n(now_ms));
+    let items = vec![
+        edges::user_check(state, key, user_id)?,
+        edges::user_check(state, key, target_id)?,
+        edges::absent_check(
+            state,
+            edges::key(key, target_id, &table::friend_sk(user_id)),
+        )?,
+        edges::absent_check(
+            state,
+            edges::key(key, user_id, &table::friend_request_sk(target_id)),
+        )?,
+        edges::put(state, item)?,
+    ];
+    let Some(cancelled) = edges::transact(state, items).await? else {
+        return Ok(Added::Requested);
+    };
+    if cancelled.failed(0) {
+        Err(cancelled.inactive_user(0, user_id))
+    } else if cancelled.failed(1) {
+        Err(cancelled.inactive_user(1, target_id))
+    } else if cancelled.failed(2) {
+        Ok(Added::AlreadyFriends)
+    } else if cancelled.failed(3) {
+        // The target asked at the same moment: that makes them friends.
+        befriend(state, key, user_id, target_id, now_ms, None).await
+    } else {
+        Err(cancelled.unexpected("friend request"))
+    }
+}
+
+/// Makes `a` and `b` friends in one transaction: both edges, both counters under the limit, both
+/// users active, and any pending request between them deleted. With `accepting` = the requester
+/// (`a`), the request `a → b` must exist (else 404/1015).
+async fn befriend(
+    state: &State,
+    key: &str,
+    a: &str,
+    b: &str,
+    now_ms: i64,
+    accepting: Option<&str>,
+) -> Result<Added, ApiError> {
+    let items = vec![
+        edges::user_check(state, key, a)?,
+        edges::user_check(state, key, b)?,
+        edges::put_new(state, edges::edge_item(key, Kind::Friend, a, b, now_ms))?,
+        edges::put_new(state, edges::edge_item(key, Kind::Friend, b, a, now_ms))?,
+        edges::count_up(state, key, Kind::Friend, a, 1, MAX_FRIENDS)?,
+        edges::count_up(state, key, Kind::Friend, b, 1, MAX_FRIENDS)?,
+        edges::delete(
+            state,
+            edges::key(key, b, &table::friend_request_sk(a)),
+            accepting.is_some(),
+        )?,
+        edges::delete(
+            state,
+            edges::key(key, a, &table::friend_request_sk(b)),
+            false,
+        )?,
+    ];
+    let Some(cancelled) = edges::transact(state, items).await? else {
+        return Ok(Added::Friends);
+    };
+    // An acceptance checks its own user (the target, `b`), then the request, then the requester.
+    if accepting.is_some() {
+        if cancelled.failed(1) {
+            return Err(cancelled.inactive_user(1, b));
+        }
+        if cancelled.failed(6) {
+            return Err(no_request(a, b));
+        }
+    }
+    for (index, user_id) in [(0, a), (1, b)] {
+        if cancelled.failed(index) {
+            return Err(cancelled.inactive_user(index, user_id));
+        }
+    }
+    if cancelled.failed(2) || cancelled.failed(3) {
+        return Ok(Added::AlreadyFriends);
+    }
+    if cancelled.failed(4) {
+        return Err(limit_reached(a));
+    }
+    if cancelled.failed(5) {
+        return Err(limit_reached(b));
+    }
+    Err(cancelled.unexpected("befriend"))
+}
+
+/// `user_id` (the target) accepts the pending request of `requester_id`: they become friends.
+pub async fn accept(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    requester_id: &str,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    befriend(
+        state,
+        &app.app_key,
+        requester_id,
+        user_id,
+        now_ms,
+        Some(requester_id),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// `user_id` (the target) rejects the pending request of `requester_id`: it is deleted.
+pub async fn reject(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    requester_id: &str,
+) -> Result<(), ApiError> {
+    let key = &app.app_key;
+    let items = vec![
+        edges::user_check(state, key, user_id)?,
+        edges::delete(
+            state,
+            edges::key(key, user_id, &table::friend_request_sk(requester_id)),
+            true,
+        )?,
+    ];
+    match edges::transact(state, items).await? {
+        None => Ok(()),
+        Some(c) if c.failed(0) => Err(c.inactive_user(0, user_id)),
+        Some(_) => Err(no_request(requester_id, user_id)),
+    }
+}
+
+/// Ends the friendship of `user_id` and `friend_id` in both partitions; `false` if they were not
+/// friends. `user_id` must be active (403/20101, 404/400); the friend may be in any state.
+async fn unfriend(
+    state: &State,
+    key: &str,
+    user_id: &str,
+    friend_id: &str,
+) -> Result<bool, ApiError> {
+    // A counter already gone (its owner's partition being purged) is left alone.
+    let mut keep_counter = [true, true];
+    for _ in 0..3 {
+        let mut items = vec![
+            edges::user_check(state, key, user_id)?,
+            edges::delete(
+                state,
+                edges::key(key, user_id, &table::friend_sk(friend_id)),
+                true,
+            )?,
+            edges::delete(
+                state,
+                edges::key(key, friend_id, &table::friend_sk(user_id)),
+                true,
+            )?,
+        ];
+        let counters: Vec<&str> = [user_id, friend_id]
+            .into_iter()
+            .zip(keep_counter)
+            .filter(|(_, keep)| *keep)
+            .map(|(id, _)| id)
+            .collect();
+        for id in &counters {
+            items.push(edges::count_down(state, key, Kind::Friend, id, 1)?);
+        }
+        let Some(cancelled) = edges::transact(state, items).await? else {
+            return Ok(true);
+        };
+        if cancelled.failed(0) {
+            return Err(cancelled.inactive_user(0, user_id));
+        }
+        if cancelled.failed(1) || cancelled.failed(2) {
+            return Ok(false);
+        }
+        let mut dropped = false;
+        for (offset, id) in counters.iter().enumerate() {
+            if cancelled.failed(3 + offset) {
+                let index = usize::from(*id != user_id);
+                keep_counter[index] = false;
+                dropped = true;
+                tracing::warn!(user = %id, "friend counter missing or zero while removing an edge");
+            }
+        }
+        if !dropped {
+            return Err(cancelled.unexpected("unfriend"));
+        }
+    }
+    Err(ApiError::Internal("unfriend: counters keep failing".into()))
+}
+
+/// Removes the friendships of `user_id` with each of `friend_ids` (not friends: skipped),
+/// concurrently, each pair in its own transaction.
+pub async fn remove(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    friend_ids: &[String],
+) -> Result<(), ApiError> {
+    let removals = friend_ids
+        .iter()
+        .map(|friend| unfriend(state, &app.app_key, user_id, friend));
+    futures::future::try_join_all(removals).await.map(|_| ())
+}
+
+/// Removes every friendship of `user_id` (those existing when the call starts).
+pub async fn remove_all(state: &State, app: &App, user_id: &str) -> Result<(), ApiError> {
+    let key = &app.app_key;
+    let (user, sks) = tokio::try_join!(
+        users::get(state, key, user_id),
+        edges::all_sks(state, key, user_id, table::SK_FRIEND_PREFIX)
+    )?;
+    match user.map(|u| u.state) {
+        Some(UserState::Active) => {}
+        other => return Err(edges::inactive_error(user_id, other)),
+    }
+    let friends: Vec<String> = sks
+        .iter()
+        .filter_map(|sk| sk.strip_prefix(table::SK_FRIEND_PREFIX))
+        .map(str::to_owned)
+        .collect();
+    let removals: Vec<_> = friends
+        .into_iter()
+        .map(|friend| async move { unfriend(state, key, user_id, &friend).await })
+        .collect();
+    futures::stream::iter(removals)
+        .buffer_unordered(REMOVE_ALL_CONCURRENCY)
+        .try_collect::<Vec<bool>>()
+        .await
+        .map(|_| ())
+}
+
+/// One friend as listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Friend {
+    pub user_id: String,
+    pub name: String,
+    pub alias: String,
+    pub friend_ext_profile: Map<String, Value>,
+    pub added_at: i64,
+}
+
+/// A page of `user_id`'s friends by time added, its total number and where the next page starts.
+pub struct FriendPage {
+    pub friends: Vec<Friend>,
+    pub total: i64,
+    pub next: Option<Item>,
+}
+
+/// One page of friends (`newest_first` or oldest first), with each friend's name: the hosted
+/// profile's `name` if set, else the user's name.
+pub async fn list(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    newest_first: bool,
+    page_size: usize,
+    start: Option<Item>,
+) -> Result<FriendPage, ApiError> {
+    let key = &app.app_key;
+    let own = Fetched::read(
+        state,
+        vec![
+            edges::key(key, user_id, table::SK_USER),
+            edges::key(key, user_id, table::SK_FRIEND_COUNT),
+        ],
+    );
+    let page = edges::page(
+        state,
+        key,
+        user_id,
+        table::SK_FRIEND_PREFIX,
+        !newest_first,
+        page_size,
+        start,
+    );
+    let (own, (edges_page, next)) = tokio::try_join!(own, page)?;
+    own.require_readable(key, user_id)?;
+    let total = edges::count_of(&own, key, Kind::Friend, user_id);
+    let ids: Vec<String> = edges_page
+        .iter()
+        .filter_map(|edge| edges::string(edge, edges::TARGET_ID).map(str::to_owned))
+        .collect();
+    let name_keys = ids
+        .iter()
+        .flat_map(|id| {
+            [
+                edges::key(key, id, table::SK_USER),
+                edges::key(key, id, table::SK_PROFILE),
+            ]
+        })
+        .collect();
+    let names = if ids.is_empty() {
+        Fetched::empty()
+    } else {
+        Fetched::read(state, name_keys).await?
+    };
+    let friends = edges_page
+        .iter()
+        .filter_map(|edge| {
+            let id = edges::string(edge, edges::TARGET_ID)?;
+            Some(Friend {
+                user_id: id.to_owned(),
+                name: display_name(&names, key, id),
+                alias: edges::string(edge, ALIAS).unwrap_or_default().to_owned(),
+                friend_ext_profile: ext_profile(edge),
+                added_at: edges::number(edge, edges::ADDED_AT).unwrap_or(0),
+            })
+        })
+        .collect();
+    Ok(FriendPage {
+        friends,
+        total,
+        next,
+    })
+}
+
+/// The hosted profile's `userProfile.name` when set and not empty, else the user's name.
+fn display_name(names: &Fetched, key: &str, user_id: &str) -> String {
+    let hosted = names
+        .get(key, user_id, table::SK_PROFILE)
+        .and_then(|profile| profile.get("userProfile"))
+        .and_then(|p| p.as_m().ok())
+        .and_then(|p| p.get("name"))
+        .and_then(|name| name.as_s().ok())
+        .filter(|name| !name.is_empty());
+    match hosted {
+        Some(name) => name.clone(),
+        None => names
+            .get(key, user_id, table::SK_USER)
+            .and_then(|user| edges::string(user, "name"))
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+fn ext_profile(edge: &Item) -> Map<String, Value> {
+    edge.get(EXT_PROFILE)
+        .and_then(|v| v.as_m().ok())
+        .map(|map| {
+            map.iter()
+                .filter_map(|(k, v)| Some((k.clone(), Value::String(v.as_s().ok()?.clone()))))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// For each target, whether `user_id` and it are friends (4) or not (1), in the order asked.
+pub async fn relationships(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    target_ids: &[String],
+) -> Result<Vec<(String, i64)>, ApiError> {
+    let key = &app.app_key;
+    let mut keys = vec![edges::key(key, user_id, table::SK_USER)];
+    keys.extend(
+        target_ids
+            .iter()
+            .map(|t| edges::key(key, user_id, &table::friend_sk(t))),
+    );
+    let fetched = Fetched::read(state, keys).await?;
+    fetched.require_readable(key, user_id)?;
+    Ok(target_ids
+        .iter()
+        .map(|t| {
+            let friends = fetched.get(key, user_id, &table::friend_sk(t)).is_some();
+            let result = if friends {
+                RELATION_FRIENDS
+            } else {
+                RELATION_NONE
+            };
+            (t.clone(), result)
+        })
+        .collect())
+}
+
+/// Sets the friend permission of each user (all must be active; 404/400 or 403/20101 for the
+/// first that is not, and then nothing is written).
+pub async fn set_permissions(
+    state: &State,
+    app: &App,
+    user_ids: &[String],
+    permission: u8,
+) -> Result<(), ApiError> {
+    let key = &app.app_key;
+    let user_ids = crate::validate::dedup(user_ids);
+    let inactive = if user_ids.len() <= users::USERS_PER_TRANSACTION {
+        // One transaction: all written or none.
+        users::Inactive::Refuse
+    } else {
+        // Several transactions: check everybody first, so a bad ID writes nothing; a user
+        // soft-deleted in between is skipped (its data is being purged anyway).
+        let fetched = Fetched::read(
+            state,
+            user_ids
+                .iter()
+                .map(|id| edges::key(key, id, table::SK_USER))
+                .collect(),
+        )
+        .await?;
+        for id in &user_ids {
+            fetched.require_active(key, id)?;
+        }
+        users::Inactive::Skip
+    };
+    let write = |user_id: &str| {
+        let mut item = edges::key(key, user_id, table::SK_FRIEND_PERMISSION);
+        item.insert(PERMISSION_TYPE.to_owned(), n(permission));
+        edges::put(state, item)
+    };
+    users::write_for_active(state, key, &user_ids, inactive, write)
+        .await
+        .map(|_| ())
+}
+
+/// Each user's friend permission (the app's default when never set), in the order asked.
+pub async fn permissions(
+    state: &State,
+    app: &App,
+    user_ids: &[String],
+) -> Result<Vec<(String, u8)>, ApiError> {
+    let key = &app.app_key;
+    let user_ids = crate::validate::dedup(user_ids);
+    let keys = user_ids
+        .iter()
+        .flat_map(|id| {
+            [
+                edges::key(key, id, table::SK_USER),
+                edges::key(key, id, table::SK_FRIEND_PERMISSION),
+            ]
+        })
+        .collect();
+    let fetched = Fetched::read(state, keys).await?;
+    user_ids
+        .iter()
+        .map(|id| {
+            fetched.require_readable(key, id)?;
+            Ok((id.clone(), permission_of(&fetched, app, id)))
+        })
+        .collect()
+}
+
+/// Sets `user_id`'s one-sided profile of friend `target_id`: the alias (`None` removes it) and,
+/// when given, the ext profile (replaced whole; empty removes it). Not friends: 404/20105.
+pub async fn set_profile(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    target_id: &str,
+    alias: Option<&str>,
+    ext_profile: Option<&HashMap<String, String>>,
+) -> Result<(), ApiError> {
+    let key = &app.app_key;
+    let mut sets = Vec::new();
+    let mut removes = Vec::new();
+    let mut update = Update::builder()
+        .table_name(&state.table)
+        .set_key(Some(edges::key(key, user_id, &table::friend_sk(target_id))))
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_names("#alias", ALIAS);
+    match alias {
+        Some(alias) if !alias.is_empty() => {
+            sets.push("#alias = :alias");
+            update = update.expression_attribute_values(":alias", s(alias));
+        }
+        _ => removes.push("#alias"),
+    }
+    if let Some(ext) = ext_profile {
+        update = update.expression_attribute_names("#ext", EXT_PROFILE);
+        if ext.is_empty() {
+            removes.push("#ext");
+        } else {
+            let map = ext.iter().map(|(k, v)| (k.clone(), s(v))).collect();
+            sets.push("#ext = :ext");
+            update = update.expression_attribute_values(":ext", AttributeValue::M(map));
+        }
+    }
+    let mut expression = Vec::new();
+    if !sets.is_empty() {
+        expression.push(format!("SET {}", sets.join(", ")));
+    }
+    if !removes.is_empty() {
+        expression.push(format!("REMOVE {}", removes.join(", ")));
+    }
+    let update = update
+        .update_expression(expression.join(" "))
+        .build()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let items = vec![
+        edges::user_check(state, key, user_id)?,
+        edges::user_check(state, key, target_id)?,
+        TransactWriteItem::builder().update(update).build(),
+    ];
+    match edges::transact(state, items).await? {
+        None => Ok(()),
+        Some(c) if c.failed(0) => Err(c.inactive_user(0, user_id)),
+        Some(c) if c.failed(1) => Err(c.inactive_user(1, target_id)),
+        Some(_) => Err(ApiError::NotFriends(format!(
+            "{target_id} is not a friend of {user_id}"
+        ))),
+    }
+}
+
+/// A pending request as listed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    pub requester_id: String,
+    pub extra: String,
+    pub created_at: i64,
+}
+
+/// A page of the requests `user_id` received, newest first.
+pub async fn requests(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    page_size: usize,
+    start: Option<Item>,
+) -> Result<(Vec<Request>, Option<Item>), ApiError> {
+    let key = &app.app_key;
+    let (user, (items, next)) = tokio::try_join!(
+        users::get(state, key, user_id),
+        edges::page(
+            state,
+            key,
+            user_id,
+            table::SK_FRIEND_REQUEST_PREFIX,
+            false,
+            page_size,
+            start
+        )
+    )?;
+    if user.is_none_or(|u| u.state != UserState::Active) {
+        return Err(ApiError::UserNotFound(user_id.to_owned()));
+    }
+    let requests = items
+        .iter()
+        .filter_map(|item| {
+            Some(Request {
+                requester_id: edges::string(item, REQUESTER_ID)?.to_owned(),
+                extra: edges::string(item, EXTRA).unwrap_or_default().to_owned(),
+                created_at: edges::number(item, CREATED_AT).unwrap_or(0),
+            })
+        })
+        .collect();
+    Ok((requests, next))
+}

@@ -1,0 +1,742 @@
+//! The user lifecycle: soft delete (immediate for the API, data purged asynchronously from the
+//! table's stream), restore (after one hour, once purged), the operation records both leave, and
+//! the console's removal of a test user.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, DeleteRequest, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update, WriteRequest,
+};
+use serde::Serialize;
+
+use crate::apps::{App, Environment};
+use crate::error::ApiError;
+use crate::state::State;
+use crate::table;
+use crate::users::{self, UserState};
+
+/// A soft-deleted user can be restored this long after the deletion, not before.
+pub const RESTORE_AFTER_MS: i64 = 60 * 60 * 1000;
+pub const LIST_SOFT_DELETED: &str = "SOFT_DELETED";
+pub const CODE_RESTORE_TOO_EARLY: i64 = 20102;
+pub const CODE_NOT_SOFT_DELETED: i64 = 20103;
+
+const PURGE_PENDING: &str = "pending";
+const PURGE_DONE: &str = "done";
+const SK_OPERATION: &str = "OP";
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn internal(err: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(err.to_string())
+}
+
+// ---- operation records -------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationType {
+    SoftDelete,
+    Restore,
+}
+
+impl OperationType {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SoftDelete => "soft-delete",
+            Self::Restore => "restore",
+        }
+    }
+}
+
+/// One user's result in an operation: `pending` (purge running), `done`, or `refused` + code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserResult {
+    pub user_id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+}
+
+impl UserResult {
+    fn new(user_id: &str, status: &str, code: Option<i64>) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            status: status.to_owned(),
+            code,
+        }
+    }
+
+    fn attribute(&self) -> AttributeValue {
+        let mut map = HashMap::from([("status".to_owned(), s(&self.status))]);
+        if let Some(code) = self.code {
+            map.insert("code".to_owned(), n(code));
+        }
+        AttributeValue::M(map)
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub operation_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub created_at: String,
+    pub users: Vec<UserResult>,
+}
+
+fn operation_key(app_key: &str, operation_id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            table::PK.to_owned(),
+            s(table::operation_pk(app_key, operation_id)),
+        ),
+        (table::SK.to_owned(), s(SK_OPERATION)),
+    ])
+}
+
+async fn put_operation(
+    state: &State,
+    app_key: &str,
+    operation_id: &str,
+    kind: OperationType,
+    results: &[UserResult],
+) -> Result<(), ApiError> {
+    let mut item = operation_key(app_key, operation_id);
+    item.insert("type".into(), s(kind.as_str()));
+    item.insert("createdAt".into(), n(state.clock.now_ms()));
+    item.insert(
+        "order".into(),
+        AttributeValue::L(results.iter().map(|r| s(&r.user_id)).collect()),
+    );
+    let users = results
+        .iter()
+        .map(|r| (r.user_id.clone(), r.attribute()))
+        .collect();
+    item.insert("users".into(), AttributeValue::M(users));
+    state
+        .db
+        .put_item()
+        .table_name(&state.table)
+        .set_item(Some(item))
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Records results of some users of an operation in one `UpdateItem` (a missing record, which
+/// only a console removal racing a purge can cause, has nothing to record into).
+async fn set_results(
+    state: &State,
+    app_key: &str,
+    operation_id: &str,
+    results: &[UserResult],
+) -> Result<(), ApiError> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    let mut request = state
+        .db
+        .update_item()
+        .table_name(&state.table)
+        .set_key(Some(operation_key(app_key, operation_id)))
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_names("#users", "users");
+    let mut sets = Vec::new();
+    for (i, result) in results.iter().enumerate() {
+        sets.push(format!("#users.#u{i} = :r{i}"));
+        request = request
+            .expression_attribute_names(format!("#u{i}"), &result.user_id)
+            .expression_attribute_values(format!(":r{i}"), result.attribute());
+    }
+    match request
+        .update_expression(format!("SET {}", sets.join(", ")))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub async fn get_operation(
+    state: &State,
+    app_key: &str,
+    operation_id: &str,
+) -> Result<Operation, ApiError> {
+    let not_found = || ApiError::NotFound(format!("operation {operation_id} does not exist"));
+    let out = state
+        .db
+        .get_item()
+        .table_name(&state.table)
+        .set_key(Some(operation_key(app_key, operation_id)))
+        .consistent_read(true)
+        .send()
+        .await?;
+    let item = out.item.ok_or_else(not_found)?;
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let created_at = item
+        .get("createdAt")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let empty = HashMap::new();
+    let users_map = item
+        .get("users")
+        .and_then(|v| v.as_m().ok())
+        .unwrap_or(&empty);
+    let order = item
+        .get("order")
+        .and_then(|v| v.as_l().ok())
+        .cloned()
+        .unwrap_or_default();
+    let users = order
+        .iter()
+        .filter_map(|id| id.as_s().ok())
+        .map(|user_id| {
+            let result = users_map.get(user_id).and_then(|v| v.as_m().ok());
+            let status = result
+                .and_then(|m| m.get("status"))
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            let code = result
+                .and_then(|m| m.get("code"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|c| c.parse().ok());
+            UserResult {
+                user_id: user_id.clone(),
+                status,
+                code,
+            }
+        })
+        .collect();
+    Ok(Operation {
+        operation_id: operation_id.to_owned(),
+        kind: text("type"),
+        created_at: crate::clock::format_utc(created_at),
+        users,
+    })
+}
+
+// ---- soft delete and restore -------------------------------------------------------------
+
+fn new_operation_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Soft-deletes the users at once (state, soft-deleted list, token cut-off) and leaves the purge
+/// of their data to the stream. Unknown users are refused with 400 in the operation record,
+/// users already soft-deleted with 20101.
+pub async fn soft_delete(
+    state: &State,
+    app: &App,
+    user_ids: &[String],
+) -> Result<String, ApiError> {
+    let operation_id = new_operation_id();
+    let pending: Vec<UserResult> = user_ids
+        .iter()
+        .map(|id| UserResult::new(id, PURGE_PENDING, None))
+        .collect();
+    // The record exists before any user changes, so the purge can always report into it.
+    put_operation(
+        state,
+        &app.app_key,
+        &operation_id,
+        OperationType::SoftDelete,
+        &pending,
+    )
+    .await?;
+    let now = state.clock.now_ms();
+    let updates = user_ids.iter().map(|user_id| {
+        let operation_id = &operation_id;
+        async move {
+            let result = state
+                .db
+                .update_item()
+                .table_name(&state.table)
+                .set_key(Some(users::key(&app.app_key, user_id)))
+                .update_expression(
+                    "SET #state = :deleted, deletedAt = :now, lastDeletedAt = :now, purgeState = :pending, \
+                     purgeOperation = :operation, GSI1PK = :list, GSI1SK = :sort",
+                )
+                .condition_expression("attribute_exists(PK) AND #state = :active")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":deleted", s("soft-deleted"))
+                .expression_attribute_values(":active", s("active"))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":pending", s(PURGE_PENDING))
+                .expression_attribute_values(":operation", s(operation_id))
+                .expression_attribute_values(":list", s(table::list_pk(&app.app_key, LIST_SOFT_DELETED)))
+                .expression_attribute_values(":sort", s(table::time_sort_key(now, user_id)))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(None),
+                Err(err) => match err.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e)) => {
+                        let code = if e.item().is_some() { 20101 } else { 400 };
+                        Ok(Some(UserResult::new(user_id, "refused", Some(code))))
+                    }
+                    _ => Err(ApiError::from(err)),
+                },
+            }
+        }
+    });
+    let refused: Vec<UserResult> = futures::future::try_join_all(updates)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    set_results(state, &app.app_key, &operation_id, &refused).await?;
+    Ok(operation_id)
+}
+
+/// Restores soft-deleted users whose data is purged and whose deletion is at least an hour old.
+/// Their data does not come back; they may be issued tokens again. Results are final at once.
+pub async fn restore(state: &State, app: &App, user_ids: &[String]) -> Result<String, ApiError> {
+    let now = state.clock.now_ms();
+    let updates = user_ids.iter().map(|user_id| async move {
+        let result = state
+            .db
+            .update_item()
+            .table_name(&state.table)
+            .set_key(Some(users::key(&app.app_key, user_id)))
+            .update_expression(
+                "SET #state = :active, restoredAt = :now \
+                 REMOVE deletedAt, purgeState, purgeOperation, purgedAt, GSI1PK, GSI1SK",
+            )
+            .condition_expression("#state = :deleted AND purgeState = :done AND deletedAt <= :cutoff")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":deleted", s("soft-deleted"))
+            .expression_attribute_values(":done", s(PURGE_DONE))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":cutoff", n(now - RESTORE_AFTER_MS))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(UserResult::new(user_id, "done", None)),
+            Err(err) => match err.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e)) => {
+                    let soft_deleted = e
+                        .item()
+                        .and_then(|item| item.get("state"))
+                        .and_then(|v| v.as_s().ok())
+                        .is_some_and(|state| state == "soft-deleted");
+                    // Soft-deleted but too recent (or its purge still running): 20102.
+                    let code = if soft_deleted { CODE_RESTORE_TOO_EARLY } else { CODE_NOT_SOFT_DELETED };
+                    Ok(UserResult::new(user_id, "refused", Some(code)))
+                }
+                _ => Err(ApiError::from(err)),
+            },
+        }
+    });
+    let results = futures::future::try_join_all(updates).await?;
+    let operation_id = new_operation_id();
+    put_operation(
+        state,
+        &app.app_key,
+        &operation_id,
+        OperationType::Restore,
+        &results,
+    )
+    .await?;
+    Ok(operation_id)
+}
+
+/// Soft-deleted users, oldest deletion first, page by page (pages start at 1).
+pub async fn list_soft_deleted(
+    state: &State,
+    app_key: &str,
+    page: u32,
+    page_size: u32,
+) -> Result<Vec<String>, ApiError> {
+    let skip = (page.saturating_sub(1) as usize) * page_size as usize;
+    let wanted = skip + page_size as usize;
+    let mut ids = Vec::new();
+    let mut start = None;
+    loop {
+        let out = state
+            .db
+            .query()
+            .table_name(&state.table)
+            .index_name(table::GSI1)
+            .key_condition_expression("GSI1PK = :list")
+            .expression_attribute_values(":list", s(table::list_pk(app_key, LIST_SOFT_DELETED)))
+            .projection_expression("GSI1SK")
+            .limit((wanted - ids.len()).clamp(1, 1000) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        for item in out.items.unwrap_or_default() {
+            if let Some(id) = item
+                .get(table::GSI1SK)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|k| table::user_id_suffix(k))
+            {
+                ids.push(id.to_owned());
+            }
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() || ids.len() >= wanted {
+            break;
+        }
+    }
+    Ok(ids
+        .into_iter()
+        .skip(skip)
+        .take(page_size as usize)
+        .collect())
+}
+
+// ---- the purge ---------------------------------------------------------------------------
+
+/// What the purge needs from a changed USER item (a stream record's new image).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserImage {
+    pub pk: String,
+    pub sk: String,
+    pub state: String,
+    pub purge_state: String,
+    pub purge_operation: String,
+}
+
+impl UserImage {
+    /// Builds the image from any attribute map, given a way to read a string attribute.
+    pub fn from_strings(get: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            pk: get(table::PK).unwrap_or_default(),
+            sk: get(table::SK).unwrap_or_default(),
+            state: get("state").unwrap_or_default(),
+            purge_state: get("purgeState").unwrap_or_default(),
+            purge_operation: get("purgeOperation").unwrap_or_default(),
+        }
+    }
+
+    /// A user just soft-deleted whose data still has to be purged.
+    pub fn needs_purge(&self) -> bool {
+        self.sk == table::SK_USER
+            && self.state == "soft-deleted"
+            && self.purge_state == PURGE_PENDING
+    }
+}
+
+/// Handles one stream change: purges a freshly soft-deleted user, ignores everything else.
+/// Idempotent: a record delivered twice purges nothing twice and reports `done` again.
+pub async fn on_user_change(state: &State, image: &UserImage) -> Result<(), ApiError> {
+    if !image.needs_purge() {
+        return Ok(());
+    }
+    let Some((app_key, user_id)) = table::parse_user_pk(&image.pk) else {
+        return Ok(());
+    };
+    purge_user_data(state, app_key, user_id).await?;
+    let finished = state
+        .db
+        .update_item()
+        .table_name(&state.table)
+        .set_key(Some(users::key(app_key, user_id)))
+        .update_expression("SET purgeState = :done, purgedAt = :now REMOVE #name, avatarUrl")
+        .condition_expression("#state = :deleted AND purgeOperation = :operation")
+        .expression_attribute_names("#name", "name")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":done", s(PURGE_DONE))
+        .expression_attribute_values(":now", n(state.clock.now_ms()))
+        .expression_attribute_values(":deleted", s("soft-deleted"))
+        .expression_attribute_values(":operation", s(&image.purge_operation))
+        .send()
+        .await;
+    match finished {
+        Ok(_) => {}
+        // Already finished by an earlier delivery, or removed by the console meanwhile.
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+        Err(err) => return Err(err.into()),
+    }
+    let done = UserResult::new(user_id, PURGE_DONE, None);
+    set_results(state, app_key, &image.purge_operation, &[done]).await
+}
+
+type Key = HashMap<String, AttributeValue>;
+
+fn item_key(item: &HashMap<String, AttributeValue>) -> Option<Key> {
+    Some(HashMap::from([
+        (table::PK.to_owned(), item.get(table::PK)?.clone()),
+        (table::SK.to_owned(), item.get(table::SK)?.clone()),
+    ]))
+}
+
+/// Deletes everything in the user's partition but the USER item itself, and every edge that
+/// points at the user from other partitions (found through the `EDGES` index), decrementing the
+/// counter an edge is counted in. Safe to run again.
+pub async fn purge_user_data(state: &State, app_key: &str, user_id: &str) -> Result<(), ApiError> {
+    // The hosted profile leaves the profile list's counts too, not only the table.
+    crate::profiles::remove(state, app_key, user_id).await?;
+    let pk = table::user_pk(app_key, user_id);
+    // Own partition.
+    let mut start = None;
+    loop {
+        let out = state
+            .db
+            .query()
+            .table_name(&state.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(&pk))
+            .projection_expression("PK, SK")
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        let keys: Vec<Key> = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter(|item| {
+                item.get(table::SK)
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|sk| sk != table::SK_USER)
+            })
+            .filter_map(item_key)
+            .collect();
+        delete_all(state, keys).await?;
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    // Edges pointing at the user. The index is eventually consistent: read until it is empty.
+    for _ in 0..50 {
+        let out = state
+            .db
+            .query()
+            .table_name(&state.table)
+            .index_name(table::EDGES)
+            .key_condition_expression("#edge = :pk")
+            .expression_attribute_names("#edge", table::EDGE_TO)
+            .expression_attribute_values(":pk", s(&pk))
+            .send()
+            .await?;
+        let edges = out.items.unwrap_or_default();
+        if edges.is_empty() {
+            return Ok(());
+        }
+        let (counted, plain): (Vec<_>, Vec<_>) =
+            edges.into_iter().partition(|e| e.contains_key("countedIn"));
+        delete_all(state, plain.iter().filter_map(item_key).collect()).await?;
+        let counted = counted.iter().map(|edge| delete_counted_edge(state, edge));
+        futures::future::try_join_all(counted).await?;
+    }
+    Err(ApiError::Internal(format!("edges of {pk} keep appearing")))
+}
+
+/// Deletes an edge and decrements the counter it is counted in, in one transaction. An edge
+/// already gone (removed concurrently, which decremented its counter) is skipped.
+async fn delete_counted_edge(
+    state: &State,
+    edge: &HashMap<String, AttributeValue>,
+) -> Result<(), ApiError> {
+    let (Some(key), Some(AttributeValue::S(counter_sk)), Some(edge_pk)) =
+        (item_key(edge), edge.get("countedIn"), edge.get(table::PK))
+    else {
+        return Ok(());
+    };
+    let delete = Delete::builder()
+        .table_name(&state.table)
+        .set_key(Some(key))
+        .condition_expression("attribute_exists(PK)")
+        .build()
+        .map_err(internal)?;
+    let decrement = Update::builder()
+        .table_name(&state.table)
+        .key(table::PK, edge_pk.clone())
+        .key(table::SK, s(counter_sk))
+        .update_expression("ADD #count :minus")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_names("#count", "count")
+        .expression_attribute_values(":minus", n(-1))
+        .build()
+        .map_err(internal)?;
+    let result = state
+        .db
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().delete(delete).build())
+        .transact_items(TransactWriteItem::builder().update(decrement).build())
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `BatchWriteItem` deletes, 25 at a time, unprocessed ones retried.
+async fn delete_all(state: &State, keys: Vec<Key>) -> Result<(), ApiError> {
+    for chunk in keys.chunks(25) {
+        let mut requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|key| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(key.clone()))
+                    .build()
+                    .map_err(internal)?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<_, ApiError>>()?;
+        for attempt in 0..8u32 {
+            let out = state
+                .db
+                .batch_write_item()
+                .request_items(&state.table, requests)
+                .send()
+                .await?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&state.table))
+                .unwrap_or_default();
+            if requests.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(5))).await;
+        }
+        if !requests.is_empty() {
+            return Err(ApiError::Busy);
+        }
+    }
+    Ok(())
+}
+
+// ---- console: remove a test user ----------------------------------------------------------
+
+/// Removes a user of a development app completely, like a purge, and frees its slot under the
+/// cap. The user is first marked soft-deleted so nothing can write for it while its data goes.
+pub async fn delete_test_user(state: &State, app: &App, user_id: &str) -> Result<(), ApiError> {
+    if app.environment != Environment::Development {
+        return Err(ApiError::Forbidden(
+            "test users can be deleted in the development environment only".into(),
+        ));
+    }
+    let user = users::get(state, &app.app_key, user_id)
+        .await?
+        .ok_or_else(|| ApiError::UserNotFound(user_id.to_owned()))?;
+    if user.state == UserState::Active {
+        let marked = state
+            .db
+            .update_item()
+            .table_name(&state.table)
+            .set_key(Some(users::key(&app.app_key, user_id)))
+            .update_expression("SET #state = :deleted, lastDeletedAt = :now, purgeState = :console")
+            .condition_expression("#state = :active")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":deleted", s("soft-deleted"))
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":now", n(state.clock.now_ms()))
+            .expression_attribute_values(":console", s("console"))
+            .send()
+            .await;
+        match marked {
+            Ok(_) => {}
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    purge_user_data(state, &app.app_key, user_id).await?;
+    let delete_user = Delete::builder()
+        .table_name(&state.table)
+        .set_key(Some(users::key(&app.app_key, user_id)))
+        .condition_expression("attribute_exists(PK)")
+        .build()
+        .map_err(internal)?;
+    let free_slot = Update::builder()
+        .table_name(&state.table)
+        .key(table::PK, s(table::app_pk(&app.app_key)))
+        .key(table::SK, s(table::SK_APP))
+        .update_expression("SET userCount = userCount - :one")
+        .condition_expression("userCount > :zero")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":zero", n(0))
+        .build()
+        .map_err(internal)?;
+    let result = state
+        .db
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().delete(delete_user).build())
+        .transact_items(TransactWriteItem::builder().update(free_slot).build())
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        // Deleted concurrently by another console call: the slot was freed there.
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+        {
+            Err(ApiError::UserNotFound(user_id.to_owned()))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_pending_soft_deleted_user_item_is_purged() {
+        let image = |sk: &str, state: &str, purge: &str| UserImage {
+            pk: "APP#k#U#u".into(),
+            sk: sk.into(),
+            state: state.into(),
+            purge_state: purge.into(),
+            purge_operation: "op".into(),
+        };
+        assert!(image("USER", "soft-deleted", "pending").needs_purge());
+        assert!(!image("USER", "soft-deleted", "done").needs_purge());
+        assert!(!image("USER", "active", "").needs_purge());
+        assert!(!image("PROFILE", "soft-deleted", "pending").needs_purge());
+        assert!(!image("USER", "soft-deleted", "console").needs_purge());
+    }
+
+    #[test]
+    fn user_results_render_code_only_when_refused() {
+        let done = serde_json::to_value(UserResult::new("a", "done", None)).unwrap();
+        assert_eq!(done, serde_json::json!({"userId": "a", "status": "done"}));
+        let refused = serde_json::to_value(UserResult::new("b", "refused", Some(20102))).unwrap();
+        assert_eq!(refused["code"], 20102);
+    }
+}

@@ -1,0 +1,628 @@
+//! Moderation: bans, user tags, direct-channel mutes, and the direct-message permission check.
+//!
+//! Every item lives in the user's partition (so the purge of a soft-deleted user removes it):
+//! `BAN` (`banExpiresAt` ms + `ttl`, listed in `GSI1` `BANS` by expiry), `TAGS`, and
+//! `MUTE#PERSON` (listed in `GSI1` `MUTED#PERSON` by the time muted). Writes go through
+//! [`users::write_for_active`], which pairs each with a check that the user is active.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest,
+};
+use serde_json::Value;
+
+use crate::apps::App;
+use crate::error::ApiError;
+use crate::state::State;
+use crate::table;
+use crate::users::{self, Inactive, UserState};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// `GSI1` list of an app's bans, by expiry.
+pub const BANS: &str = "BANS";
+/// `GSI1` list of the users muted in direct channels, by the time muted.
+pub const MUTED_PERSON: &str = "MUTED#PERSON";
+/// The item attribute holding a ban's expiry (ms); `token::verify` reads it too.
+pub const BAN_EXPIRES_AT: &str = "banExpiresAt";
+
+pub const MAX_BAN_MINUTES: u32 = 43_200;
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, ApiError> {
+    result.map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)?.as_s().ok().map(String::as_str)
+}
+
+fn sort_key(item: &Item) -> Option<&str> {
+    text(item, table::SK)
+}
+
+// --- bans -----------------------------------------------------------------------------------
+
+/// Bans active users until `now_ms + duration`, replacing any earlier expiry, in one transaction:
+/// every user must exist and be active, else nothing is written (404/400 or 403/20101 naming the
+/// first such user). At most [`users::USERS_PER_TRANSACTION`] users.
+pub async fn ban(
+    state: &State,
+    app_key: &str,
+    user_ids: &[String],
+    duration_minutes: u32,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let expires_at = now_ms + i64::from(duration_minutes) * 60_000;
+    users::write_for_active(state, app_key, user_ids, Inactive::Refuse, |user_id| {
+        let put = Put::builder()
+            .table_name(&state.table)
+            .set_item(Some(ban_item(app_key, user_id, expires_at, now_ms)))
+            .build();
+        Ok(TransactWriteItem::builder().put(built(put)?).build())
+    })
+    .await
+    .map(|_| ())
+}
+
+fn ban_item(app_key: &str, user_id: &str, expires_at: i64, now_ms: i64) -> Item {
+    let mut item = users::item_key(app_key, user_id, table::SK_BAN);
+    item.extend([
+        ("userId".to_owned(), s(user_id)),
+        (BAN_EXPIRES_AT.to_owned(), n(expires_at)),
+        ("bannedAt".to_owned(), n(now_ms)),
+        // Epoch seconds, rounded up so DynamoDB never deletes a ban before it ends.
+        (
+            table::TTL.to_owned(),
+            n((expires_at + 999).div_euclid(1000)),
+        ),
+        (table::GSI1PK.to_owned(), s(&table::list_pk(app_key, BANS))),
+        (
+            table::GSI1SK.to_owned(),
+            s(&table::time_sort_key(expires_at, user_id)),
+        ),
+    ]);
+    item
+}
+
+/// Lifts the bans of these users. Users who are not banned, or unknown, are no-ops. One
+/// `BatchWriteItem` (at most 25 distinct users), unprocessed items sent again.
+pub async fn unban(state: &State, app_key: &str, user_ids: &[String]) -> Result<(), ApiError> {
+    const ATTEMPTS: u32 = 8;
+    let mut pending = Vec::new();
+    for user_id in crate::validate::dedup(user_ids) {
+        let delete = DeleteRequest::builder()
+            .set_key(Some(users::item_key(app_key, &user_id, table::SK_BAN)))
+            .build();
+        pending.push(
+            WriteRequest::builder()
+                .delete_request(built(delete)?)
+                .build(),
+        );
+    }
+    for chunk in pending.chunks(25) {
+        let mut requests = chunk.to_vec();
+        let mut attempt = 0;
+        while !requests.is_empty() {
+            if attempt == ATTEMPTS {
+                return Err(ApiError::Busy);
+            }
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(3))).await;
+            }
+            attempt += 1;
+            let out = state
+                .db
+                .batch_write_item()
+                .request_items(&state.table, requests)
+                .send()
+                .await?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&state.table))
+                .unwrap_or_default();
+        }
+    }
+    Ok(())
+}
+
+/// A ban in force: the user and when it ends (ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ban {
+    pub user_id: String,
+    pub expires_at: i64,
+}
+
+/// The bans in force at `now_ms`, latest expiry first: `take` of them after skipping `skip`.
+/// Expired bans are never read (the key condition starts after `now_ms`), whether or not the
+/// TTL has deleted them yet. `GSI1` reads are eventually consistent.
+pub async fn list_bans(
+    state: &State,
+    app_key: &str,
+    now_ms: i64,
+    skip: usize,
+    take: usize,
+) -> Result<Vec<Ban>, ApiError> {
+    let items = query_list(
+        state,
+        &table::list_pk(app_key, BANS),
+        // The first sort key of an expiry after now: a prefix sorts before its extensions.
+        Some(&table::time_sort_key(now_ms.saturating_add(1), "")),
+        false,
+        skip.saturating_add(take),
+    )
+    .await?;
+    Ok(items
+        .iter()
+        .skip(skip)
+        .filter_map(|item| {
+            let expires_at = number(item, BAN_EXPIRES_AT)?;
+            let user_id = text(item, "userId")?.to_owned();
+            // The key condition already excluded expired bans; this only guards odd items.
+            (expires_at > now_ms).then_some(Ban {
+                user_id,
+                expires_at,
+            })
+        })
+        .collect())
+}
+
+/// Reads up to `limit` items of one of the app's `GSI1` lists, ascending or descending, from
+/// `from` (inclusive) in ascending order or down to it in descending order. One `Query` per
+/// 1 MB read.
+async fn query_list(
+    state: &State,
+    list_pk: &str,
+    from: Option<&str>,
+    ascending: bool,
+    limit: usize,
+) -> Result<Vec<Item>, ApiError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    while items.len() < limit {
+        let remaining = i32::try_from(limit - items.len()).unwrap_or(i32::MAX);
+        let mut query = state
+            .db
+            .query()
+            .table_name(&state.table)
+            .index_name(table::GSI1)
+            .expression_attribute_names("#pk", table::GSI1PK)
+            .expression_attribute_values(":pk", s(list_pk))
+            .scan_index_forward(ascending)
+            .limit(remaining)
+            .set_exclusive_start_key(start);
+        query = match from {
+            Some(from) => query
+                .key_condition_expression("#pk = :pk AND #sk >= :from")
+                .expression_attribute_names("#sk", table::GSI1SK)
+                .expression_attribute_values(":from", s(from)),
+            None => query.key_condition_expression("#pk = :pk"),
+        };
+        let out = query.send().await?;
+        items.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    items.truncate(limit);
+    Ok(items)
+}
+
+// --- tags -----------------------------------------------------------------------------------
+
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_BYTES: usize = 40;
+
+/// Replaces the tag set of each active user (`[]` deletes it). Unknown and soft-deleted users
+/// are skipped and returned.
+pub async fn set_tags(
+    state: &State,
+    app_key: &str,
+    user_ids: &[String],
+    tags: &[String],
+    now_ms: i64,
+) -> Result<Vec<String>, ApiError> {
+    let tags = crate::validate::dedup(tags);
+    users::write_for_active(state, app_key, user_ids, Inactive::Skip, |user_id| {
+        let key = users::item_key(app_key, user_id, table::SK_TAGS);
+        if tags.is_empty() {
+            let delete = Delete::builder()
+                .table_name(&state.table)
+                .set_key(Some(key))
+                .build();
+            return Ok(TransactWriteItem::builder().delete(built(delete)?).build());
+        }
+        let mut item = key;
+        item.extend([
+            ("userId".to_owned(), s(user_id)),
+            (
+                "tags".to_owned(),
+                AttributeValue::L(tags.iter().map(|t| s(t)).collect()),
+            ),
+            ("updatedAt".to_owned(), n(now_ms)),
+        ]);
+        let put = Put::builder()
+            .table_name(&state.table)
+            .set_item(Some(item))
+            .build();
+        Ok(TransactWriteItem::builder().put(built(put)?).build())
+    })
+    .await
+}
+
+/// The tags of each user, in request order (duplicates removed); `[]` for a user without tags,
+/// and for an unknown or soft-deleted one. One `BatchGetItem` of the users' `USER` and `TAGS`
+/// items (at most 50 users).
+pub async fn get_tags(
+    state: &State,
+    app_key: &str,
+    user_ids: &[String],
+) -> Result<Vec<(String, Vec<String>)>, ApiError> {
+    let user_ids = crate::validate::dedup(user_ids);
+    let keys = user_ids
+        .iter()
+        .flat_map(|id| {
+            [
+                users::key(app_key, id),
+                users::item_key(app_key, id, table::SK_TAGS),
+            ]
+        })
+        .collect();
+    let items = users::get_items(state, keys).await?;
+    let mut active = std::collections::HashSet::new();
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    for item in &items {
+        let Some((_, user_id)) = text(item, table::PK).and_then(table::parse_user_pk) else {
+            continue;
+        };
+        match sort_key(item) {
+            Some(table::SK_USER) if text(item, "state") == Some("active") => {
+                active.insert(user_id.to_owned());
+            }
+            Some(table::SK_TAGS) => {
+                let list = item.get("tags").and_then(|v| v.as_l().ok());
+                let list = list.map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()));
+                tags.insert(user_id.to_owned(), list.into_iter().flatten().collect());
+            }
+            _ => {}
+        }
+    }
+    Ok(user_ids
+        .into_iter()
+        .map(|id| {
+            let user_tags = match active.contains(&id) {
+                true => tags.remove(&id).unwrap_or_default(),
+                false => Vec::new(),
+            };
+            (id, user_tags)
+        })
+        .collect())
+}
+
+// --- direct-channel mutes -------------------------------------------------------------------
+
+/// Whether `value` names direct channels: `"PERSON"` or `1`, or (with `list`) a non-empty list
+/// of those. Any other channel type is refused (400/1002 naming `field`).
+pub fn check_person_channel_type(field: &str, value: &Value, list: bool) -> Result<(), ApiError> {
+    let is_person = |v: &Value| v.as_str() == Some("PERSON") || v.as_i64() == Some(1);
+    let refuse = || ApiError::invalid(field, "only direct channels are supported: \"PERSON\" or 1");
+    match value {
+        Value::Array(items) if list => {
+            if items.is_empty() {
+                return Err(ApiError::invalid(field, "must not be empty"));
+            }
+            items.iter().all(is_person).then_some(()).ok_or_else(refuse)
+        }
+        v if is_person(v) => Ok(()),
+        _ => Err(refuse()),
+    }
+}
+
+/// Mutes (or unmutes) active users in direct channels. Muting a muted user keeps the time it
+/// was first muted (its place in the list). Unknown and soft-deleted users are skipped and
+/// returned.
+pub async fn set_mute(
+    state: &State,
+    app_key: &str,
+    user_ids: &[String],
+    muted: bool,
+    now_ms: i64,
+) -> Result<Vec<String>, ApiError> {
+    users::write_for_active(state, app_key, user_ids, Inactive::Skip, |user_id| {
+        let key = users::item_key(app_key, user_id, table::SK_MUTE_PERSON);
+        if !muted {
+            let delete = Delete::builder()
+                .table_name(&state.table)
+                .set_key(Some(key))
+                .build();
+            return Ok(TransactWriteItem::builder().delete(built(delete)?).build());
+        }
+        let update = Update::builder()
+            .table_name(&state.table)
+            .set_key(Some(key))
+            .update_expression(
+                "SET userId = :user, mutedAt = if_not_exists(mutedAt, :now), \
+                 #lpk = :list, #lsk = if_not_exists(#lsk, :order)",
+            )
+            .expression_attribute_names("#lpk", table::GSI1PK)
+            .expression_attribute_names("#lsk", table::GSI1SK)
+            .expression_attribute_values(":user", s(user_id))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":list", s(&table::list_pk(app_key, MUTED_PERSON)))
+            .expression_attribute_values(":order", s(&table::time_sort_key(now_ms, user_id)))
+            .build();
+        Ok(TransactWriteItem::builder().update(built(update)?).build())
+    })
+    .await
+}
+
+/// The users muted in direct channels, first muted first: how many in all, and `page_size` of
+/// them from `offset`. Counting reads the whole list (one `Query` per 1 MB, about 5,000 users).
+pub async fn list_mutes(
+    state: &State,
+    app_key: &str,
+    offset: usize,
+    page_size: usize,
+) -> Result<(usize, Vec<String>), ApiError> {
+    let items = query_list(
+        state,
+        &table::list_pk(app_key, MUTED_PERSON),
+        None,
+        true,
+        usize::MAX,
+    )
+    .await?;
+    let page = items
+        .iter()
+        .skip(offset)
+        .take(page_size)
+        .filter_map(|item| text(item, "userId").map(str::to_owned))
+        .collect();
+    Ok((items.len(), page))
+}
+
+// --- direct-message permission ---------------------------------------------------------------
+
+/// The answer of the direct-message permission check, in order of precedence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DmVerdict {
+    Ok,
+    SenderBanned,
+    SenderSoftDeleted,
+    RecipientSoftDeleted,
+    BlockedByRecipient,
+    SenderMuted,
+    NotFriends,
+}
+
+impl DmVerdict {
+    pub fn allowed(self) -> bool {
+        self == Self::Ok
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::SenderBanned => "sender-banned",
+            Self::SenderSoftDeleted => "sender-soft-deleted",
+            Self::RecipientSoftDeleted => "recipient-soft-deleted",
+            Self::BlockedByRecipient => "blocked-by-recipient",
+            Self::SenderMuted => "sender-muted",
+            Self::NotFriends => "not-friends",
+        }
+    }
+}
+
+/// What the check reads about the two users.
+#[derive(Debug, Default, Clone)]
+pub struct DmFacts {
+    /// `None`: no such user.
+    pub sender: Option<UserState>,
+    pub recipient: Option<UserState>,
+    /// The sender's ban expiry (ms), if a ban item exists.
+    pub sender_ban_until: Option<i64>,
+    pub sender_muted: bool,
+    /// The recipient has the sender on its blocklist.
+    pub blocked: bool,
+    /// The sender has the recipient as a friend.
+    pub friends: bool,
+}
+
+/// Applies the rules in order of precedence. Unknown users are 404/400 (the sender first).
+pub fn decide(
+    facts: &DmFacts,
+    from: &str,
+    to: &str,
+    restrict_to_friends: bool,
+    now_ms: i64,
+) -> Result<DmVerdict, ApiError> {
+    let sender = facts
+        .sender
+        .ok_or_else(|| ApiError::UserNotFound(from.to_owned()))?;
+    let recipient = facts
+        .recipient
+        .ok_or_else(|| ApiError::UserNotFound(to.to_owned()))?;
+    Ok(
+        if facts.sender_ban_until.is_some_and(|until| until > now_ms) {
+            DmVerdict::SenderBanned
+        } else if sender == UserState::SoftDeleted {
+            DmVerdict::SenderSoftDeleted
+        } else if recipient == UserState::SoftDeleted {
+            DmVerdict::RecipientSoftDeleted
+        } else if facts.blocked {
+            DmVerdict::BlockedByRecipient
+        } else if facts.sender_muted {
+            DmVerdict::SenderMuted
+        } else if restrict_to_friends && !facts.friends {
+            DmVerdict::NotFriends
+        } else {
+            DmVerdict::Ok
+        },
+    )
+}
+
+/// Reads everything the check needs in one `BatchGetItem` (sender: user, ban, mute, friend edge
+/// to the recipient; recipient: user, blocklist edge to the sender) and decides. `from` and `to`
+/// must differ.
+pub async fn check_dm(
+    state: &State,
+    app: &App,
+    from: &str,
+    to: &str,
+    now_ms: i64,
+) -> Result<DmVerdict, ApiError> {
+    let key = &app.app_key;
+    let friend_sk = table::friend_sk(to);
+    let block_sk = table::block_sk(from);
+    let keys = vec![
+        users::key(key, from),
+        users::item_key(key, from, table::SK_BAN),
+        users::item_key(key, from, table::SK_MUTE_PERSON),
+        users::item_key(key, from, &friend_sk),
+        users::key(key, to),
+        users::item_key(key, to, &block_sk),
+    ];
+    let items = users::get_items(state, keys).await?;
+    let from_pk = table::user_pk(key, from);
+    let mut facts = DmFacts::default();
+    for item in &items {
+        let sender_side = text(item, table::PK) == Some(from_pk.as_str());
+        let state_of = |item: &Item| match text(item, "state") {
+            Some("soft-deleted") => UserState::SoftDeleted,
+            _ => UserState::Active,
+        };
+        match (sender_side, sort_key(item)) {
+            (true, Some(table::SK_USER)) => facts.sender = Some(state_of(item)),
+            (false, Some(table::SK_USER)) => facts.recipient = Some(state_of(item)),
+            (true, Some(table::SK_BAN)) => facts.sender_ban_until = number(item, BAN_EXPIRES_AT),
+            (true, Some(table::SK_MUTE_PERSON)) => facts.sender_muted = true,
+            (true, Some(sk)) if sk == friend_sk => facts.friends = true,
+            (false, Some(sk)) if sk == block_sk => facts.blocked = true,
+            _ => {}
+        }
+    }
+    decide(
+        &facts,
+        from,
+        to,
+        app.settings.restrict_dm_to_friends,
+        now_ms,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ban_items_are_listed_by_expiry_and_expire_by_ttl() {
+        let item = ban_item("k", "bob", 1_700_000_000_001, 5);
+        assert_eq!(item[BAN_EXPIRES_AT], n(1_700_000_000_001_i64));
+        assert_eq!(item["ttl"], n(1_700_000_001), "rounded up");
+        assert_eq!(item["GSI1PK"], s("APP#k#BANS"));
+        assert_eq!(item["GSI1SK"], s("1700000000001#bob"));
+        assert_eq!(item["SK"], s("BAN"));
+        // The listing's lower bound: bans ending after `now` only.
+        let now = 1_700_000_000_000;
+        let from = table::time_sort_key(now + 1, "");
+        assert!(table::time_sort_key(now + 1, "a") >= from);
+        assert!(table::time_sort_key(now, "zzz") < from);
+    }
+
+    #[test]
+    fn channel_types() {
+        for ok in [json!("PERSON"), json!(1), json!(["PERSON", 1])] {
+            assert!(
+                check_person_channel_type("channelTypes", &ok, true).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            json!("GROUP"),
+            json!(3),
+            json!("person"),
+            json!("1"),
+            json!([]),
+            json!(["PERSON", "GROUP"]),
+            json!(null),
+            json!(true),
+            json!({"a": 1}),
+        ] {
+            let err = check_person_channel_type("channelTypes", &bad, true).unwrap_err();
+            assert_eq!(err.code(), 1002, "{bad}");
+            assert!(err.to_string().starts_with("channelTypes:"), "{err}");
+        }
+        assert!(check_person_channel_type("channelType", &json!(["PERSON"]), false).is_err());
+    }
+
+    #[test]
+    fn dm_rules_follow_their_precedence() {
+        let now = 1_000;
+        let active = DmFacts {
+            sender: Some(UserState::Active),
+            recipient: Some(UserState::Active),
+            ..DmFacts::default()
+        };
+        let verdict =
+            |facts: &DmFacts, restrict: bool| decide(facts, "a", "b", restrict, now).unwrap();
+        assert_eq!(verdict(&active, false), DmVerdict::Ok);
+        assert_eq!(verdict(&active, true), DmVerdict::NotFriends);
+        let everything = DmFacts {
+            sender: Some(UserState::SoftDeleted),
+            recipient: Some(UserState::SoftDeleted),
+            sender_ban_until: Some(now + 1),
+            sender_muted: true,
+            blocked: true,
+            friends: false,
+        };
+        // Lift the rules one by one, in precedence order.
+        let mut facts = everything.clone();
+        assert_eq!(verdict(&facts, true), DmVerdict::SenderBanned);
+        facts.sender_ban_until = Some(now); // ended
+        assert_eq!(verdict(&facts, true), DmVerdict::SenderSoftDeleted);
+        facts.sender = Some(UserState::Active);
+        assert_eq!(verdict(&facts, true), DmVerdict::RecipientSoftDeleted);
+        facts.recipient = Some(UserState::Active);
+        assert_eq!(verdict(&facts, true), DmVerdict::BlockedByRecipient);
+        facts.blocked = false;
+        assert_eq!(verdict(&facts, true), DmVerdict::SenderMuted);
+        facts.sender_muted = false;
+        assert_eq!(verdict(&facts, true), DmVerdict::NotFriends);
+        facts.friends = true;
+        assert_eq!(verdict(&facts, true), DmVerdict::Ok);
+        // The blocklist wins over friendship.
+        let blocked_friend = DmFacts {
+            blocked: true,
+            friends: true,
+            ..active.clone()
+        };
+        assert_eq!(
+            verdict(&blocked_friend, true),
+            DmVerdict::BlockedByRecipient
+        );
+
+        let unknown = decide(&DmFacts::default(), "a", "b", false, now).unwrap_err();
+        assert_eq!((unknown.status(), unknown.code()), (404, 400));
+        assert!(unknown.to_string().contains('a'));
+        let no_recipient = DmFacts {
+            recipient: None,
+            ..active
+        };
+        let err = decide(&no_recipient, "a", "b", false, now).unwrap_err();
+        assert_eq!(err.to_string(), "user b does not exist");
+    }
+}

@@ -1,0 +1,586 @@
+//! Soft delete, the asynchronous purge from the table's stream, restore, operation records and
+//! the console's removal of test users.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures::future::join_all;
+use integration_tests::{Env, env};
+use serde_json::{Value, json};
+use shared::apps::{App, AppChanges, Environment};
+use shared::token::{self, Rejection, VerifyError};
+
+const SOFT_DELETE: &str = "/v4/user/soft-delete";
+const RESTORE: &str = "/v4/user/restore";
+const LIST: &str = "/v4/user/soft-deleted/list";
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
+fn rejection(result: Result<token::VerifiedToken, VerifyError>) -> Option<Rejection> {
+    match result {
+        Ok(_) => None,
+        Err(VerifyError::Rejected(r)) => Some(r),
+        Err(other) => panic!("store error: {other}"),
+    }
+}
+
+async fn soft_delete(env: &Env, app: &App, users: &[&str]) -> String {
+    let response = env
+        .call(app, SOFT_DELETE, json!({ "userIds": users }))
+        .await;
+    assert_eq!(response.outcome(), (200, 0), "{}", response.body);
+    response.body["result"]["operationId"]
+        .as_str()
+        .expect("operationId")
+        .to_owned()
+}
+
+async fn restore(env: &Env, app: &App, users: &[&str]) -> Value {
+    let response = env.call(app, RESTORE, json!({ "userIds": users })).await;
+    assert_eq!(response.outcome(), (200, 0), "{}", response.body);
+    let operation_id = response.body["result"]["operationId"]
+        .as_str()
+        .expect("operationId")
+        .to_owned();
+    env.wait_for_operation(app, &operation_id).await
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+/// Writes an item the way the feature that owns it does (docs/DATA-MODEL.md).
+async fn put(env: &Env, pairs: &[(&str, AttributeValue)]) {
+    let item: HashMap<String, AttributeValue> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    env.state
+        .db
+        .put_item()
+        .table_name(&env.state.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("put");
+}
+
+fn pk(app: &App, user: &str) -> AttributeValue {
+    s(&shared::table::user_pk(&app.app_key, user))
+}
+
+/// Friend edges both ways with counters, as add-friend writes them.
+async fn befriend(env: &Env, app: &App, a: &str, b: &str) {
+    for (me, other) in [(a, b), (b, a)] {
+        put(
+            env,
+            &[
+                ("PK", pk(app, me)),
+                ("SK", s(&format!("FRIEND#{other}"))),
+                ("edgeTo", pk(app, other)),
+                ("countedIn", s("FRIEND_COUNT")),
+            ],
+        )
+        .await;
+        let counter = env
+            .state
+            .db
+            .update_item()
+            .table_name(&env.state.table)
+            .key("PK", pk(app, me))
+            .key("SK", s("FRIEND_COUNT"))
+            .update_expression("ADD #count :one")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        counter.send().await.expect("counter");
+    }
+}
+
+async fn friend_count(env: &Env, app: &App, user: &str) -> i64 {
+    let out = env
+        .state
+        .db
+        .get_item()
+        .table_name(&env.state.table)
+        .key("PK", pk(app, user))
+        .key("SK", s("FRIEND_COUNT"))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get");
+    out.item
+        .and_then(|i| i.get("count")?.as_n().ok()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether an item is the user's (in its partition) or points at the user (an edge).
+fn concerns(item: &HashMap<String, AttributeValue>, app: &App, user: &str) -> bool {
+    let pk = shared::table::user_pk(&app.app_key, user);
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+    text("PK") == Some(&pk) || text("edgeTo") == Some(&pk)
+}
+
+fn items_of<'a>(
+    items: &'a [HashMap<String, AttributeValue>],
+    app: &App,
+    user: &str,
+) -> Vec<&'a HashMap<String, AttributeValue>> {
+    items
+        .iter()
+        .filter(|item| concerns(item, app, user))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_soft_deleted_user_is_gone_for_the_api_at_once() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    let token = env.issue(&app, "alice").await;
+    assert_eq!(rejection(token::verify(&env.state, &token).await), None);
+
+    let operation_id = soft_delete(&env, &app, &["alice", "nobody"]).await;
+    assert_eq!(
+        rejection(token::verify(&env.state, &token).await),
+        Some(Rejection::SoftDeleted)
+    );
+    let issue = env
+        .call(
+            &app,
+            "/v4/auth/access-token/issue",
+            json!({"userId": "alice", "name": "A"}),
+        )
+        .await;
+    assert_eq!(issue.outcome(), (403, 20101));
+    assert_eq!(
+        env.call(&app, "/v4/user/get", json!({"userId": "alice"}))
+            .await
+            .outcome(),
+        (404, 400)
+    );
+    assert_eq!(
+        env.call(
+            &app,
+            "/v4/user/update",
+            json!({"userId": "alice", "name": "B"})
+        )
+        .await
+        .outcome(),
+        (403, 20101)
+    );
+    let listed = env.call(&app, LIST, json!({})).await;
+    assert_eq!(listed.body["result"]["userIds"], json!(["alice"]));
+
+    let operation = env
+        .call(
+            &app,
+            "/v4/ext/operation/get",
+            json!({"operationId": operation_id}),
+        )
+        .await;
+    assert_eq!(operation.body["result"]["type"], "soft-delete");
+    let users = &operation.body["result"]["users"];
+    assert_eq!(users[0]["userId"], "alice");
+    assert_eq!(
+        users[0]["status"], "pending",
+        "nothing purges without the stream follower"
+    );
+    assert_eq!(
+        users[1],
+        json!({"userId": "nobody", "status": "refused", "code": 400})
+    );
+    // Soft-deleting again is refused per user, and counts no second deletion.
+    let again = soft_delete(&env, &app, &["alice"]).await;
+    let again = env
+        .call(&app, "/v4/ext/operation/get", json!({"operationId": again}))
+        .await;
+    assert_eq!(again.body["result"]["users"][0]["code"], 20101);
+}
+
+#[tokio::test]
+async fn the_purge_removes_everything_of_the_user_and_nothing_of_others() {
+    let env = env().await;
+    let _purge = env.follow_stream().await;
+    let app = env.dev_app().await;
+    for user in ["alice", "bob", "carol", "dave"] {
+        env.issue(&app, user).await;
+    }
+    befriend(&env, &app, "alice", "bob").await;
+    befriend(&env, &app, "bob", "carol").await;
+    befriend(&env, &app, "alice", "dave").await;
+    // alice blocks carol; carol blocks alice; alice asked dave to be friends; dave asked alice.
+    put(
+        &env,
+        &[
+            ("PK", pk(&app, "alice")),
+            ("SK", s("BLOCK#carol")),
+            ("edgeTo", pk(&app, "carol")),
+        ],
+    )
+    .await;
+    put(
+        &env,
+        &[
+            ("PK", pk(&app, "carol")),
+            ("SK", s("BLOCK#alice")),
+            ("edgeTo", pk(&app, "alice")),
+        ],
+    )
+    .await;
+    put(
+        &env,
+        &[
+            ("PK", pk(&app, "dave")),
+            ("SK", s("FRIEND_REQUEST#alice")),
+            ("edgeTo", pk(&app, "alice")),
+        ],
+    )
+    .await;
+    put(
+        &env,
+        &[
+            ("PK", pk(&app, "alice")),
+            ("SK", s("FRIEND_REQUEST#dave")),
+            ("edgeTo", pk(&app, "dave")),
+        ],
+    )
+    .await;
+    put(
+        &env,
+        &[
+            ("PK", pk(&app, "alice")),
+            ("SK", s("TAGS")),
+            ("tags", AttributeValue::Ss(vec!["vip".into()])),
+        ],
+    )
+    .await;
+    let ban_until = env.state.clock.now_ms() + HOUR_MS;
+    put(
+        &env,
+        &[
+            ("PK", pk(&app, "alice")),
+            ("SK", s("BAN")),
+            ("banExpiresAt", AttributeValue::N(ban_until.to_string())),
+        ],
+    )
+    .await;
+    put(&env, &[("PK", pk(&app, "alice")), ("SK", s("MUTE#PERSON"))]).await;
+    put(
+        &env,
+        &[
+            ("PK", pk(&app, "alice")),
+            ("SK", s("PROFILE")),
+            ("version", AttributeValue::N("1".into())),
+        ],
+    )
+    .await;
+    let before = env.app_items(&app.app_key).await;
+    assert!(
+        items_of(&before, &app, "alice").len() >= 11,
+        "the setup wrote alice's data"
+    );
+    assert_eq!(friend_count(&env, &app, "bob").await, 2);
+
+    let operation_id = soft_delete(&env, &app, &["alice"]).await;
+    let operation = env.wait_for_operation(&app, &operation_id).await;
+    assert_eq!(
+        operation["users"],
+        json!([{"userId": "alice", "status": "done"}])
+    );
+
+    // Read the whole app's data: of alice only the bare soft-deleted record is left.
+    let after = env.app_items(&app.app_key).await;
+    let left = items_of(&after, &app, "alice");
+    assert_eq!(left.len(), 1, "{left:#?}");
+    let record = left[0];
+    assert_eq!(record["SK"], s("USER"));
+    assert_eq!(record["state"], s("soft-deleted"));
+    assert!(
+        !record.contains_key("name") && !record.contains_key("avatarUrl"),
+        "{record:?}"
+    );
+    // Others keep their data; counters follow the edges that are gone.
+    for item in before.iter().filter(|item| !concerns(item, &app, "alice")) {
+        assert!(
+            after.contains(item) || item["SK"] == s("FRIEND_COUNT"),
+            "lost {item:?}"
+        );
+    }
+    assert_eq!(friend_count(&env, &app, "bob").await, 1, "bob keeps carol");
+    assert_eq!(friend_count(&env, &app, "dave").await, 0);
+    assert_eq!(friend_count(&env, &app, "carol").await, 1);
+}
+
+#[tokio::test]
+async fn restore_follows_the_one_hour_rule_and_brings_no_data_back() {
+    let env = env().await;
+    let _purge = env.follow_stream().await;
+    let app = env.dev_app().await;
+    let old_token = env.issue(&app, "alice").await;
+    env.issue(&app, "bob").await;
+    let deleted = soft_delete(&env, &app, &["alice"]).await;
+    env.wait_for_operation(&app, &deleted).await;
+
+    let early = restore(&env, &app, &["alice", "bob", "nobody"]).await;
+    assert_eq!(early["type"], "restore");
+    assert_eq!(
+        early["users"],
+        json!([
+            {"userId": "alice", "status": "refused", "code": 20102},
+            {"userId": "bob", "status": "refused", "code": 20103},
+            {"userId": "nobody", "status": "refused", "code": 20103}
+        ])
+    );
+    env.state.clock.advance_ms(HOUR_MS + 1_000);
+    let restored = restore(&env, &app, &["alice"]).await;
+    assert_eq!(
+        restored["users"],
+        json!([{"userId": "alice", "status": "done"}])
+    );
+
+    let user = env
+        .call(&app, "/v4/user/get", json!({"userId": "alice"}))
+        .await;
+    assert_eq!(user.outcome(), (200, 0));
+    assert_eq!(
+        (
+            user.body["result"]["name"].as_str(),
+            user.body["result"]["avatarUrl"].as_str()
+        ),
+        (Some(""), Some(""))
+    );
+    assert_eq!(
+        env.call(&app, LIST, json!({})).await.body["result"]["userIds"],
+        json!([])
+    );
+    assert_eq!(
+        rejection(token::verify(&env.state, &old_token).await),
+        Some(Rejection::Expired),
+        "old tokens stay dead"
+    );
+    let new_token = env.issue(&app, "alice").await;
+    assert_eq!(rejection(token::verify(&env.state, &new_token).await), None);
+    assert_eq!(
+        env.user_count(&app.app_key).await,
+        2,
+        "a soft delete never freed the slot"
+    );
+}
+
+#[tokio::test]
+async fn the_soft_deleted_list_is_oldest_first_and_paged() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    for i in 0..5 {
+        env.issue(&app, &format!("u{i}")).await;
+    }
+    for i in [3, 1, 4, 0] {
+        soft_delete(&env, &app, &[&format!("u{i}")]).await;
+        env.state.clock.advance_ms(10);
+    }
+    let page = |page: u32, size: u32| env.call(&app, LIST, json!({"page": page, "pageSize": size}));
+    assert_eq!(
+        page(1, 50).await.body["result"]["userIds"],
+        json!(["u3", "u1", "u4", "u0"])
+    );
+    assert_eq!(page(2, 3).await.body["result"]["userIds"], json!(["u0"]));
+    assert_eq!(page(3, 2).await.body["result"]["userIds"], json!([]));
+    assert_eq!(page(1, 51).await.outcome(), (400, 1005));
+}
+
+#[tokio::test]
+async fn limits_and_unknown_operations() {
+    let env = env().await;
+    let (app, other) = (env.dev_app().await, env.dev_app().await);
+    env.issue(&app, "alice").await;
+    let ids: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
+    assert_eq!(
+        env.call(&app, SOFT_DELETE, json!({"userIds": ids}))
+            .await
+            .outcome(),
+        (400, 1005)
+    );
+    assert_eq!(
+        env.call(&app, RESTORE, json!({"userIds": ids}))
+            .await
+            .outcome(),
+        (400, 1005)
+    );
+    assert_eq!(
+        env.call(&app, SOFT_DELETE, json!({"userIds": ["a-b"]}))
+            .await
+            .outcome(),
+        (400, 1002)
+    );
+    assert_eq!(
+        env.call(&app, "/v4/user/get", json!({"userId": "alice"}))
+            .await
+            .outcome(),
+        (200, 0),
+        "nothing changed"
+    );
+    let operation_id = soft_delete(&env, &app, &["alice"]).await;
+    let unknown = env
+        .call(
+            &app,
+            "/v4/ext/operation/get",
+            json!({"operationId": "feedfacefeedface"}),
+        )
+        .await;
+    assert_eq!(unknown.outcome(), (404, 1015));
+    let foreign = env
+        .call(
+            &other,
+            "/v4/ext/operation/get",
+            json!({"operationId": operation_id}),
+        )
+        .await;
+    assert_eq!(
+        foreign.outcome(),
+        (404, 1015),
+        "another app's operation is invisible"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_soft_delete_and_issue_never_leave_a_deleted_user_with_a_valid_token() {
+    let env = env().await;
+    let _purge = env.follow_stream().await;
+    let app = env.dev_app().await;
+    let users: Vec<String> = (0..30).map(|i| format!("race{i}")).collect();
+    // Half exist before the race, half do not.
+    for user in users.iter().step_by(2) {
+        env.issue(&app, user).await;
+    }
+    let (env, app) = (&env, &app);
+    let races = users.iter().map(|user| async move {
+        let body = json!({"userId": user, "name": "N"});
+        let (deleted, issued) = futures::join!(
+            env.call(app, SOFT_DELETE, json!({"userIds": [user]})),
+            env.call(app, "/v4/auth/access-token/issue", body)
+        );
+        (user.clone(), deleted, issued)
+    });
+    let outcomes = join_all(races).await;
+    let mut operations = Vec::new();
+    for (user, deleted, issued) in &outcomes {
+        let operation_id = deleted.body["result"]["operationId"]
+            .as_str()
+            .expect("operation")
+            .to_owned();
+        operations.push(operation_id.clone());
+        let record = shared::users::get(&env.state, &app.app_key, user)
+            .await
+            .expect("read");
+        let soft_deleted = record
+            .as_ref()
+            .is_some_and(|u| u.state == shared::users::UserState::SoftDeleted);
+        if let Some(token) = issued.body["result"]["accessToken"].as_str() {
+            let verdict = rejection(token::verify(&env.state, token).await);
+            if soft_deleted {
+                assert_eq!(
+                    verdict,
+                    Some(Rejection::SoftDeleted),
+                    "{user}: deleted user with a valid token"
+                );
+            } else {
+                assert_eq!(verdict, None, "{user}: live user whose token fails");
+            }
+        } else {
+            assert_eq!(issued.outcome(), (403, 20101), "{user}");
+        }
+    }
+    for operation_id in &operations {
+        env.wait_for_operation(app, operation_id).await;
+    }
+    // After every purge: live users are whole, deleted users hold nothing but their record.
+    for (user, _, _) in &outcomes {
+        let record = shared::users::get(&env.state, &app.app_key, user)
+            .await
+            .expect("read")
+            .expect("record");
+        if record.state == shared::users::UserState::Active {
+            assert_eq!(record.name, "N", "{user}: a live user lost data");
+        } else {
+            assert!(record.name.is_empty(), "{user}: purged user keeps a name");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_purge_event_file_drives_the_stream_function() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    env.issue(&app, "alice").await;
+    let operation_id = soft_delete(&env, &app, &["alice"]).await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/purge-soft-deleted-users.json"
+    ))
+    .expect("event")
+    .replace("EVENTSAPPKEY", &app.app_key)
+    .replace("0123456789abcdef0123456789abcdef", &operation_id);
+    let event: Value = serde_json::from_str(&text).expect("json");
+    let answer = purge_soft_deleted_users::handle(&env.state, &event).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let operation = env.wait_for_operation(&app, &operation_id).await;
+    assert_eq!(operation["users"][0]["status"], "done");
+}
+
+#[tokio::test]
+async fn the_console_removes_test_users_and_frees_their_slot() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    for i in 0..100 {
+        env.issue(&app, &format!("u{i}")).await;
+    }
+    let full = env
+        .call(
+            &app,
+            "/v4/auth/access-token/issue",
+            json!({"userId": "late", "name": "L"}),
+        )
+        .await;
+    assert_eq!(full.outcome(), (403, 2007));
+    befriend(&env, &app, "u1", "u2").await;
+    let removed = env
+        .console(
+            "/console/v1/apps/delete-test-user",
+            json!({"appKey": app.app_key, "userId": "u1"}),
+        )
+        .await;
+    assert_eq!(removed.outcome(), (200, 0), "{}", removed.body);
+    assert!(
+        items_of(&env.app_items(&app.app_key).await, &app, "u1").is_empty(),
+        "nothing of u1 is left"
+    );
+    assert_eq!(friend_count(&env, &app, "u2").await, 0);
+    assert_eq!(env.user_count(&app.app_key).await, 99);
+    env.issue(&app, "late").await;
+    let again = env
+        .console(
+            "/console/v1/apps/delete-test-user",
+            json!({"appKey": app.app_key, "userId": "u1"}),
+        )
+        .await;
+    assert_eq!(again.outcome(), (404, 400));
+
+    let production = env
+        .new_app(AppChanges {
+            environment: Some(Environment::Production),
+            ..Default::default()
+        })
+        .await;
+    env.issue(&production, "p1").await;
+    let refused = env
+        .console(
+            "/console/v1/apps/delete-test-user",
+            json!({"appKey": production.app_key, "userId": "p1"}),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        env.call(&production, "/v4/user/get", json!({"userId": "p1"}))
+            .await
+            .outcome(),
+        (200, 0)
+    );
+}
