@@ -58,6 +58,7 @@ FUNCTIONS = {
     "list-soft-deleted-users": ("/v4/user/soft-deleted/list", {"page": 1, "pageSize": 50}, False),
     "get-operation": ("/v4/ext/operation/get", {"operationId": "0123456789abcdef0123456789abcdef"}, False),
     "delete-test-user": ("/console/v1/apps/delete-test-user", {"appKey": PLACEHOLDER_KEY, "userId": "carol"}, True),
+    "get-user-connection-status": ("/v4/user/connection-status/get", {"userId": "alice"}, False),
 }
 
 
@@ -131,6 +132,52 @@ STREAM_EVENTS = {
 }
 
 
+# Functions behind the WebSocket API: API Gateway WebSocket (REST-style v1) route events. The
+# $connect token is a placeholder the tests replace with a real one.
+PLACEHOLDER_TOKEN = "EVENTSACCESSTOKEN"
+WS_CONNECTION_ID = "L0SM9cOFvHcCIhw="
+
+
+def ws_context(route, event_type, extra=None):
+    context = {
+        "routeKey": route, "eventType": event_type, "extendedRequestId": f"{route}-ext-0001",
+        "requestTime": "25/Nov/2026:19:46:40 +0000", "messageDirection": "IN", "stage": "live",
+        "connectedAt": 1764100000000, "requestTimeEpoch": 1764100000000,
+        "identity": {"sourceIp": "203.0.113.10"}, "requestId": f"{route}-req-0001",
+        "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+        "connectionId": WS_CONNECTION_ID, "apiId": "abcdef1234",
+    }
+    context.update(extra or {})
+    return context
+
+
+WEBSOCKET_EVENTS = {
+    "connect": {
+        "headers": {"Host": "abcdef1234.execute-api.us-east-1.amazonaws.com", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                    "Sec-WebSocket-Version": "13", "X-Forwarded-For": "203.0.113.10", "X-Forwarded-Port": "443",
+                    "X-Forwarded-Proto": "https"},
+        "multiValueHeaders": {"Host": ["abcdef1234.execute-api.us-east-1.amazonaws.com"]},
+        "queryStringParameters": {"token": PLACEHOLDER_TOKEN},
+        "multiValueQueryStringParameters": {"token": [PLACEHOLDER_TOKEN]},
+        "requestContext": ws_context("$connect", "CONNECT"),
+        "isBase64Encoded": False,
+    },
+    "heartbeat": {
+        "requestContext": ws_context("heartbeat", "MESSAGE", {"messageId": "Ah7eQd8aIAMCJbQ="}),
+        "body": json.dumps({"action": "heartbeat"}),
+        "isBase64Encoded": False,
+    },
+    "disconnect": {
+        "headers": {"Host": "abcdef1234.execute-api.us-east-1.amazonaws.com", "x-api-key": "",
+                    "X-Forwarded-For": "", "x-restapi": ""},
+        "multiValueHeaders": {"Host": ["abcdef1234.execute-api.us-east-1.amazonaws.com"]},
+        "requestContext": ws_context("$disconnect", "DISCONNECT", {
+            "disconnectStatusCode": 1000, "disconnectReason": "Client-side close frame status not set"}),
+        "isBase64Encoded": False,
+    },
+}
+
+
 def write_all():
     os.makedirs(EVENTS, exist_ok=True)
     now_ms = 1764100000000
@@ -139,7 +186,7 @@ def write_all():
         with open(os.path.join(EVENTS, f"{name}.json"), "w") as f:
             json.dump(event(name, path, body, console, now_ms), f, indent=2)
             f.write("\n")
-    for name, payload in STREAM_EVENTS.items():
+    for name, payload in list(STREAM_EVENTS.items()) + list(WEBSOCKET_EVENTS.items()):
         with open(os.path.join(EVENTS, f"{name}.json"), "w") as f:
             json.dump(payload, f, indent=2)
             f.write("\n")
@@ -155,12 +202,12 @@ def resign(key, secret, out_dir=None):
             ev = json.load(f)
         if out_dir:
             path = os.path.join(out_dir, name)
-        if "requestContext" not in ev:
+        if "requestContext" not in ev or "version" not in ev:
             if out_dir:
                 with open(path, "w") as f:
                     json.dump(ev, f, indent=2)
                     f.write("\n")
-            continue  # a stream event: nothing to sign
+            continue  # a stream or WebSocket event: nothing to sign
         if "app-key" in ev["headers"]:
             sign(ev["headers"], key, secret, now_ms)
         ev["body"] = ev["body"].replace(PLACEHOLDER_KEY, key)

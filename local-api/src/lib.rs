@@ -6,3 +6,4 @@ pub mod router;
 pub mod server;
 pub mod stream;
 pub mod table;
+pub mod websocket;

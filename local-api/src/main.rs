@@ -148,11 +148,7 @@ async fn main() -> Result<(), BoxError> {
     .await?;
 
     let router = Arc::new(local_api::router::all());
-    let api = LocalApi {
-        state: state.clone(),
-        router: router.clone(),
-        admin_token: admin_token.clone(),
-    };
+    let api = LocalApi::new(state.clone(), router.clone(), admin_token.clone());
     let (addr, server) = api
         .bind(SocketAddr::from(([127, 0, 0, 1], options.port)))
         .await?;
@@ -160,6 +156,10 @@ async fn main() -> Result<(), BoxError> {
     println!(
         "Local API on http://{addr}  (DynamoDB Local at {endpoint}, table {})",
         options.table
+    );
+    println!(
+        "WebSocket API on ws://{addr}{}?token=<access token>  (route heartbeat: {{\"action\":\"heartbeat\"}})",
+        local_api::websocket::PATH
     );
     println!("Console admin token (Authorization: Bearer ...): {admin_token}");
     if options.create_app {

@@ -121,6 +121,7 @@ pub fn all() -> Router {
         .operation::<restore_users::RestoreUsers>()
         .operation::<list_soft_deleted_users::ListSoftDeletedUsers>()
         .operation::<get_operation::GetOperation>()
+        .operation::<get_user_connection_status::GetUserConnectionStatus>()
         .console::<delete_test_user::DeleteTestUser>();
     router
 }

@@ -15,6 +15,7 @@ use shared::lambda_http::http::{Request, Response};
 use tokio::net::TcpListener;
 
 use crate::router::Router;
+use crate::websocket::{self, Sockets};
 
 /// API Gateway refuses payloads above 10 MB before any function runs; so do we.
 const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
@@ -24,10 +25,24 @@ pub struct LocalApi {
     pub state: Arc<State>,
     pub router: Arc<Router>,
     pub admin_token: Arc<str>,
+    /// The open WebSocket connections (`GET /ws`); kicks close them.
+    pub sockets: Arc<Sockets>,
 }
 
 impl LocalApi {
+    pub fn new(state: Arc<State>, router: Arc<Router>, admin_token: Arc<str>) -> Self {
+        Self {
+            state,
+            router,
+            admin_token,
+            sockets: Arc::default(),
+        }
+    }
+
     async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        if websocket::is_websocket(&request) {
+            return websocket::accept(self.state.clone(), self.sockets.clone(), request).await;
+        }
         let (parts, body) = request.into_parts();
         let bytes = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -65,6 +80,8 @@ impl LocalApi {
     ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
+        // Kicks close this server's sockets.
+        self.state.connections.set_closer(self.sockets.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -78,6 +95,7 @@ impl LocalApi {
                     });
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades()
                         .await;
                 });
             }

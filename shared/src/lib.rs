@@ -4,6 +4,7 @@ pub mod apps;
 pub mod auth;
 pub mod blocklist;
 pub mod clock;
+pub mod connections;
 pub mod edges;
 pub mod error;
 pub mod friends;

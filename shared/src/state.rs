@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::config::{Credentials, Region, retry::RetryConfig, timeout:
 
 use crate::apps::AppCache;
 use crate::clock::Clock;
+use crate::connections::{self, ConnectionCloser, Connections, ManagementApiCloser, NoCloser};
 
 pub struct State {
     pub db: Client,
@@ -16,6 +17,8 @@ pub struct State {
     pub apps: AppCache,
     /// Server-side secret every access-token key is derived from (never stored in the table).
     pub token_secret: Vec<u8>,
+    /// Client connections: the TTL and how live connections are closed (kicks).
+    pub connections: Connections,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,12 +49,23 @@ impl State {
             .ok()
             .filter(|e| !e.is_empty());
         let db = dynamodb_client(endpoint.as_deref()).await;
-        State::new(
+        let state = State::new(
             db,
             table,
             secret.into_bytes(),
             Duration::from_secs(cache_ttl),
-        )
+        )?;
+        // Functions that close connections (kicks) get the WebSocket API's management endpoint.
+        if let Some(endpoint) = std::env::var("WEBSOCKET_MANAGEMENT_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty())
+        {
+            let config = sdk_config(None).await;
+            let closer: Arc<dyn ConnectionCloser> =
+                Arc::new(ManagementApiCloser::new(&config, &endpoint));
+            state.connections.set_closer(closer);
+        }
+        Ok(state)
     }
 
     pub fn new(
@@ -65,12 +79,19 @@ impl State {
                 "TOKEN_SIGNING_SECRET must be at least {MIN_TOKEN_SECRET_BYTES} bytes"
             )));
         }
+        let connection_ttl = match std::env::var("CONNECTION_TTL_SECONDS") {
+            Ok(v) => v.parse::<i64>().ok().filter(|t| *t > 0).ok_or_else(|| {
+                ConfigError::Invalid("CONNECTION_TTL_SECONDS must be a positive integer".into())
+            })?,
+            Err(_) => connections::DEFAULT_TTL_SECONDS,
+        };
         Ok(Arc::new(State {
             db,
             table,
             clock: Clock::default(),
             apps: AppCache::new(app_cache_ttl),
             token_secret,
+            connections: Connections::new(Arc::new(NoCloser), connection_ttl),
         }))
     }
 }

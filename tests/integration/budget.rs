@@ -87,10 +87,54 @@ async fn every_operation_stays_within_its_documented_budget() {
     )
     .await;
     assert_eq!(two - one, 1, "expire costs one request per user");
+    let expire_disconnect = count(
+        &log,
+        signed(
+            "/v4/auth/access-token/expire",
+            json!({"userIds": ["alice"], "expiresAt": 1, "disconnect": true}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        expire_disconnect - one,
+        1,
+        "disconnect costs one Query per user"
+    );
     measured.insert(
         "expire-access-token",
-        format!("{} + n (n users, concurrent)", one - 1),
+        format!(
+            "{} + n (n users, concurrent); `disconnect`: + n, + 1 per connection closed",
+            one - 1
+        ),
     );
+    // Connections: $connect, heartbeat, status, $disconnect (the WebSocket routes' functions
+    // call these; the local API's socket tests cover the events).
+    let token = env.issue(&app, "bob").await;
+    log.take();
+    shared::connections::connect(&env.state, &token, "budgetconnection")
+        .await
+        .expect("connect");
+    measured.insert("connect", log.take().len().to_string());
+    assert!(
+        shared::connections::heartbeat(&env.state, "budgetconnection")
+            .await
+            .expect("heartbeat")
+    );
+    measured.insert("heartbeat", log.take().len().to_string());
+    let status = count(
+        &log,
+        signed("/v4/user/connection-status/get", json!({"userId": "bob"})),
+    )
+    .await;
+    measured.insert(
+        "get-user-connection-status",
+        format!("{status} (concurrent)"),
+    );
+    log.take();
+    shared::connections::disconnect(&env.state, "budgetconnection")
+        .await
+        .expect("disconnect");
+    measured.insert("disconnect", log.take().len().to_string());
     let get = count(&log, signed("/v4/user/get", json!({"userId": "alice"}))).await;
     measured.insert("get-user", format!("{get} (concurrent)"));
     let update = count(
@@ -194,7 +238,13 @@ async fn every_operation_stays_within_its_documented_budget() {
         ),
     )
     .await;
-    measured.insert("ban-users", ban.to_string());
+    measured.insert(
+        "ban-users",
+        format!(
+            "{} + n (n users: a Query each, concurrent) + 1 per connection closed",
+            ban - 2
+        ),
+    );
     let banned = count(&log, signed("/v4/user/ban/list", json!({}))).await;
     measured.insert(
         "list-banned-users",
@@ -303,7 +353,10 @@ async fn every_operation_stays_within_its_documented_budget() {
         ),
     )
     .await;
-    measured.insert("rotate-app-secret", rotate.to_string());
+    measured.insert(
+        "rotate-app-secret",
+        format!("{rotate} + 1 per connection closed (+ 1 Query per 1 MB of connections)"),
+    );
 
     // Lifecycle: soft delete, restore, their listing and operation records, the purge.
     for user in ["sdone", "sdtwo", "sdthree", "sdfour", "sdfive"] {
@@ -324,14 +377,14 @@ async fn every_operation_stays_within_its_documented_budget() {
     .await;
     assert_eq!(
         soft_two - soft_one,
-        1,
-        "soft delete costs one request per user"
+        2,
+        "soft delete costs two requests per user (the update, the connections' Query)"
     );
     measured.insert(
         "soft-delete-users",
         format!(
-            "{} + n (n users, concurrent; + 1 if any is refused)",
-            soft_one - 1
+            "{} + 2n (n users, concurrent; + 1 per connection closed; + 1 if any is refused)",
+            soft_one - 2
         ),
     );
     let restore = count(

@@ -61,7 +61,13 @@ const EXPECTED_REFUSAL: &[(&str, u16, i64)] = &[("get-operation", 404, 1015)];
 
 /// Functions driven by the table's stream rather than API Gateway (their events are tested in
 /// their own area's tests).
-const STREAM_FUNCTIONS: &[&str] = &["purge-soft-deleted-users"];
+const STREAM_FUNCTIONS: &[&str] = &[
+    "purge-soft-deleted-users",
+    // WebSocket routes (tests/integration/connections.rs runs their events).
+    "connect",
+    "disconnect",
+    "heartbeat",
+];
 
 fn expected_outcome(function: &str) -> (u16, i64) {
     EXPECTED_REFUSAL

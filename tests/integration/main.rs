@@ -5,6 +5,7 @@ mod bad_input;
 mod blocklist;
 mod budget;
 mod cap;
+mod connections;
 mod events;
 mod friends;
 mod lifecycle;

@@ -40,6 +40,9 @@ impl Operation for BanUsers {
             call.now_ms,
         )
         .await?;
+        // Banned users' live connections are closed at once.
+        let user_ids = shared::validate::dedup(&self.user_ids);
+        shared::connections::close_users(&call.state, &call.app.app_key, &user_ids, None).await?;
         Ok(Reply::ok())
     }
 }

@@ -11,6 +11,9 @@ pub const MAX_USERS: usize = 20;
 pub struct ExpireAccessToken {
     pub user_ids: Vec<String>,
     pub expires_at: i64,
+    /// Extension: also close live connections whose token was issued before `expiresAt`.
+    #[serde(default)]
+    pub disconnect: Option<bool>,
 }
 
 impl Operation for ExpireAccessToken {
@@ -28,6 +31,15 @@ impl Operation for ExpireAccessToken {
     async fn run(self, call: Call) -> Result<Reply, ApiError> {
         let user_ids = validate::dedup(&self.user_ids);
         users::expire_tokens(&call.state, &call.app.app_key, &user_ids, self.expires_at).await?;
+        if self.disconnect == Some(true) {
+            shared::connections::close_users(
+                &call.state,
+                &call.app.app_key,
+                &user_ids,
+                Some(self.expires_at),
+            )
+            .await?;
+        }
         Ok(Reply::ok())
     }
 }
@@ -42,7 +54,8 @@ mod tests {
         assert!(
             ExpireAccessToken {
                 user_ids: ids(20),
-                expires_at: 1
+                expires_at: 1,
+                disconnect: None
             }
             .validate()
             .is_ok()
@@ -50,7 +63,8 @@ mod tests {
         assert_eq!(
             ExpireAccessToken {
                 user_ids: ids(21),
-                expires_at: 1
+                expires_at: 1,
+                disconnect: None
             }
             .validate()
             .unwrap_err()
@@ -60,7 +74,8 @@ mod tests {
         assert_eq!(
             ExpireAccessToken {
                 user_ids: ids(0),
-                expires_at: 1
+                expires_at: 1,
+                disconnect: None
             }
             .validate()
             .unwrap_err()
@@ -70,7 +85,8 @@ mod tests {
         assert_eq!(
             ExpireAccessToken {
                 user_ids: ids(1),
-                expires_at: -1
+                expires_at: -1,
+                disconnect: None
             }
             .validate()
             .unwrap_err()

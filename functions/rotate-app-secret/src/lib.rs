@@ -24,6 +24,8 @@ impl ConsoleOperation for RotateAppSecret {
 
     async fn run(self, state: Arc<State>) -> Result<Reply, ApiError> {
         let app = apps::rotate_secret(&state, &self.app_key).await?;
+        // Every token of the app died with the old secret: so do its live connections.
+        shared::connections::close_app(&state, &app.app_key).await?;
         Reply::with(json!({ "appKey": app.app_key, "appSecret": app.app_secret }))
     }
 }

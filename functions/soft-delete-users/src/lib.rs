@@ -26,6 +26,8 @@ impl Operation for SoftDeleteUsers {
     async fn run(self, call: Call) -> Result<Reply, ApiError> {
         let user_ids = validate::dedup(&self.user_ids);
         let operation_id = lifecycle::soft_delete(&call.state, &call.app, &user_ids).await?;
+        // Live connections are closed at once (the purge would only delete their items later).
+        shared::connections::close_users(&call.state, &call.app.app_key, &user_ids, None).await?;
         Reply::with(json!({ "operationId": operation_id }))
     }
 }

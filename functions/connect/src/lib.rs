@@ -1,0 +1,36 @@
+//! WebSocket `$connect`: the access token (query parameter `token` or `Authorization: Bearer`)
+//! is verified against the records, then the connection is recorded with a TTL. A refusal
+//! answers 401/403 with `{"code","reason"}` (API Gateway then refuses the upgrade).
+
+use std::sync::Arc;
+
+use serde_json::json;
+use shared::State;
+use shared::connections::{self, ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use shared::token::{Rejection, VerifyError};
+
+pub async fn handle(
+    state: Arc<State>,
+    event: ApiGatewayWebsocketProxyRequest,
+) -> ApiGatewayProxyResponse {
+    let Some(connection_id) = connections::connection_id(&event) else {
+        return connections::response(400, &json!({ "code": 400, "reason": "no-connection-id" }));
+    };
+    let Some(token) = connections::token_of(&event) else {
+        return connections::refusal(&Rejection::Invalid);
+    };
+    match connections::connect(&state, &token, connection_id).await {
+        Ok(verified) => {
+            tracing::info!(op = "connect", app = %verified.app_key, user = %verified.user_id, connection = connection_id, "connected");
+            connections::response(200, &json!({ "code": 0 }))
+        }
+        Err(VerifyError::Rejected(rejection)) => {
+            tracing::info!(op = "connect", reason = rejection.reason(), "refused");
+            connections::refusal(&rejection)
+        }
+        Err(VerifyError::Store(err)) => {
+            tracing::error!(op = "connect", error = %err, "failed");
+            connections::failure()
+        }
+    }
+}
