@@ -581,21 +581,34 @@ async fn delete_counted_edge(
         .expression_attribute_values(":minus", n(-1))
         .build()
         .map_err(internal)?;
+    // Cancelled: the edge went meanwhile, and whoever removed it decremented the counter.
+    delete_and_update(state, delete, decrement)
+        .await
+        .map(|_| ())
+}
+
+/// Deletes one item and updates another in one transaction; `Ok(false)` when a condition
+/// cancelled it (nothing was written).
+async fn delete_and_update(
+    state: &State,
+    delete: Delete,
+    update: Update,
+) -> Result<bool, ApiError> {
     let result = state
         .db
         .transact_write_items()
         .transact_items(TransactWriteItem::builder().delete(delete).build())
-        .transact_items(TransactWriteItem::builder().update(decrement).build())
+        .transact_items(TransactWriteItem::builder().update(update).build())
         .send()
         .await;
     match result {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(true),
         Err(err)
             if err
                 .as_service_error()
                 .is_some_and(|e| e.is_transaction_canceled_exception()) =>
         {
-            Ok(())
+            Ok(false)
         }
         Err(err) => Err(err.into()),
     }
@@ -691,24 +704,11 @@ pub async fn delete_test_user(state: &State, app: &App, user_id: &str) -> Result
         .expression_attribute_values(":zero", n(0))
         .build()
         .map_err(internal)?;
-    let result = state
-        .db
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().delete(delete_user).build())
-        .transact_items(TransactWriteItem::builder().update(free_slot).build())
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
+    if delete_and_update(state, delete_user, free_slot).await? {
+        Ok(())
+    } else {
         // Deleted concurrently by another console call: the slot was freed there.
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-        {
-            Err(ApiError::UserNotFound(user_id.to_owned()))
-        }
-        Err(err) => Err(err.into()),
+        Err(ApiError::UserNotFound(user_id.to_owned()))
     }
 }
 
