@@ -27,18 +27,88 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{0}")]
     Invalid(String),
+    /// Reading the token-signing secret from Secrets Manager failed (the message never holds
+    /// the secret: only the ARN and the SDK's error).
+    #[error("{0}")]
+    Secret(String),
+}
+
+/// Where a container gets the token-signing secret from.
+pub enum TokenSecretSource {
+    /// `TOKEN_SIGNING_SECRET`: the value itself (the local API, tests and scripts).
+    Value(String),
+    /// `TOKEN_SIGNING_SECRET_ARN`: a Secrets Manager secret to read once per cold start (AWS).
+    SecretsManager(String),
+}
+
+// By hand: the derived Debug would print the secret.
+impl std::fmt::Debug for TokenSecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenSecretSource::Value(_) => f.write_str("Value(<redacted>)"),
+            TokenSecretSource::SecretsManager(arn) => {
+                f.debug_tuple("SecretsManager").field(arn).finish()
+            }
+        }
+    }
+}
+
+/// Chooses the secret's source from the values of `TOKEN_SIGNING_SECRET` and
+/// `TOKEN_SIGNING_SECRET_ARN`: the value when it is set (even empty: too short is an error later,
+/// as before), else the ARN when it is not blank, else [`ConfigError::Missing`].
+pub fn token_secret_source(
+    value: Option<String>,
+    arn: Option<String>,
+) -> Result<TokenSecretSource, ConfigError> {
+    match (value, arn.filter(|a| !a.trim().is_empty())) {
+        (Some(value), _) => Ok(TokenSecretSource::Value(value)),
+        (None, Some(arn)) => Ok(TokenSecretSource::SecretsManager(arn.trim().to_owned())),
+        (None, None) => Err(ConfigError::Missing(
+            "TOKEN_SIGNING_SECRET or TOKEN_SIGNING_SECRET_ARN",
+        )),
+    }
+}
+
+/// `GetSecretValue` of the token-signing secret: its `SecretString` (a generated string, not
+/// JSON). Neither the value nor the SDK's output reaches a log (the SDK redacts it in `Debug`).
+pub async fn fetch_token_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+) -> Result<String, ConfigError> {
+    let output = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            ConfigError::Secret(format!(
+                "reading the token-signing secret {arn} (TOKEN_SIGNING_SECRET_ARN): {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            ))
+        })?;
+    output.secret_string.ok_or_else(|| {
+        ConfigError::Secret(format!(
+            "the token-signing secret {arn} has no SecretString"
+        ))
+    })
 }
 
 /// The token-signing secret must be long enough to resist guessing: 32 bytes at least.
 pub const MIN_TOKEN_SECRET_BYTES: usize = 32;
 
 impl State {
-    /// Reads `TABLE_NAME`, `TOKEN_SIGNING_SECRET`, and optionally `DYNAMODB_ENDPOINT` (DynamoDB
+    /// Reads `TABLE_NAME`, the token-signing secret, and optionally `DYNAMODB_ENDPOINT` (DynamoDB
     /// Local) and `APP_CACHE_TTL_SECONDS` (default 30).
+    ///
+    /// The secret is `TOKEN_SIGNING_SECRET` when that is set (the local API, the tests, the
+    /// scripts); otherwise the Secrets Manager secret `TOKEN_SIGNING_SECRET_ARN` names, read here
+    /// once per cold start (on AWS, where the template puts only the ARN in the environment).
     pub async fn from_env() -> Result<Arc<State>, ConfigError> {
         let table = std::env::var("TABLE_NAME").map_err(|_| ConfigError::Missing("TABLE_NAME"))?;
-        let secret = std::env::var("TOKEN_SIGNING_SECRET")
-            .map_err(|_| ConfigError::Missing("TOKEN_SIGNING_SECRET"))?;
+        let source = token_secret_source(
+            std::env::var("TOKEN_SIGNING_SECRET").ok(),
+            std::env::var("TOKEN_SIGNING_SECRET_ARN").ok(),
+        )?;
         let cache_ttl = match std::env::var("APP_CACHE_TTL_SECONDS") {
             Ok(v) => v.parse::<u64>().map_err(|_| {
                 ConfigError::Invalid("APP_CACHE_TTL_SECONDS must be an integer".into())
@@ -48,6 +118,22 @@ impl State {
         let endpoint = std::env::var("DYNAMODB_ENDPOINT")
             .ok()
             .filter(|e| !e.is_empty());
+        let management_endpoint = std::env::var("WEBSOCKET_MANAGEMENT_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty());
+        // The AWS configuration for clients other than DynamoDB (never DynamoDB Local's), loaded
+        // once for the secret and the connection closer.
+        let aws = match (&source, &management_endpoint) {
+            (TokenSecretSource::Value(_), None) => None,
+            _ => Some(sdk_config(None).await),
+        };
+        let secret = match source {
+            TokenSecretSource::Value(secret) => secret,
+            TokenSecretSource::SecretsManager(arn) => {
+                let config = aws.as_ref().expect("loaded for the secret");
+                fetch_token_secret(&aws_sdk_secretsmanager::Client::new(config), &arn).await?
+            }
+        };
         let db = dynamodb_client(endpoint.as_deref()).await;
         let state = State::new(
             db,
@@ -56,13 +142,9 @@ impl State {
             Duration::from_secs(cache_ttl),
         )?;
         // Functions that close connections (kicks) get the WebSocket API's management endpoint.
-        if let Some(endpoint) = std::env::var("WEBSOCKET_MANAGEMENT_ENDPOINT")
-            .ok()
-            .filter(|e| !e.is_empty())
-        {
-            let config = sdk_config(None).await;
+        if let (Some(endpoint), Some(config)) = (management_endpoint, &aws) {
             let closer: Arc<dyn ConnectionCloser> =
-                Arc::new(ManagementApiCloser::new(&config, &endpoint));
+                Arc::new(ManagementApiCloser::new(config, &endpoint));
             state.connections.set_closer(closer);
         }
         Ok(state)
@@ -119,4 +201,58 @@ pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
             .credentials_provider(Credentials::new("local", "local", None, None, "local"));
     }
     loader.load().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(value: Option<&str>, arn: Option<&str>) -> Result<TokenSecretSource, ConfigError> {
+        token_secret_source(value.map(str::to_owned), arn.map(str::to_owned))
+    }
+
+    #[test]
+    fn the_value_wins_when_set() {
+        let secret = "x".repeat(40);
+        for arn in [None, Some("arn:aws:secretsmanager:us-east-1:1:secret:s")] {
+            assert!(matches!(
+                source(Some(&secret), arn),
+                Ok(TokenSecretSource::Value(v)) if v == secret
+            ));
+        }
+        // Set but empty is still the value (State::new then refuses it as too short).
+        assert!(matches!(
+            source(Some(""), Some("arn:aws:secretsmanager:us-east-1:1:secret:s")),
+            Ok(TokenSecretSource::Value(v)) if v.is_empty()
+        ));
+    }
+
+    #[test]
+    fn the_arn_is_used_when_the_value_is_unset() {
+        assert!(matches!(
+            source(None, Some(" arn:aws:secretsmanager:us-east-1:1:secret:s ")),
+            Ok(TokenSecretSource::SecretsManager(arn)) if arn == "arn:aws:secretsmanager:us-east-1:1:secret:s"
+        ));
+    }
+
+    #[test]
+    fn neither_is_a_missing_variable() {
+        for arn in [None, Some(""), Some("  ")] {
+            assert!(matches!(
+                source(None, arn),
+                Err(ConfigError::Missing(
+                    "TOKEN_SIGNING_SECRET or TOKEN_SIGNING_SECRET_ARN"
+                ))
+            ));
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let shown = format!(
+            "{:?}",
+            source(Some("very-secret-value-0123456789abcdef"), None)
+        );
+        assert!(!shown.contains("very-secret"), "{shown}");
+    }
 }
