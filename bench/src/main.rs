@@ -390,6 +390,8 @@ async fn profiles(total: usize, iterations: usize) -> Result<(), BoxError> {
     );
 
     let router = local_api::router::all();
+    let functions =
+        local_api::functions::Functions::new(state.clone(), local_api::functions::Iam::Off)?;
     let page_size = 20u32;
     let last = (total as u32).div_ceil(page_size);
     let read = |page: u32, order: u8| {
@@ -402,10 +404,10 @@ async fn profiles(total: usize, iterations: usize) -> Result<(), BoxError> {
                 request.headers_mut().insert(name, value);
             }
         }
-        let (router, state) = (router.clone(), state.clone());
+        let (router, functions) = (router.clone(), functions.clone());
         async move {
             let started = Instant::now();
-            let response = router.dispatch(state, request, "").await;
+            let response = router.dispatch(&functions, request, "").await;
             let elapsed = started.elapsed();
             let body: Value = serde_json::from_slice(response.body().as_ref())?;
             let users = body["result"]["users"].as_array().map_or(0, Vec::len);

@@ -2,8 +2,12 @@
 //! on its real path. Also what the integration tests use to reach DynamoDB Local.
 
 pub mod dynamodb_local;
+pub mod functions;
+pub mod iam;
+pub mod proxy;
 pub mod router;
 pub mod server;
 pub mod stream;
 pub mod table;
+pub mod template;
 pub mod websocket;

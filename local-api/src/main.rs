@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use local_api::dynamodb_local::{self, Storage};
+use local_api::functions::{Functions, Iam};
 use local_api::server::LocalApi;
 use local_api::table::{self, BoxError};
 use shared::State;
@@ -139,16 +140,20 @@ async fn main() -> Result<(), BoxError> {
         .unwrap_or_else(|_| random_secret())
         .into();
 
+    // One container per function, each held to its IAM policy in template.yaml.
+    let functions = Functions::new(state.clone(), Iam::Enforced)?;
+
     // The purge of soft-deleted users, from the table's stream, as the deployed function does.
     let purge = local_api::stream::follow(
-        state.clone(),
+        functions.clone(),
         endpoint.clone(),
         aws_sdk_dynamodbstreams::types::ShardIteratorType::Latest,
     )
     .await?;
 
     let router = Arc::new(local_api::router::all());
-    let api = LocalApi::new(state.clone(), router.clone(), admin_token.clone());
+    let api = LocalApi::new(functions.clone(), router.clone(), admin_token.clone())
+        .with_iam_proxy(endpoint.clone());
     let (addr, server) = api
         .bind(SocketAddr::from(([127, 0, 0, 1], options.port)))
         .await?;

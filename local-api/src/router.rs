@@ -1,4 +1,5 @@
-//! Path → handler, the way API Gateway routes each path to its function.
+//! Path → function, the way API Gateway routes each path to its function; each function runs in
+//! its own container ([`Functions`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,6 +9,8 @@ use shared::http::{ConsoleOperation, Operation, render, request_id};
 use shared::lambda_http::http::{Response, StatusCode};
 use shared::lambda_http::{Body, Request};
 use shared::{ApiError, State};
+
+use crate::functions::Functions;
 
 type Handler = Arc<dyn Fn(Arc<State>, Request) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
 
@@ -19,9 +22,17 @@ pub enum Access {
     Console,
 }
 
+#[derive(Clone)]
+struct Route {
+    access: Access,
+    /// The function (its binary name) that serves the path.
+    function: &'static str,
+    handler: Handler,
+}
+
 #[derive(Default, Clone)]
 pub struct Router {
-    routes: HashMap<&'static str, (Access, Handler)>,
+    routes: HashMap<&'static str, Route>,
 }
 
 impl Router {
@@ -29,7 +40,14 @@ impl Router {
         for path in O::PATHS {
             let handler: Handler =
                 Arc::new(|state, request| Box::pin(shared::http::serve::<O>(state, request)));
-            self.routes.insert(path, (Access::Signed, handler));
+            self.routes.insert(
+                path,
+                Route {
+                    access: Access::Signed,
+                    function: O::NAME,
+                    handler,
+                },
+            );
         }
         self
     }
@@ -39,34 +57,56 @@ impl Router {
             let handler: Handler = Arc::new(|state, request| {
                 Box::pin(shared::http::serve_console::<O>(state, request))
             });
-            self.routes.insert(path, (Access::Console, handler));
+            self.routes.insert(
+                path,
+                Route {
+                    access: Access::Console,
+                    function: O::NAME,
+                    handler,
+                },
+            );
         }
         self
     }
 
     pub fn paths(&self) -> Vec<(&'static str, Access)> {
-        let mut paths: Vec<_> = self.routes.iter().map(|(p, (a, _))| (*p, *a)).collect();
+        let mut paths: Vec<_> = self.routes.iter().map(|(p, r)| (*p, r.access)).collect();
         paths.sort();
         paths
     }
 
-    /// Routes one request. `admin_token` guards the console the way IAM does when deployed.
+    /// Every path with the function that serves it.
+    pub fn functions(&self) -> Vec<(&'static str, &'static str)> {
+        let mut paths: Vec<_> = self.routes.iter().map(|(p, r)| (*p, r.function)).collect();
+        paths.sort();
+        paths
+    }
+
+    /// Routes one request to its function's container. `admin_token` guards the console the
+    /// way IAM does when deployed.
     pub async fn dispatch(
         &self,
-        state: Arc<State>,
+        functions: &Functions,
         request: Request,
         admin_token: &str,
     ) -> Response<Body> {
-        let Some((access, handler)) = self.routes.get(request.uri().path()) else {
+        let Some(route) = self.routes.get(request.uri().path()) else {
             let id = request_id(request.headers());
             return render(404, &ApiError::UnknownPath.body(), &id);
         };
-        if *access == Access::Console && !is_admin(&request, admin_token) {
+        if route.access == Access::Console && !is_admin(&request, admin_token) {
             let id = request_id(request.headers());
             let body = serde_json::json!({ "code": 1004, "errorMessage": "console requires the local admin token" });
             return render(StatusCode::FORBIDDEN.as_u16(), &body, &id);
         }
-        handler(state, request).await
+        match functions.state(route.function) {
+            Ok(state) => (route.handler)(state, request).await,
+            Err(err) => {
+                tracing::error!(function = route.function, error = %err, "no container");
+                let id = request_id(request.headers());
+                render(err.status(), &err.body(), &id)
+            }
+        }
     }
 }
 

@@ -9,11 +9,12 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use shared::State;
 use shared::lambda_http::Body;
 use shared::lambda_http::http::{Request, Response};
 use tokio::net::TcpListener;
 
+use crate::functions::Functions;
+use crate::proxy;
 use crate::router::Router;
 use crate::websocket::{self, Sockets};
 
@@ -22,26 +23,43 @@ const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct LocalApi {
-    pub state: Arc<State>,
+    /// Each function's container.
+    pub functions: Arc<Functions>,
     pub router: Arc<Router>,
     pub admin_token: Arc<str>,
     /// The open WebSocket connections (`GET /ws`); kicks close them.
     pub sockets: Arc<Sockets>,
+    /// DynamoDB Local, for the IAM proxy real binaries use (`/.iam/<function>/`).
+    pub dynamodb_endpoint: Option<String>,
 }
 
 impl LocalApi {
-    pub fn new(state: Arc<State>, router: Arc<Router>, admin_token: Arc<str>) -> Self {
+    pub fn new(functions: Arc<Functions>, router: Arc<Router>, admin_token: Arc<str>) -> Self {
         Self {
-            state,
+            functions,
             router,
             admin_token,
             sockets: Arc::default(),
+            dynamodb_endpoint: None,
         }
+    }
+
+    /// Also serve `/.iam/<function>/`: DynamoDB Local behind that function's policy.
+    pub fn with_iam_proxy(mut self, dynamodb_endpoint: String) -> Self {
+        self.dynamodb_endpoint = Some(dynamodb_endpoint);
+        self
     }
 
     async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         if websocket::is_websocket(&request) {
-            return websocket::accept(self.state.clone(), self.sockets.clone(), request).await;
+            return websocket::accept(self.functions.clone(), self.sockets.clone(), request).await;
+        }
+        if let (Some(function), Some(endpoint)) = (
+            proxy::function_of(request.uri().path()),
+            &self.dynamodb_endpoint,
+        ) {
+            let function = function.to_owned();
+            return proxy::forward(&self.functions, &function, endpoint, request).await;
         }
         let (parts, body) = request.into_parts();
         let bytes = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
@@ -64,7 +82,7 @@ impl LocalApi {
         let response = self
             .router
             .dispatch(
-                self.state.clone(),
+                &self.functions,
                 Request::from_parts(parts, body),
                 &self.admin_token,
             )
@@ -81,7 +99,10 @@ impl LocalApi {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         // Kicks close this server's sockets.
-        self.state.connections.set_closer(self.sockets.clone());
+        self.functions
+            .base()
+            .connections
+            .set_closer(self.sockets.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {

@@ -1,5 +1,7 @@
 //! Reads DynamoDB Local's stream of the table and hands each batch of records, in the JSON form
-//! Lambda delivers, to the very handler the deployed `purge-soft-deleted-users` function runs.
+//! Lambda delivers, to the very handler the deployed `purge-soft-deleted-users` function runs,
+//! in that function's container and with its role (the event source mapping reads the stream
+//! with the function's permissions).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -9,7 +11,11 @@ use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use serde_json::{Map, Value, json};
 use shared::State;
 
+use crate::functions::Functions;
 use crate::table::BoxError;
+
+/// The function the table's stream drives.
+pub const PURGE_FUNCTION: &str = "purge-soft-deleted-users";
 
 fn attribute_json(value: &AttributeValue) -> Value {
     match value {
@@ -47,16 +53,18 @@ fn lambda_record(record: &Record) -> Value {
 /// shards are read from (LATEST for the local API, so an old run's records on disk are not
 /// replayed); shards opened later are read from their start. The task runs until dropped.
 pub async fn follow(
-    state: Arc<State>,
+    functions: Arc<Functions>,
     endpoint: String,
     from: ShardIteratorType,
 ) -> Result<tokio::task::JoinHandle<Result<(), BoxError>>, BoxError> {
     let config = shared::state::sdk_config(Some(&endpoint)).await;
-    let streams = aws_sdk_dynamodbstreams::Client::new(&config);
-    let described = state
+    let streams = functions.streams_client(PURGE_FUNCTION, &config)?;
+    let state = functions.state(PURGE_FUNCTION)?;
+    let base = functions.base();
+    let described = base
         .db
         .describe_table()
-        .table_name(&state.table)
+        .table_name(&base.table)
         .send()
         .await?;
     let stream_arn = described

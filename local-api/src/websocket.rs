@@ -12,7 +12,8 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use shared::State;
+
+use crate::functions::Functions;
 use shared::connections::{
     ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest, CloseFuture, ConnectionCloser,
 };
@@ -26,6 +27,12 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 
 /// The path of the WebSocket endpoint.
 pub const PATH: &str = "/ws";
+
+/// The WebSocket API's routes and the functions behind them, as `template.yaml` wires them.
+pub const CONNECT: (&str, &str) = ("$connect", "connect");
+pub const DISCONNECT: (&str, &str) = ("$disconnect", "disconnect");
+pub const HEARTBEAT: (&str, &str) = ("heartbeat", "heartbeat");
+pub const ROUTES: [(&str, &str); 3] = [CONNECT, DISCONNECT, HEARTBEAT];
 
 /// The open sockets, by connection ID.
 #[derive(Default)]
@@ -131,7 +138,7 @@ pub fn is_websocket(request: &Request<Incoming>) -> bool {
 
 /// Runs `$connect`, and on success accepts the upgrade and serves the socket.
 pub async fn accept(
-    state: Arc<State>,
+    functions: Arc<Functions>,
     sockets: Arc<Sockets>,
     mut request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
@@ -151,8 +158,14 @@ pub async fn accept(
     // Registered before `$connect` runs, so a kick during the connect is not lost.
     let closed = sockets.register(&connection_id);
     let on_upgrade = hyper::upgrade::on(&mut request);
-    let connect_event = event(&connection_id, "$connect", "CONNECT", Some(&request), None);
-    let answer = connect::handle(state.clone(), connect_event).await;
+    let connect_event = event(&connection_id, CONNECT.0, "CONNECT", Some(&request), None);
+    let answer = match functions.state(CONNECT.1) {
+        Ok(state) => connect::handle(state, connect_event).await,
+        Err(err) => {
+            sockets.forget(&connection_id);
+            return plain(500, &err.body().to_string());
+        }
+    };
     if answer.status_code != 200 {
         sockets.forget(&connection_id);
         return plain(
@@ -166,13 +179,18 @@ pub async fn accept(
                 let socket =
                     WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None)
                         .await;
-                serve(&state, socket, &connection_id, closed).await;
+                serve(&functions, socket, &connection_id, closed).await;
             }
             Err(err) => tracing::warn!(error = %err, "websocket upgrade failed"),
         }
         sockets.forget(&connection_id);
-        let event = event(&connection_id, "$disconnect", "DISCONNECT", None, None);
-        disconnect::handle(state, event).await;
+        let event = event(&connection_id, DISCONNECT.0, "DISCONNECT", None, None);
+        match functions.state(DISCONNECT.1) {
+            Ok(state) => {
+                disconnect::handle(state, event).await;
+            }
+            Err(err) => tracing::error!(error = %err, "no disconnect container"),
+        }
     });
     Response::builder()
         .status(101)
@@ -184,7 +202,7 @@ pub async fn accept(
 }
 
 async fn serve(
-    state: &Arc<State>,
+    functions: &Functions,
     socket: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
     connection_id: &str,
     mut closed: oneshot::Receiver<()>,
@@ -202,9 +220,12 @@ async fn serve(
                     let action = serde_json::from_str::<Value>(text.as_str())
                         .ok()
                         .and_then(|v| v.get("action").and_then(Value::as_str).map(str::to_owned));
-                    let reply = if action.as_deref() == Some("heartbeat") {
-                        let event = event(connection_id, "heartbeat", "MESSAGE", None, Some(text.to_string()));
-                        body_text(&heartbeat::handle(state.clone(), event).await)
+                    let reply = if action.as_deref() == Some(HEARTBEAT.0) {
+                        let event = event(connection_id, HEARTBEAT.0, "MESSAGE", None, Some(text.to_string()));
+                        match functions.state(HEARTBEAT.1) {
+                            Ok(state) => body_text(&heartbeat::handle(state, event).await),
+                            Err(err) => err.body().to_string(),
+                        }
                     } else {
                         // No `$default` route: API Gateway answers this.
                         r#"{"message": "Forbidden"}"#.to_owned()

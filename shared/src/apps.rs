@@ -225,6 +225,11 @@ pub async fn create(state: &State, changes: AppChanges) -> Result<App, ApiError>
     Ok(app)
 }
 
+/// The app of a stored app item.
+pub fn from_item(item: HashMap<String, AttributeValue>) -> Result<App, ApiError> {
+    Ok(serde_dynamo::from_item::<_, AppItem>(item)?.app)
+}
+
 /// Reads an app straight from the table (strongly consistent), bypassing the cache.
 pub async fn fetch(state: &State, app_key: &str) -> Result<Option<App>, ApiError> {
     let out = state
@@ -391,17 +396,14 @@ fn enum_attr<T: Serialize>(value: &T) -> AttributeValue {
     }
 }
 
-/// Apps cached per container for a short time: a warm request costs only its own DynamoDB calls.
-/// Console changes made in another container are seen within the TTL; a signature or token that
-/// does not match a cached secret triggers one refresh, so a rotated secret works at once.
+/// Apps cached per container for a short time, so a read can run with the app's settings while
+/// the app as stored now is checked beside it ([`crate::auth`]). Console changes made in another
+/// container reach a cached copy's settings within the TTL; the secret and status are checked
+/// against the stored app on every request.
 pub struct AppCache {
     ttl: Duration,
     entries: Mutex<HashMap<String, (Instant, Arc<App>)>>,
 }
-
-/// A cached entry younger than this is never refreshed on a mismatch (bounds refresh traffic
-/// from clients that keep sending a wrong secret).
-const MIN_REFRESH_AGE: Duration = Duration::from_secs(1);
 
 impl AppCache {
     pub fn new(ttl: Duration) -> Self {
@@ -409,6 +411,11 @@ impl AppCache {
             ttl,
             entries: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// How long an entry is served without a re-read.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
     fn cached(&self, app_key: &str, max_age: Duration) -> Option<Arc<App>> {
@@ -422,7 +429,8 @@ impl AppCache {
             .map(|(_, app)| app.clone())
     }
 
-    async fn load(&self, state: &State, app_key: &str) -> Result<Option<Arc<App>>, ApiError> {
+    /// Reads the app from the table (strongly consistent) and caches what it finds.
+    pub async fn load(&self, state: &State, app_key: &str) -> Result<Option<Arc<App>>, ApiError> {
         let app = fetch(state, app_key).await?.map(Arc::new);
         let mut entries = self
             .entries
@@ -439,23 +447,26 @@ impl AppCache {
         Ok(app)
     }
 
+    /// The cached app, if the container read it within the TTL (no I/O).
+    pub fn peek(&self, app_key: &str) -> Option<Arc<App>> {
+        self.cached(app_key, self.ttl)
+    }
+
+    /// The cached app, else the stored one.
     pub async fn get(&self, state: &State, app_key: &str) -> Result<Option<Arc<App>>, ApiError> {
-        match self.cached(app_key, self.ttl) {
+        match self.peek(app_key) {
             Some(app) => Ok(Some(app)),
             None => self.load(state, app_key).await,
         }
     }
 
-    /// Re-reads the app unless the cached copy is fresher than a second.
-    pub async fn refresh(
-        &self,
-        state: &State,
-        app_key: &str,
-    ) -> Result<Option<Arc<App>>, ApiError> {
-        match self.cached(app_key, MIN_REFRESH_AGE) {
-            Some(app) => Ok(Some(app)),
-            None => self.load(state, app_key).await,
-        }
+    /// Puts an app in the cache as if it had just been read (tests start warm with it).
+    pub fn remember(&self, app: Arc<App>) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.insert(app.app_key.clone(), (Instant::now(), app));
     }
 
     pub fn forget(&self, app_key: &str) {

@@ -94,28 +94,48 @@ fn signature_matches(app: &App, headers: &SigningHeaders) -> bool {
         .into()
 }
 
-/// Authenticates a signed request: app known, signature right, app enabled. The nonce is
-/// checked separately ([`remember_nonce`]) so read-only operations can overlap the two calls.
-pub async fn authenticate(state: &State, headers: &SigningHeaders) -> Result<Arc<App>, ApiError> {
-    let mut app = state
-        .apps
-        .get(state, &headers.app_key)
-        .await?
-        .ok_or(ApiError::UnknownApp)?;
-    if !signature_matches(&app, headers) {
-        // The cached secret may have been rotated since: look once more before refusing.
-        app = state
-            .apps
-            .refresh(state, &headers.app_key)
-            .await?
-            .ok_or(ApiError::UnknownApp)?;
-        if !signature_matches(&app, headers) {
-            return Err(ApiError::Unauthenticated("Signature does not match"));
-        }
+/// Whether `app` accepts the request: signature right, app enabled.
+fn accepts(app: &App, headers: &SigningHeaders) -> Result<(), ApiError> {
+    if !signature_matches(app, headers) {
+        return Err(ApiError::Unauthenticated("Signature does not match"));
     }
     if app.status == AppStatus::Offline {
         return Err(ApiError::AppDisabled);
     }
+    Ok(())
+}
+
+/// Authenticates a signed request against the container's cached app when that copy accepts
+/// it, else against the app as stored now (so a new secret, or an app back online, works at
+/// once). Returns the app and whether it was read from the table for this request; a cached
+/// copy may be older than a change made in another container, so the caller also checks
+/// [`authenticate_current`]. The nonce is checked separately ([`remember_nonce`]) so the calls
+/// can overlap.
+pub async fn authenticate(
+    state: &State,
+    headers: &SigningHeaders,
+) -> Result<(Arc<App>, bool), ApiError> {
+    if let Some(cached) = state.apps.peek(&headers.app_key)
+        && accepts(&cached, headers).is_ok()
+    {
+        return Ok((cached, false));
+    }
+    Ok((authenticate_current(state, headers).await?, true))
+}
+
+/// Authenticates against the app as stored now (a strongly consistent read, which refreshes the
+/// container's cache): another container may have rotated the secret or taken the app offline
+/// since this container cached it.
+pub async fn authenticate_current(
+    state: &State,
+    headers: &SigningHeaders,
+) -> Result<Arc<App>, ApiError> {
+    let app = state
+        .apps
+        .load(state, &headers.app_key)
+        .await?
+        .ok_or(ApiError::UnknownApp)?;
+    accepts(&app, headers)?;
     Ok(app)
 }
 

@@ -1,12 +1,15 @@
 //! Wall-clock time in Unix milliseconds, with an offset tests can move (bans, restores and nonce
 //! windows depend on time; tests must not sleep for an hour).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-#[derive(Debug, Default)]
+/// Clones share one offset: every function's container of the local stack reads the same time,
+/// as every Lambda container reads the same wall clock.
+#[derive(Debug, Default, Clone)]
 pub struct Clock {
-    offset_ms: AtomicI64,
+    offset_ms: Arc<AtomicI64>,
 }
 
 impl Clock {

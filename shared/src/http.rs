@@ -60,8 +60,8 @@ pub trait Operation: DeserializeOwned + Send + 'static {
     const NAME: &'static str;
     /// The request paths served (the first is canonical, the rest aliases).
     const PATHS: &'static [&'static str];
-    /// A read-only operation runs alongside the replay check (its result is dropped if the nonce
-    /// was used before), so the replay guard adds no latency to reads.
+    /// A read-only operation runs alongside the replay check and the current app's check (its
+    /// result is dropped if either refuses), so neither adds latency to reads.
     const READ_ONLY: bool = false;
     fn validate(&self) -> Result<(), ApiError>;
     fn run(self, call: Call) -> impl Future<Output = Result<Reply, ApiError>> + Send;
@@ -178,20 +178,42 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
     let headers = auth::signing_headers(request.headers(), now_ms)?;
     let operation: O = parse_body(request.body().as_ref())?;
     operation.validate()?;
-    let app = auth::authenticate(&state, &headers).await?;
+    let (app, read_now) = auth::authenticate(&state, &headers).await?;
     tracing::Span::current().record("app", app.app_key.as_str());
-    let call = Call {
-        state: state.clone(),
-        app,
-        now_ms,
+    // The container's cached app may be older than a rotation or a status change made in another
+    // function's container: every request is also authorised by the app as stored now, read
+    // beside the replay guard (unless it was just read for this request).
+    let current = async {
+        match read_now {
+            true => Ok(app.clone()),
+            false => auth::authenticate_current(&state, &headers).await,
+        }
     };
     if O::READ_ONLY {
-        let (fresh, result) =
-            tokio::join!(auth::remember_nonce(&state, &headers), operation.run(call));
+        // A read runs at the same time, with the cached app's settings; its answer is dropped
+        // if the current app refuses the request.
+        let call = Call {
+            state: state.clone(),
+            app: app.clone(),
+            now_ms,
+        };
+        let (fresh, current, result) = tokio::join!(
+            auth::remember_nonce(&state, &headers),
+            current,
+            operation.run(call)
+        );
         fresh?;
+        current?;
         result
     } else {
-        auth::remember_nonce(&state, &headers).await?;
+        // A change starts only once the current app allows it, and runs with its settings.
+        let (fresh, current) = tokio::join!(auth::remember_nonce(&state, &headers), current);
+        fresh?;
+        let call = Call {
+            state: state.clone(),
+            app: current?,
+            now_ms,
+        };
         operation.run(call).await
     }
 }

@@ -120,8 +120,9 @@ fn decode(token_secret: &[u8], app: &App, token: &str) -> Option<Claims> {
     .map(|data| data.claims)
 }
 
-/// Verifies a token against the records. Costs one `BatchGetItem` (user and ban) once the app is
-/// cached.
+/// Verifies a token against the records as they are now: the app (its current secret and
+/// status, never a container's cached copy, so a rotation in any container refuses old tokens at
+/// once), the user and the ban, in one strongly consistent `BatchGetItem`.
 pub async fn verify(state: &State, token: &str) -> Result<VerifiedToken, VerifyError> {
     let reject = |r| Err(VerifyError::Rejected(r));
     let Ok(unverified) = jsonwebtoken::dangerous::insecure_decode_claims::<Claims>(token) else {
@@ -129,31 +130,22 @@ pub async fn verify(state: &State, token: &str) -> Result<VerifiedToken, VerifyE
     };
     // Never build keys from unchecked text.
     if crate::validate::user_id("sub", &unverified.sub).is_err()
-        || !unverified.app.bytes().all(|b| b.is_ascii_alphanumeric())
+        || crate::apps::validate_app_key(&unverified.app).is_err()
     {
         return reject(Rejection::Invalid);
     }
-    let Some(mut app) = state.apps.get(state, &unverified.app).await? else {
+    let records = records(state, &unverified.app, &unverified.sub).await?;
+    let Some(app) = records.app else {
         return reject(Rejection::UnknownApp);
     };
-    let mut claims = decode(&state.token_secret, &app, token);
-    if claims.is_none() {
-        // Maybe the cached secret was rotated since the token was issued: look once more.
-        match state.apps.refresh(state, &unverified.app).await? {
-            Some(fresh) => app = fresh,
-            None => return reject(Rejection::UnknownApp),
-        }
-        claims = decode(&state.token_secret, &app, token);
-    }
-    let Some(claims) = claims else {
+    let Some(claims) = decode(&state.token_secret, &app, token) else {
         return reject(Rejection::Invalid);
     };
     if app.status == AppStatus::Offline {
         return reject(Rejection::AppOffline);
     }
-    let records = user_and_ban(state, &claims.app, &claims.sub).await?;
     let now_ms = state.clock.now_ms();
-    match records {
+    match (records.user, records.ban_until) {
         (None, _) => reject(Rejection::UnknownUser),
         (Some(user), _) if user.state == UserState::SoftDeleted => reject(Rejection::SoftDeleted),
         (_, Some(until_ms)) if until_ms > now_ms => reject(Rejection::Banned { until_ms }),
@@ -166,28 +158,36 @@ pub async fn verify(state: &State, token: &str) -> Result<VerifiedToken, VerifyE
     }
 }
 
-/// The user record and the ban expiry (if any), in one strongly consistent `BatchGetItem`.
-async fn user_and_ban(
-    state: &State,
-    app_key: &str,
-    user_id: &str,
-) -> Result<(Option<users::User>, Option<i64>), ApiError> {
-    let pk = AttributeValue::S(table::user_pk(app_key, user_id));
-    let key = |sk: &str| {
+/// What a token is verified against.
+struct Records {
+    app: Option<App>,
+    user: Option<users::User>,
+    ban_until: Option<i64>,
+}
+
+/// The app, the user record and the ban expiry (if any), in one strongly consistent
+/// `BatchGetItem`.
+async fn records(state: &State, app_key: &str, user_id: &str) -> Result<Records, ApiError> {
+    let user_pk = AttributeValue::S(table::user_pk(app_key, user_id));
+    let key = |pk: AttributeValue, sk: &str| {
         HashMap::from([
-            (table::PK.to_owned(), pk.clone()),
+            (table::PK.to_owned(), pk),
             (table::SK.to_owned(), AttributeValue::S(sk.to_owned())),
         ])
     };
     let keys = KeysAndAttributes::builder()
-        .keys(key(table::SK_USER))
-        .keys(key(table::SK_BAN))
+        .keys(key(
+            AttributeValue::S(table::app_pk(app_key)),
+            table::SK_APP,
+        ))
+        .keys(key(user_pk.clone(), table::SK_USER))
+        .keys(key(user_pk, table::SK_BAN))
         .consistent_read(true)
         .build()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut request = HashMap::from([(state.table.clone(), keys)]);
     let mut items = Vec::new();
-    // Unprocessed keys are rare with two items, but must be read again, not ignored.
+    // Unprocessed keys are rare with three items, but must be read again, not ignored.
     for _ in 0..5 {
         let out = state
             .db
@@ -203,15 +203,21 @@ async fn user_and_ban(
             None => break,
         }
     }
-    let mut user = None;
-    let mut ban_until = None;
+    let mut records = Records {
+        app: None,
+        user: None,
+        ban_until: None,
+    };
     for item in items {
         match item.get(table::SK) {
+            Some(AttributeValue::S(sk)) if sk == table::SK_APP => {
+                records.app = Some(crate::apps::from_item(item)?)
+            }
             Some(AttributeValue::S(sk)) if sk == table::SK_USER => {
-                user = Some(serde_dynamo::from_item(item)?)
+                records.user = Some(serde_dynamo::from_item(item)?)
             }
             Some(AttributeValue::S(sk)) if sk == table::SK_BAN => {
-                ban_until = item
+                records.ban_until = item
                     .get("banExpiresAt")
                     .and_then(|v| v.as_n().ok())
                     .and_then(|n| n.parse().ok());
@@ -219,7 +225,7 @@ async fn user_and_ban(
             _ => {}
         }
     }
-    Ok((user, ban_until))
+    Ok(records)
 }
 
 #[cfg(test)]

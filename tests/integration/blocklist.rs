@@ -434,9 +434,13 @@ async fn purging_a_blocked_user_decrements_the_blockers_counter() {
     );
     assert_eq!(block(&env, &app, "x", &["alice"]).await.outcome(), (200, 0));
     mark_soft_deleted(&env, &app, "x").await;
-    shared::lifecycle::purge_user_data(&env.state, &app.app_key, "x")
-        .await
-        .unwrap();
+    shared::lifecycle::purge_user_data(
+        &env.function("purge-soft-deleted-users"),
+        &app.app_key,
+        "x",
+    )
+    .await
+    .unwrap();
     let (edges_found, count) = stored(&env, &app, "alice").await;
     assert_eq!(edges_found.keys().collect::<Vec<_>>(), ["bob"]);
     assert_eq!(count, Some(1));

@@ -18,7 +18,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn serve(env: &Env) -> SocketAddr {
     let api = LocalApi::new(
-        env.state.clone(),
+        env.functions.clone(),
         Arc::new(local_api::router::all()),
         ADMIN_TOKEN.into(),
     );
@@ -454,7 +454,7 @@ async fn the_websocket_functions_accept_their_api_gateway_events() {
     };
 
     // A leftover of an interrupted run would make the fixed connection ID taken.
-    ::disconnect::handle(env.state.clone(), websocket_event("disconnect")).await;
+    ::disconnect::handle(env.function("disconnect"), websocket_event("disconnect")).await;
     let text = std::fs::read_to_string(format!(
         "{}/../events/connect.json",
         env!("CARGO_MANIFEST_DIR")
@@ -462,21 +462,22 @@ async fn the_websocket_functions_accept_their_api_gateway_events() {
     .expect("connect event")
     .replace("EVENTSACCESSTOKEN", &token);
     let event = serde_json::from_str(&text).expect("a WebSocket event");
-    let connected = ::connect::handle(env.state.clone(), event).await;
+    let connected = ::connect::handle(env.function("connect"), event).await;
     assert_eq!(connected.status_code, 200, "{:?}", connected.body);
     assert_eq!(status(&env, &app, "alice").await, "1");
 
-    let pong = ::heartbeat::handle(env.state.clone(), websocket_event("heartbeat")).await;
+    let pong = ::heartbeat::handle(env.function("heartbeat"), websocket_event("heartbeat")).await;
     assert_eq!(
         (pong.status_code, body(&pong)),
         (200, json!({"type": "pong"}))
     );
 
-    let refused = ::connect::handle(env.state.clone(), websocket_event("connect")).await;
+    let refused = ::connect::handle(env.function("connect"), websocket_event("connect")).await;
     assert_eq!(refused.status_code, 401);
     assert_eq!(body(&refused)["reason"], "invalid");
 
-    let gone = ::disconnect::handle(env.state.clone(), websocket_event("disconnect")).await;
+    let gone =
+        ::disconnect::handle(env.function("disconnect"), websocket_event("disconnect")).await;
     assert_eq!(gone.status_code, 200);
     assert_eq!(status(&env, &app, "alice").await, "0");
     assert_eq!(connection_items(&env, &app).await, 0);

@@ -1280,9 +1280,13 @@ async fn purging_a_user_removes_its_friend_edges_and_requests_and_decrements_cou
         (200, 25461)
     );
     mark_soft_deleted(&env, &app, "x").await;
-    shared::lifecycle::purge_user_data(&env.state, &app.app_key, "x")
-        .await
-        .unwrap();
+    shared::lifecycle::purge_user_data(
+        &env.function("purge-soft-deleted-users"),
+        &app.app_key,
+        "x",
+    )
+    .await
+    .unwrap();
     let table = Friendships::read(&env, &app).await;
     table.assert_consistent(&app);
     assert_eq!(table.edges.len(), 2, "{:?}", table.edges.keys());

@@ -519,7 +519,8 @@ async fn the_purge_event_file_drives_the_stream_function() {
     .replace("EVENTSAPPKEY", &app.app_key)
     .replace("0123456789abcdef0123456789abcdef", &operation_id);
     let event: Value = serde_json::from_str(&text).expect("json");
-    let answer = purge_soft_deleted_users::handle(&env.state, &event).await;
+    let answer =
+        purge_soft_deleted_users::handle(&env.function("purge-soft-deleted-users"), &event).await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     let operation = env.wait_for_operation(&app, &operation_id).await;
     assert_eq!(operation["users"][0]["status"], "done");

@@ -1,6 +1,7 @@
 //! Integration tests against DynamoDB Local. Each test makes its own app, so tests run in
 //! parallel without seeing each other.
 
+mod aws_semantics;
 mod bad_input;
 mod blocklist;
 mod budget;
@@ -12,5 +13,6 @@ mod lifecycle;
 mod moderation;
 mod profiles;
 mod signing;
+mod template;
 mod tokens;
 mod users;

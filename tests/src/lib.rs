@@ -1,11 +1,13 @@
 //! Test harness: DynamoDB Local (from `DYNAMODB_ENDPOINT`, started once per run by
 //! `scripts/test`), the table from `template.yaml`, one fresh app per test, and signed requests
-//! through the same router the local API serves.
+//! through the same router the local API serves, each function in its own container held to its
+//! IAM policy, as on AWS.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use local_api::functions::{Functions, Iam};
 use local_api::router::Router;
 use serde_json::Value;
 use shared::State;
@@ -20,8 +22,11 @@ pub const ADMIN_TOKEN: &str = "integration-test-admin-token";
 const TOKEN_SECRET: &str = "integration-tests-token-secret-0123456789";
 
 pub struct Env {
+    /// The stack's own state (the developer's full rights): for setup and for reading the table.
     pub state: Arc<State>,
     pub router: Router,
+    /// Each function's container; requests run there, under the function's IAM policy.
+    pub functions: Arc<Functions>,
 }
 
 pub struct Response {
@@ -44,6 +49,8 @@ pub async fn env() -> Env {
 
 /// The test environment with a customised DynamoDB client (e.g. an interceptor).
 pub async fn env_with(customise: impl FnOnce(DynamoConfig) -> DynamoConfig) -> Env {
+    // The functions' JSON logs (an IAM denial, a failed purge) show with a failing test's output.
+    shared::lambda::init_logs();
     let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect(
         "DYNAMODB_ENDPOINT is not set: run the tests with `make test` (it starts DynamoDB Local)",
     );
@@ -59,6 +66,7 @@ pub async fn env_with(customise: impl FnOnce(DynamoConfig) -> DynamoConfig) -> E
     let state =
         State::new(client, table, TOKEN_SECRET.into(), Duration::from_secs(30)).expect("state");
     Env {
+        functions: Functions::new(state.clone(), Iam::Enforced).expect("functions"),
         state,
         router: local_api::router::all(),
     }
@@ -104,6 +112,21 @@ pub fn event(name: &str) -> Request {
 }
 
 impl Env {
+    /// The container of function `binary` (its own client, cache and IAM policy).
+    pub fn function(&self, binary: &str) -> Arc<State> {
+        self.functions
+            .state(binary)
+            .expect("a function of template.yaml")
+    }
+
+    /// Every function's container with `app` in its cache, as after earlier requests.
+    pub fn warm(&self, app: &App) {
+        let app = Arc::new(app.clone());
+        for function in &self.functions.template().functions {
+            self.function(&function.binary).apps.remember(app.clone());
+        }
+    }
+
     pub async fn new_app(&self, changes: AppChanges) -> App {
         apps::create(&self.state, changes)
             .await
@@ -117,7 +140,7 @@ impl Env {
     pub async fn send(&self, request: Request) -> Response {
         let response = self
             .router
-            .dispatch(self.state.clone(), request, ADMIN_TOKEN)
+            .dispatch(&self.functions, request, ADMIN_TOKEN)
             .await;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -207,7 +230,7 @@ impl Env {
     pub async fn follow_stream(&self) -> StreamFollower {
         let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT");
         let handle = local_api::stream::follow(
-            self.state.clone(),
+            self.functions.clone(),
             endpoint,
             aws_sdk_dynamodbstreams::types::ShardIteratorType::Latest,
         )

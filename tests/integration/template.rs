@@ -1,0 +1,135 @@
+//! `template.yaml` agrees with the code: every function folder has its template function (same
+//! binary, `bootstrap` handler), its event file and its route; every route the code serves is the
+//! template's and leads to the same function; nothing in the template, the router or `events/`
+//! is orphaned. A new operation missing from any of them fails here.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use local_api::template::Template;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn names_in(dir: &str, suffix: &str) -> BTreeSet<String> {
+    std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .into_string()
+                .expect("utf-8")
+        })
+        .filter_map(|name| name.strip_suffix(suffix).map(str::to_owned))
+        .collect()
+}
+
+fn event(binary: &str) -> Value {
+    let path = root().join("events").join(format!("{binary}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn functions_events_routes_and_template_agree() {
+    let template = Template::shipped().expect("template.yaml");
+    let folders = names_in("functions", "");
+    let events = names_in("events", ".json");
+    let in_template: BTreeSet<String> = template
+        .functions
+        .iter()
+        .map(|f| f.binary.clone())
+        .collect();
+    assert_eq!(in_template, folders, "template functions vs functions/");
+    assert_eq!(events, folders, "events/*.json vs functions/");
+
+    let router = local_api::router::all();
+    let served = router.functions();
+    let websocket: BTreeSet<&str> = local_api::websocket::ROUTES.iter().map(|r| r.1).collect();
+    let stream = local_api::stream::PURGE_FUNCTION;
+    for function in &template.functions {
+        let binary = function.binary.as_str();
+        // The package builds a binary of that name (cargo-lambda and SAM build `--bin <Binary>`).
+        let manifest =
+            std::fs::read_to_string(root().join("functions").join(binary).join("Cargo.toml"))
+                .expect("Cargo.toml");
+        assert!(
+            manifest.contains(&format!("name = \"{binary}\"")),
+            "{binary}: package and binary named after the folder"
+        );
+        assert!(
+            function.handler.as_deref().is_none_or(|h| h == "bootstrap"),
+            "{binary}: handler"
+        );
+        let event = event(binary);
+        let paths: BTreeSet<&str> = served
+            .iter()
+            .filter(|(_, f)| *f == binary)
+            .map(|(p, _)| *p)
+            .collect();
+        let routed: BTreeSet<&str> = function
+            .http_routes
+            .iter()
+            .map(|r| r.path.as_str())
+            .collect();
+        if !paths.is_empty() {
+            // An HTTP API function: the router serves exactly the template's paths, POST allowed.
+            assert_eq!(
+                routed, paths,
+                "{binary}: template paths vs the operation's PATHS"
+            );
+            for route in &function.http_routes {
+                assert!(
+                    ["ANY", "POST", "post", "any"].contains(&route.method.as_str()),
+                    "{binary}: {} {}",
+                    route.method,
+                    route.path
+                );
+            }
+            let path = event["rawPath"].as_str().unwrap_or_default();
+            assert!(paths.contains(path), "{binary}: its event's path {path:?}");
+            assert_eq!(
+                event["requestContext"]["http"]["method"], "POST",
+                "{binary}"
+            );
+            assert!(function.websocket_routes.is_empty() && function.stream_events.is_empty());
+        } else if websocket.contains(binary) {
+            let (route, _) = local_api::websocket::ROUTES
+                .iter()
+                .find(|r| r.1 == binary)
+                .expect("route");
+            assert_eq!(
+                function.websocket_routes,
+                [*route],
+                "{binary}: WebSocket route"
+            );
+            assert_eq!(
+                event["requestContext"]["routeKey"], *route,
+                "{binary}: its event"
+            );
+            assert!(routed.is_empty(), "{binary}: no HTTP route");
+        } else {
+            assert_eq!(binary, stream, "{binary}: served by nothing");
+            assert_eq!(
+                function.stream_events.len(),
+                1,
+                "{binary}: its stream event"
+            );
+            assert_eq!(
+                event["Records"][0]["eventSource"], "aws:dynamodb",
+                "{binary}: its event"
+            );
+            assert!(routed.is_empty(), "{binary}: no HTTP route");
+        }
+    }
+    // Every path the router serves belongs to a template function (no orphan route).
+    for (path, binary) in &served {
+        assert!(
+            template.function(binary).is_some(),
+            "{path} is served by {binary}, which template.yaml lacks"
+        );
+    }
+}
