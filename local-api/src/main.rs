@@ -144,10 +144,11 @@ async fn main() -> Result<(), BoxError> {
     let functions = Functions::new(state.clone(), Iam::Enforced)?;
 
     // The purge of soft-deleted users, from the table's stream, as the deployed function does.
-    let purge = local_api::stream::follow(
+    let mut purge = local_api::stream::follow(
         functions.clone(),
         endpoint.clone(),
         aws_sdk_dynamodbstreams::types::ShardIteratorType::Latest,
+        local_api::stream::Delivery::default(),
     )
     .await?;
 
@@ -188,7 +189,7 @@ async fn main() -> Result<(), BoxError> {
 
     tokio::select! {
         _ = shutdown_signal() => {}
-        result = purge => eprintln!("the stream reader stopped: {result:?}"),
+        _ = purge.stopped() => eprintln!("the stream reader stopped"),
     }
     server.abort();
     println!("stopping");

@@ -68,15 +68,28 @@ async fn send(
     parts: &mut shared::lambda_http::http::request::Parts,
     body: Bytes,
 ) -> Result<Response<Full<Bytes>>, crate::table::BoxError> {
+    parts.uri = Uri::builder().path_and_query("/").build()?;
+    post(
+        endpoint,
+        Request::from_parts(parts.clone(), Full::new(body)),
+    )
+    .await
+}
+
+/// Sends one request to `endpoint` (plain HTTP, DynamoDB Local) on a new connection.
+pub async fn post(
+    endpoint: &str,
+    mut request: Request<Full<Bytes>>,
+) -> Result<Response<Full<Bytes>>, crate::table::BoxError> {
     let endpoint: Uri = endpoint.parse()?;
     let authority = endpoint.authority().ok_or("endpoint without host")?.clone();
     let stream = tokio::net::TcpStream::connect(authority.as_str()).await?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(connection);
-    parts.uri = Uri::builder().path_and_query("/").build()?;
-    parts.headers.insert("host", authority.as_str().parse()?);
-    let request = Request::from_parts(parts.clone(), Full::new(body));
+    request
+        .headers_mut()
+        .insert("host", authority.as_str().parse()?);
     let response = sender.send_request(request).await?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await?.to_bytes();

@@ -144,7 +144,9 @@ async fn request(
     );
     item.insert(table::EDGE_TO.to_owned(), s(table::user_pk(key, user_id)));
     item.insert(REQUESTER_ID.to_owned(), s(user_id));
-    item.insert(EXTRA.to_owned(), s(extra));
+    if !extra.is_empty() {
+        item.insert(EXTRA.to_owned(), s(extra));
+    }
     item.insert(CREATED_AT.to_owned(), n(now_ms));
     let items = vec![
         edges::user_check(state, key, user_id)?,

@@ -453,7 +453,14 @@ pub async fn on_user_change(state: &State, image: &UserImage) -> Result<(), ApiE
     let Some((app_key, user_id)) = table::parse_user_pk(&image.pk) else {
         return Ok(());
     };
-    purge_user_data(state, app_key, user_id).await?;
+    // Records arrive late and more than once: decide from the user as stored now. One restored,
+    // or removed and registered again, or soft-deleted again by a later operation, is not this
+    // record's to purge.
+    if !purge_pending(state, &image.pk, &image.purge_operation).await? {
+        tracing::info!(pk = %image.pk, "stale purge record: the user is no longer pending this purge");
+        return Ok(());
+    }
+    purge_user_data(state, app_key, user_id, Others::KeepTheirBlocks).await?;
     let finished = state
         .db
         .update_item()
@@ -482,6 +489,29 @@ pub async fn on_user_change(state: &State, image: &UserImage) -> Result<(), ApiE
     set_results(state, app_key, &image.purge_operation, &[done]).await
 }
 
+/// Whether the USER item is, as stored now (strongly consistent), soft-deleted with the purge of
+/// `operation` still pending. One `GetItem`.
+async fn purge_pending(state: &State, user_pk: &str, operation: &str) -> Result<bool, ApiError> {
+    let out = state
+        .db
+        .get_item()
+        .table_name(&state.table)
+        .key(table::PK, s(user_pk))
+        .key(table::SK, s(table::SK_USER))
+        .projection_expression("#state, purgeState, purgeOperation")
+        .expression_attribute_names("#state", "state")
+        .consistent_read(true)
+        .send()
+        .await?;
+    let current = out
+        .item
+        .map(|item| UserImage::from_strings(|name| item.get(name)?.as_s().ok().cloned()))
+        .unwrap_or_default();
+    Ok(current.state == "soft-deleted"
+        && current.purge_state == PURGE_PENDING
+        && current.purge_operation == operation)
+}
+
 type Key = HashMap<String, AttributeValue>;
 
 fn item_key(item: &HashMap<String, AttributeValue>) -> Option<Key> {
@@ -491,10 +521,26 @@ fn item_key(item: &HashMap<String, AttributeValue>) -> Option<Key> {
     ]))
 }
 
-/// Deletes everything in the user's partition but the USER item itself, and every edge that
-/// points at the user from other partitions (found through the `EDGES` index), decrementing the
-/// counter an edge is counted in. Safe to run again.
-pub async fn purge_user_data(state: &State, app_key: &str, user_id: &str) -> Result<(), ApiError> {
+/// How much of what refers to a user from other partitions a purge removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Others {
+    /// A soft delete: other users' blocklist entries naming the user are the blockers' data
+    /// and stay (a restored user is still blocked by whoever blocked them).
+    KeepTheirBlocks,
+    /// A test user removed for good (its ID may be registered again): nothing stays.
+    RemoveAll,
+}
+
+/// Deletes everything in the user's partition but the USER item itself, and the edges that
+/// point at the user from other partitions (found through the `EDGES` index; other users' blocks
+/// only with [`Others::RemoveAll`]), decrementing the counter an edge is counted in. Safe to run
+/// again.
+pub async fn purge_user_data(
+    state: &State,
+    app_key: &str,
+    user_id: &str,
+    others: Others,
+) -> Result<(), ApiError> {
     // The hosted profile leaves the profile list's counts too, not only the table.
     crate::profiles::remove(state, app_key, user_id).await?;
     let pk = table::user_pk(app_key, user_id);
@@ -531,16 +577,20 @@ pub async fn purge_user_data(state: &State, app_key: &str, user_id: &str) -> Res
     }
     // Edges pointing at the user. The index is eventually consistent: read until it is empty.
     for _ in 0..50 {
-        let out = state
+        let mut query = state
             .db
             .query()
             .table_name(&state.table)
             .index_name(table::EDGES)
             .key_condition_expression("#edge = :pk")
             .expression_attribute_names("#edge", table::EDGE_TO)
-            .expression_attribute_values(":pk", s(&pk))
-            .send()
-            .await?;
+            .expression_attribute_values(":pk", s(&pk));
+        if others == Others::KeepTheirBlocks {
+            query = query
+                .filter_expression("NOT begins_with(SK, :block)")
+                .expression_attribute_values(":block", s(table::SK_BLOCK_PREFIX));
+        }
+        let out = query.send().await?;
         let edges = out.items.unwrap_or_default();
         if edges.is_empty() {
             return Ok(());
@@ -687,7 +737,7 @@ pub async fn delete_test_user(state: &State, app: &App, user_id: &str) -> Result
             Err(err) => return Err(err.into()),
         }
     }
-    purge_user_data(state, &app.app_key, user_id).await?;
+    purge_user_data(state, &app.app_key, user_id, Others::RemoveAll).await?;
     let delete_user = Delete::builder()
         .table_name(&state.table)
         .set_key(Some(users::key(&app.app_key, user_id)))

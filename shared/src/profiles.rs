@@ -295,6 +295,16 @@ pub struct Profile {
     pub user_ext_profile: Map<String, Value>,
 }
 
+impl Profile {
+    /// The two parts with their attribute names.
+    fn parts(&self) -> [(&'static str, &Map<String, Value>); 2] {
+        [
+            ("userProfile", &self.user_profile),
+            ("userExtProfile", &self.user_ext_profile),
+        ]
+    }
+}
+
 /// A stored profile item.
 #[derive(Debug, Clone)]
 struct Stored {
@@ -651,32 +661,31 @@ async fn create(
     now_ms: i64,
 ) -> Result<Written, ApiError> {
     let user_id = profile.user_id.as_str();
+    let mut item = HashMap::from([
+        (table::PK.to_owned(), s(table::user_pk(app_key, user_id))),
+        (table::SK.to_owned(), s(table::SK_PROFILE)),
+        ("userId".to_owned(), s(user_id)),
+        ("version".to_owned(), n(profile.version)),
+        ("registeredAt".to_owned(), n(registered_at)),
+        ("updatedAt".to_owned(), n(now_ms)),
+        (
+            table::GSI1PK.to_owned(),
+            s(table::list_pk(app_key, table::LIST_PROFILES)),
+        ),
+        (
+            table::GSI1SK.to_owned(),
+            s(table::time_sort_key(registered_at, user_id)),
+        ),
+    ]);
+    // An empty part is not stored (an empty map is noise in every stream record and read).
+    for (name, part) in profile.parts() {
+        if !part.is_empty() {
+            item.insert(name.to_owned(), map_attribute(part));
+        }
+    }
     let put = Put::builder()
         .table_name(&state.table)
-        .set_item(Some(HashMap::from([
-            (table::PK.to_owned(), s(table::user_pk(app_key, user_id))),
-            (table::SK.to_owned(), s(table::SK_PROFILE)),
-            ("userId".to_owned(), s(user_id)),
-            ("version".to_owned(), n(profile.version)),
-            (
-                "userProfile".to_owned(),
-                map_attribute(&profile.user_profile),
-            ),
-            (
-                "userExtProfile".to_owned(),
-                map_attribute(&profile.user_ext_profile),
-            ),
-            ("registeredAt".to_owned(), n(registered_at)),
-            ("updatedAt".to_owned(), n(now_ms)),
-            (
-                table::GSI1PK.to_owned(),
-                s(table::list_pk(app_key, table::LIST_PROFILES)),
-            ),
-            (
-                table::GSI1SK.to_owned(),
-                s(table::time_sort_key(registered_at, user_id)),
-            ),
-        ])))
+        .set_item(Some(item))
         .condition_expression("attribute_not_exists(PK)")
         .build()
         .map_err(internal)?;
@@ -697,16 +706,26 @@ async fn update(
     now_ms: i64,
 ) -> Result<Written, ApiError> {
     let user_id = profile.user_id.as_str();
-    let update = Update::builder()
+    // An emptied part is removed, not stored as an empty map.
+    let mut sets = vec!["version = :version", "updatedAt = :now"];
+    let mut removes = vec![];
+    let mut update = Update::builder();
+    for ((name, part), (placeholder, set)) in profile.parts().into_iter().zip([
+        (":profile", "userProfile = :profile"),
+        (":ext", "userExtProfile = :ext"),
+    ]) {
+        if part.is_empty() {
+            removes.push(name);
+        } else {
+            update = update.expression_attribute_values(placeholder, map_attribute(part));
+            sets.push(set);
+        }
+    }
+    let update = update
         .table_name(&state.table)
         .set_key(Some(profile_key(app_key, user_id)))
-        .update_expression(
-            "SET userProfile = :profile, userExtProfile = :ext, version = :version, \
-             updatedAt = :now",
-        )
+        .update_expression(crate::users::update_expression(&sets, &removes))
         .condition_expression("version = :read")
-        .expression_attribute_values(":profile", map_attribute(&profile.user_profile))
-        .expression_attribute_values(":ext", map_attribute(&profile.user_ext_profile))
         .expression_attribute_values(":version", n(profile.version))
         .expression_attribute_values(":now", n(now_ms))
         .expression_attribute_values(":read", n(read_version))

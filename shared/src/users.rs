@@ -27,7 +27,7 @@ pub struct User {
     /// Empty once a soft-deleted user's data is purged.
     #[serde(default)]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub avatar_url: String,
     pub created_at: i64,
     /// Tokens issued before this instant (ms) are refused.
@@ -54,6 +54,31 @@ struct UserItem<'a> {
     sk: &'static str,
     #[serde(flatten)]
     user: &'a User,
+}
+
+/// Sets the avatar URL, or removes it for `""` (an empty string is not stored).
+fn set_avatar(
+    request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    avatar: &str,
+    sets: &mut Vec<&'static str>,
+    removes: &mut Vec<&'static str>,
+) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    if avatar.is_empty() {
+        removes.push("avatarUrl");
+        request
+    } else {
+        sets.push("avatarUrl = :avatar");
+        request.expression_attribute_values(":avatar", s(avatar))
+    }
+}
+
+/// `SET a, b REMOVE c, d` (the `REMOVE` clause only when there is something to remove).
+pub fn update_expression(sets: &[&str], removes: &[&str]) -> String {
+    let mut expression = format!("SET {}", sets.join(", "));
+    if !removes.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    expression
 }
 
 pub fn key(app_key: &str, user_id: &str) -> HashMap<String, AttributeValue> {
@@ -101,7 +126,8 @@ async fn update_existing(
     name: &str,
     avatar_url: Option<&str>,
 ) -> Result<Existing, ApiError> {
-    let mut expr = String::from("SET #name = :name");
+    let mut sets = vec!["#name = :name"];
+    let mut removes = vec![];
     let mut request = state
         .db
         .update_item()
@@ -114,10 +140,13 @@ async fn update_existing(
         .expression_attribute_values(":active", s("active"))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
     if let Some(avatar) = avatar_url {
-        expr.push_str(", avatarUrl = :avatar");
-        request = request.expression_attribute_values(":avatar", s(avatar));
+        request = set_avatar(request, avatar, &mut sets, &mut removes);
     }
-    match request.update_expression(expr).send().await {
+    match request
+        .update_expression(update_expression(&sets, &removes))
+        .send()
+        .await
+    {
         Ok(_) => Ok(Existing::Updated),
         Err(err) => match err.as_service_error() {
             Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e)) => {
@@ -295,6 +324,7 @@ pub async fn update(
     avatar_url: Option<&str>,
 ) -> Result<(), ApiError> {
     let mut sets = vec!["updatedAt = :now"];
+    let mut removes = vec![];
     let mut request = state
         .db
         .update_item()
@@ -312,10 +342,13 @@ pub async fn update(
             .expression_attribute_values(":name", s(name));
     }
     if let Some(avatar) = avatar_url {
-        sets.push("avatarUrl = :avatar");
-        request = request.expression_attribute_values(":avatar", s(avatar));
+        request = set_avatar(request, avatar, &mut sets, &mut removes);
     }
-    match request.update_expression(format!("SET {}", sets.join(", "))).send().await {
+    match request
+        .update_expression(update_expression(&sets, &removes))
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(err) => match err.as_service_error() {
             Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e)) => {

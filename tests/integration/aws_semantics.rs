@@ -7,8 +7,6 @@ use serde_json::{Value, json};
 use shared::apps::App;
 use shared::token::{Rejection, VerifyError};
 
-const PURGE: &str = "purge-soft-deleted-users";
-
 async fn ok(env: &Env, app: &App, path: &str, body: Value) -> Value {
     let response = env.call(app, path, body).await;
     assert_eq!(response.outcome(), (200, 0), "{path}: {}", response.body);
@@ -58,15 +56,9 @@ async fn the_purge_completes_with_only_its_own_policy() {
         .expect("operationId");
 
     // The record the stream delivers, handled by the purge function's own container.
-    let record = json!({"Records": [{
-        "eventName": "MODIFY",
-        "dynamodb": {"SequenceNumber": "1", "NewImage": {
-            "PK": {"S": format!("APP#{}#U#alice", app.app_key)}, "SK": {"S": "USER"},
-            "state": {"S": "soft-deleted"}, "purgeState": {"S": "pending"},
-            "purgeOperation": {"S": operation_id}
-        }}
-    }]});
-    let answer = purge_soft_deleted_users::handle(&env.function(PURGE), &record).await;
+    let answer = env
+        .deliver_to_purge(&Env::purge_record(&app, "alice", operation_id))
+        .await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     let operation = env.wait_for_operation(&app, operation_id).await;
     assert_eq!(operation["users"][0]["status"], "done", "{operation}");

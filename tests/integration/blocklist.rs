@@ -425,7 +425,7 @@ async fn pages_carry_the_cursor_under_both_names_and_list_each_user_once() {
 }
 
 #[tokio::test]
-async fn purging_a_blocked_user_decrements_the_blockers_counter() {
+async fn purging_a_user_keeps_other_users_blocks_of_it() {
     let env = env().await;
     let app = app_with(&env, AppChanges::default(), &["alice", "bob", "x"]).await;
     assert_eq!(
@@ -438,10 +438,17 @@ async fn purging_a_blocked_user_decrements_the_blockers_counter() {
         &env.function("purge-soft-deleted-users"),
         &app.app_key,
         "x",
+        shared::lifecycle::Others::KeepTheirBlocks,
     )
     .await
     .unwrap();
+    // alice's blocklist is alice's data: her block of x stays (and still counts), so x, if
+    // restored, is still blocked by her. x's own block of alice went with x's data.
     let (edges_found, count) = stored(&env, &app, "alice").await;
-    assert_eq!(edges_found.keys().collect::<Vec<_>>(), ["bob"]);
-    assert_eq!(count, Some(1));
+    let mut blocked: Vec<_> = edges_found.keys().collect();
+    blocked.sort();
+    assert_eq!(blocked, ["bob", "x"]);
+    assert_eq!(count, Some(2));
+    let (edges_of_x, _) = stored(&env, &app, "x").await;
+    assert!(edges_of_x.is_empty(), "{edges_of_x:?}");
 }

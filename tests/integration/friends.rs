@@ -1284,6 +1284,7 @@ async fn purging_a_user_removes_its_friend_edges_and_requests_and_decrements_cou
         &env.function("purge-soft-deleted-users"),
         &app.app_key,
         "x",
+        shared::lifecycle::Others::KeepTheirBlocks,
     )
     .await
     .unwrap();

@@ -286,10 +286,18 @@ async fn the_purge_removes_everything_of_the_user_and_nothing_of_others() {
         json!([{"userId": "alice", "status": "done"}])
     );
 
-    // Read the whole app's data: of alice only the bare soft-deleted record is left.
+    // Read the whole app's data: of alice only the bare soft-deleted record is left, and of what
+    // names her, carol's block (carol's blocklist is carol's data: it stays).
     let after = env.app_items(&app.app_key).await;
-    let left = items_of(&after, &app, "alice");
+    let (left, others): (Vec<_>, Vec<_>) = items_of(&after, &app, "alice")
+        .into_iter()
+        .partition(|item| item["PK"] == pk(&app, "alice"));
     assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!(others.len(), 1, "{others:#?}");
+    assert_eq!(
+        (&others[0]["PK"], &others[0]["SK"]),
+        (&pk(&app, "carol"), &s("BLOCK#alice"))
+    );
     let record = left[0];
     assert_eq!(record["SK"], s("USER"));
     assert_eq!(record["state"], s("soft-deleted"));
@@ -583,5 +591,130 @@ async fn the_console_removes_test_users_and_frees_their_slot() {
             .await
             .outcome(),
         (200, 0)
+    );
+}
+
+/// A purge record delivered again after the user was restored (Lambda re-delivers after a
+/// partial batch failure, a bisect or a paused mapping) changes nothing: the purge decides from
+/// the user as stored now, not from the record.
+#[tokio::test]
+async fn a_purge_record_delivered_after_a_restore_changes_nothing() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    for user in ["alice", "bob", "carol"] {
+        env.issue(&app, user).await;
+    }
+    let operation_id = soft_delete(&env, &app, &["alice"]).await;
+    let record = Env::purge_record(&app, "alice", &operation_id);
+    assert_eq!(
+        env.deliver_to_purge(&record).await,
+        json!({"batchItemFailures": []})
+    );
+    env.state.clock.advance_ms(HOUR_MS + 1_000);
+    let restored = restore(&env, &app, &["alice"]).await;
+    assert_eq!(restored["users"][0]["status"], "done", "{restored}");
+    env.issue(&app, "alice").await;
+    for (path, body) in [
+        (
+            "/v4/friend/add",
+            json!({"userId": "alice", "targetId": "bob", "action": 2}),
+        ),
+        (
+            "/v4/user/profile/set",
+            json!({"userId": "alice", "userProfile": {"name": "Back"}}),
+        ),
+        (
+            "/v4/user/blocklist/add",
+            json!({"userId": "alice", "targetUserIds": ["carol"]}),
+        ),
+    ] {
+        let response = env.call(&app, path, body).await;
+        assert_eq!(response.outcome(), (200, 0), "{path}: {}", response.body);
+    }
+
+    // The original record, late and again.
+    assert_eq!(
+        env.deliver_to_purge(&record).await,
+        json!({"batchItemFailures": []})
+    );
+    let friends = env
+        .call(&app, "/v4/friend/list", json!({"userId": "alice"}))
+        .await;
+    assert_eq!(friends.body["result"]["totalCount"], 1, "{}", friends.body);
+    let profile = env
+        .call(
+            &app,
+            "/v4/user/profile/batch/get",
+            json!({"userIds": ["alice"]}),
+        )
+        .await;
+    assert_eq!(
+        profile.body["result"]["users"][0]["userProfile"]["name"], "Back",
+        "{}",
+        profile.body
+    );
+    let blocked = env
+        .call(&app, "/v4/user/blocklist/get", json!({"userId": "alice"}))
+        .await;
+    assert_eq!(
+        blocked.body["result"]["blockedUserIds"],
+        json!(["carol"]),
+        "{}",
+        blocked.body
+    );
+    let user = env
+        .call(&app, "/v4/user/get", json!({"userId": "alice"}))
+        .await;
+    assert_eq!(
+        user.outcome(),
+        (200, 0),
+        "alice stays active: {}",
+        user.body
+    );
+}
+
+/// What a new user of `make local` does: a hosted profile with standard keys only, then a soft
+/// delete of a user with friends. The stream carries the profile item too (no ext part, so no
+/// empty map), and the Lambda-like follower delivers every batch twice and late: the purge
+/// completes once, and the operation says `done`.
+#[tokio::test]
+async fn a_user_with_a_standard_profile_and_friends_is_purged_through_the_stream() {
+    let env = env().await;
+    let purge = env.follow_stream().await;
+    let app = env.dev_app().await;
+    for user in ["alice", "bob"] {
+        env.issue(&app, user).await;
+    }
+    for (path, body) in [
+        (
+            "/v4/user/profile/set",
+            json!({"userId": "alice", "userProfile": {"name": "Al", "level": 3}}),
+        ),
+        (
+            "/v4/friend/add",
+            json!({"userId": "alice", "targetId": "bob", "action": 2}),
+        ),
+    ] {
+        let response = env.call(&app, path, body).await;
+        assert_eq!(response.outcome(), (200, 0), "{path}: {}", response.body);
+    }
+    let items = env.app_items(&app.app_key).await;
+    let profile: Vec<_> = items_of(&items, &app, "alice");
+    assert!(
+        profile.iter().all(|item| item
+            .values()
+            .all(|v| !matches!(v, AttributeValue::M(m) if m.is_empty()))),
+        "no empty map is stored: {profile:?}"
+    );
+    let operation_id = soft_delete(&env, &app, &["alice"]).await;
+    let operation = env.wait_for_operation(&app, &operation_id).await;
+    assert_eq!(operation["users"][0]["status"], "done", "{operation}");
+    let friends = env
+        .call(&app, "/v4/friend/list", json!({"userId": "bob"}))
+        .await;
+    assert_eq!(friends.body["result"]["totalCount"], 0, "{}", friends.body);
+    assert!(
+        purge.failed.lock().expect("lock").is_empty(),
+        "nothing went to the on-failure destination"
     );
 }

@@ -225,18 +225,42 @@ impl Env {
         items
     }
 
+    /// The stream record (Lambda's form) of `user_id`'s soft delete by `operation_id`.
+    pub fn purge_record(app: &App, user_id: &str, operation_id: &str) -> Value {
+        serde_json::json!({"Records": [{
+            "eventName": "MODIFY",
+            "eventSource": "aws:dynamodb",
+            "dynamodb": {"SequenceNumber": "1", "NewImage": {
+                "PK": {"S": format!("APP#{}#U#{user_id}", app.app_key)}, "SK": {"S": "USER"},
+                "state": {"S": "soft-deleted"}, "purgeState": {"S": "pending"},
+                "purgeOperation": {"S": operation_id}
+            }}
+        }]})
+    }
+
+    /// Hands a stream batch to the purge function's container, as the event source mapping does;
+    /// returns its answer (`batchItemFailures`).
+    pub async fn deliver_to_purge(&self, event: &Value) -> Value {
+        purge_soft_deleted_users::handle(&self.function("purge-soft-deleted-users"), event).await
+    }
+
     /// Follows the table's stream from now on, running the purge as the deployed stream function
-    /// does. Dropping the handle stops it.
-    pub async fn follow_stream(&self) -> StreamFollower {
+    /// does, through the Lambda-like event source mapping, with every batch delivered twice and
+    /// late (Lambda delivers at least once). Dropping the handle stops it.
+    pub async fn follow_stream(&self) -> local_api::stream::Follower {
         let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT");
-        let handle = local_api::stream::follow(
+        let delivery = local_api::stream::Delivery {
+            duplicate: true,
+            delay: Duration::from_millis(200),
+        };
+        local_api::stream::follow(
             self.functions.clone(),
             endpoint,
             aws_sdk_dynamodbstreams::types::ShardIteratorType::Latest,
+            delivery,
         )
         .await
-        .expect("stream");
-        StreamFollower(handle)
+        .expect("stream")
     }
 
     /// Polls an operation record until no user is `pending` (the purge finished), or panics
@@ -269,15 +293,6 @@ impl Env {
             .expect("fetch")
             .expect("app")
             .user_count
-    }
-}
-
-/// A running stream follower (the local purge); stops when dropped.
-pub struct StreamFollower(tokio::task::JoinHandle<Result<(), local_api::table::BoxError>>);
-
-impl Drop for StreamFollower {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
