@@ -13,6 +13,7 @@ use shared::apps::AppCache;
 use shared::connections::{CloseFuture, ConnectionCloser, Connections, NoCloser};
 use shared::error::ApiError;
 
+use crate::faults::Faults;
 use crate::iam::{self, EnforcingClient, Policy};
 use crate::table::BoxError;
 use crate::template::{Function, Template};
@@ -35,6 +36,8 @@ pub struct Functions {
     template: Template,
     iam: Iam,
     containers: Mutex<HashMap<String, Arc<State>>>,
+    /// Faults every function's requests may meet (tests switch them on).
+    pub faults: Arc<Faults>,
 }
 
 impl Functions {
@@ -44,6 +47,7 @@ impl Functions {
             template: Template::shipped()?,
             iam,
             containers: Mutex::default(),
+            faults: Arc::default(),
         }))
     }
 
@@ -105,7 +109,11 @@ impl Functions {
                 aws_sdk_dynamodb::Client::from_conf(
                     config
                         .to_builder()
-                        .http_client(EnforcingClient::shared(inner, policy.clone()))
+                        .http_client(EnforcingClient::shared(
+                            inner,
+                            policy.clone(),
+                            self.faults.clone(),
+                        ))
                         .build(),
                 )
             }
@@ -139,7 +147,11 @@ impl Functions {
         let mut builder = aws_sdk_dynamodbstreams::config::Builder::from(sdk_config);
         if self.iam == Iam::Enforced {
             let inner = sdk_config.http_client().unwrap_or_else(local_http_client);
-            builder = builder.http_client(EnforcingClient::shared(inner, self.policy(binary)?));
+            builder = builder.http_client(EnforcingClient::shared(
+                inner,
+                self.policy(binary)?,
+                self.faults.clone(),
+            ));
         }
         Ok(aws_sdk_dynamodbstreams::Client::from_conf(builder.build()))
     }

@@ -22,6 +22,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use serde_json::Value;
 
+use crate::faults::Faults;
 use crate::template::{Function, Statement};
 
 /// Where the local stack lives, for ARNs.
@@ -293,11 +294,21 @@ pub fn requirements(target: &str, body: &[u8]) -> Result<Vec<(String, String)>, 
 pub struct EnforcingClient {
     inner: SharedHttpClient,
     policy: Arc<Policy>,
+    faults: Arc<Faults>,
 }
 
 impl EnforcingClient {
-    pub fn shared(inner: SharedHttpClient, policy: Arc<Policy>) -> SharedHttpClient {
-        SharedHttpClient::new(EnforcingClient { inner, policy })
+    /// `inner` behind `policy`; an allowed request may still meet one of `faults`.
+    pub fn shared(
+        inner: SharedHttpClient,
+        policy: Arc<Policy>,
+        faults: Arc<Faults>,
+    ) -> SharedHttpClient {
+        SharedHttpClient::new(EnforcingClient {
+            inner,
+            policy,
+            faults,
+        })
     }
 }
 
@@ -310,6 +321,7 @@ impl HttpClient for EnforcingClient {
         SharedHttpConnector::new(EnforcingConnector {
             inner: self.inner.http_connector(settings, components),
             policy: self.policy.clone(),
+            faults: self.faults.clone(),
         })
     }
 }
@@ -318,6 +330,23 @@ impl HttpClient for EnforcingClient {
 struct EnforcingConnector {
     inner: SharedHttpConnector,
     policy: Arc<Policy>,
+    faults: Arc<Faults>,
+}
+
+fn json_response(status: u16, body: String) -> HttpResponse {
+    let mut response = HttpResponse::new(
+        status
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("a valid status")),
+        SdkBody::from(body),
+    );
+    response
+        .headers_mut()
+        .insert("content-type", "application/x-amz-json-1.0");
+    response
+        .headers_mut()
+        .insert("x-amzn-requestid", uuid::Uuid::new_v4().to_string());
+    response
 }
 
 impl HttpConnector for EnforcingConnector {
@@ -329,22 +358,13 @@ impl HttpConnector for EnforcingConnector {
             .to_owned();
         let body = request.body().bytes().unwrap_or_default();
         match self.policy.check_request(&target, body) {
-            Ok(()) => self.inner.call(request),
+            Ok(()) => match self.faults.answer(&target, body) {
+                Some(answer) => HttpConnectorFuture::ready(Ok(json_response(200, answer))),
+                None => self.inner.call(request),
+            },
             Err(denied) => {
                 tracing::warn!(%denied, "IAM (local): request denied");
-                let mut response = HttpResponse::new(
-                    Denied::STATUS
-                        .try_into()
-                        .unwrap_or_else(|_| unreachable!("400 is a status")),
-                    SdkBody::from(denied.body()),
-                );
-                response
-                    .headers_mut()
-                    .insert("content-type", "application/x-amz-json-1.0");
-                response
-                    .headers_mut()
-                    .insert("x-amzn-requestid", uuid::Uuid::new_v4().to_string());
-                HttpConnectorFuture::ready(Ok(response))
+                HttpConnectorFuture::ready(Ok(json_response(Denied::STATUS, denied.body())))
             }
         }
     }

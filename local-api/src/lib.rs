@@ -2,6 +2,7 @@
 //! on its real path. Also what the integration tests use to reach DynamoDB Local.
 
 pub mod dynamodb_local;
+pub mod faults;
 pub mod functions;
 pub mod iam;
 pub mod proxy;

@@ -160,6 +160,10 @@ async fn request(
             edges::key(key, user_id, &table::friend_request_sk(target_id)),
         )?,
         edges::put(state, item)?,
+        edges::put(
+            state,
+            edges::key(key, user_id, &table::request_sent_sk(target_id)),
+        )?,
     ];
     let Some(cancelled) = edges::transact(state, items).await? else {
         return Ok(Added::Requested);
@@ -206,6 +210,9 @@ async fn befriend(
             edges::key(key, a, &table::friend_request_sk(b)),
             false,
         )?,
+        // The requests' mirrors go with them.
+        edges::delete(state, edges::key(key, a, &table::request_sent_sk(b)), false)?,
+        edges::delete(state, edges::key(key, b, &table::request_sent_sk(a)), false)?,
     ];
     let Some(cancelled) = edges::transact(state, items).await? else {
         return Ok(Added::Friends);
@@ -270,6 +277,11 @@ pub async fn reject(
             state,
             edges::key(key, user_id, &table::friend_request_sk(requester_id)),
             true,
+        )?,
+        edges::delete(
+            state,
+            edges::key(key, requester_id, &table::request_sent_sk(user_id)),
+            false,
         )?,
     ];
     match edges::transact(state, items).await? {

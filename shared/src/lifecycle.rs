@@ -531,20 +531,70 @@ pub enum Others {
     RemoveAll,
 }
 
-/// Deletes everything in the user's partition but the USER item itself, and the edges that
-/// point at the user from other partitions (found through the `EDGES` index; other users' blocks
-/// only with [`Others::RemoveAll`]), decrementing the counter an edge is counted in. Safe to run
-/// again.
+/// How many items of other partitions a purge deletes at once.
+const PURGE_CONCURRENCY: usize = 16;
+
+/// What an item of the user's own partition says lives in another partition.
+enum Mirror {
+    /// The friend's edge back to the user, counted in the friend's `FRIEND_COUNT`.
+    FriendEdge(Key),
+    /// A plain item: a request the user sent (in the target's partition), the mirror of a request
+    /// the user received (in the requester's), a connection's lookup.
+    Plain(Key),
+}
+
+/// The item elsewhere that an item of `user_id`'s own partition (by its sort key) mirrors.
+fn mirror_of(app_key: &str, user_id: &str, sk: &str) -> Option<Mirror> {
+    let key = |pk: String, sk: String| {
+        HashMap::from([(table::PK.to_owned(), s(pk)), (table::SK.to_owned(), s(sk))])
+    };
+    if let Some(friend) = sk.strip_prefix(table::SK_FRIEND_PREFIX) {
+        return Some(Mirror::FriendEdge(key(
+            table::user_pk(app_key, friend),
+            table::friend_sk(user_id),
+        )));
+    }
+    if let Some(target) = sk.strip_prefix(table::SK_REQUEST_SENT_PREFIX) {
+        return Some(Mirror::Plain(key(
+            table::user_pk(app_key, target),
+            table::friend_request_sk(user_id),
+        )));
+    }
+    if let Some(requester) = sk.strip_prefix(table::SK_FRIEND_REQUEST_PREFIX) {
+        return Some(Mirror::Plain(key(
+            table::user_pk(app_key, requester),
+            table::request_sent_sk(user_id),
+        )));
+    }
+    if let Some(connection) = sk.strip_prefix(table::SK_CONN_PREFIX) {
+        return Some(Mirror::Plain(key(
+            crate::connections::lookup_pk(connection),
+            crate::connections::SK_LOOKUP.to_owned(),
+        )));
+    }
+    None
+}
+
+/// Deletes everything in the user's partition but the USER item itself, and what other
+/// partitions hold about the user: the friends' edges back (decrementing their counters), the
+/// requests the user sent and the mirrors of those it received, its connections' lookups. All of
+/// it is found from the user's own partition, read strongly consistently (each cross-partition
+/// item has its mirror there, written in the same transaction), never from an eventually
+/// consistent index. Other users' blocks of the user stay, except with [`Others::RemoveAll`]
+/// (test-user removal), which also deletes those, found through the `EDGES` index. The other
+/// partitions go first, so a purge cut short finds the rest again when it runs again.
 pub async fn purge_user_data(
     state: &State,
     app_key: &str,
     user_id: &str,
     others: Others,
 ) -> Result<(), ApiError> {
+    use futures::{StreamExt, TryStreamExt};
     // The hosted profile leaves the profile list's counts too, not only the table.
     crate::profiles::remove(state, app_key, user_id).await?;
     let pk = table::user_pk(app_key, user_id);
-    // Own partition.
+    let mut own = Vec::new();
+    let mut mirrors = Vec::new();
     let mut start = None;
     loop {
         let out = state
@@ -558,61 +608,84 @@ pub async fn purge_user_data(
             .set_exclusive_start_key(start)
             .send()
             .await?;
-        let keys: Vec<Key> = out
-            .items
-            .unwrap_or_default()
-            .iter()
-            .filter(|item| {
-                item.get(table::SK)
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|sk| sk != table::SK_USER)
-            })
-            .filter_map(item_key)
-            .collect();
-        delete_all(state, keys).await?;
+        for item in out.items.unwrap_or_default() {
+            let Some(sk) = item.get(table::SK).and_then(|v| v.as_s().ok()) else {
+                continue;
+            };
+            if sk == table::SK_USER {
+                continue;
+            }
+            mirrors.extend(mirror_of(app_key, user_id, sk));
+            own.extend(item_key(&item));
+        }
         start = out.last_evaluated_key;
         if start.is_none() {
             break;
         }
     }
-    // Edges pointing at the user. The index is eventually consistent: read until it is empty.
+    let (edges, plain): (Vec<_>, Vec<_>) = mirrors
+        .into_iter()
+        .partition(|m| matches!(m, Mirror::FriendEdge(_)));
+    let plain: Vec<Key> = plain
+        .into_iter()
+        .filter_map(|m| match m {
+            Mirror::Plain(key) => Some(key),
+            Mirror::FriendEdge(_) => None,
+        })
+        .collect();
+    delete_all(state, plain).await?;
+    futures::stream::iter(edges.into_iter().filter_map(|m| match m {
+        Mirror::FriendEdge(key) => Some(key),
+        Mirror::Plain(_) => None,
+    }))
+    .map(|key| delete_counted_edge(state, key, table::SK_FRIEND_COUNT))
+    .buffer_unordered(PURGE_CONCURRENCY)
+    .try_collect::<Vec<()>>()
+    .await?;
+    if others == Others::RemoveAll {
+        remove_blocks_of(state, &pk).await?;
+    }
+    delete_all(state, own).await
+}
+
+/// Other users' blocks of `user_pk` (test-user removal only), through the `EDGES` index: a block
+/// has no mirror in the blocked user's partition, so this is the one eventually consistent read
+/// of a purge; the index is read until it is empty.
+async fn remove_blocks_of(state: &State, user_pk: &str) -> Result<(), ApiError> {
     for _ in 0..50 {
-        let mut query = state
+        let out = state
             .db
             .query()
             .table_name(&state.table)
             .index_name(table::EDGES)
             .key_condition_expression("#edge = :pk")
+            .filter_expression("begins_with(SK, :block)")
             .expression_attribute_names("#edge", table::EDGE_TO)
-            .expression_attribute_values(":pk", s(&pk));
-        if others == Others::KeepTheirBlocks {
-            query = query
-                .filter_expression("NOT begins_with(SK, :block)")
-                .expression_attribute_values(":block", s(table::SK_BLOCK_PREFIX));
-        }
-        let out = query.send().await?;
-        let edges = out.items.unwrap_or_default();
-        if edges.is_empty() {
+            .expression_attribute_values(":pk", s(user_pk))
+            .expression_attribute_values(":block", s(table::SK_BLOCK_PREFIX))
+            .send()
+            .await?;
+        let blocks = out.items.unwrap_or_default();
+        if blocks.is_empty() && out.last_evaluated_key.is_none() {
             return Ok(());
         }
-        let (counted, plain): (Vec<_>, Vec<_>) =
-            edges.into_iter().partition(|e| e.contains_key("countedIn"));
-        delete_all(state, plain.iter().filter_map(item_key).collect()).await?;
-        let counted = counted.iter().map(|edge| delete_counted_edge(state, edge));
-        futures::future::try_join_all(counted).await?;
+        for block in &blocks {
+            if let (Some(key), Some(AttributeValue::S(counter))) =
+                (item_key(block), block.get("countedIn"))
+            {
+                delete_counted_edge(state, key, counter).await?;
+            }
+        }
     }
-    Err(ApiError::Internal(format!("edges of {pk} keep appearing")))
+    Err(ApiError::Internal(format!(
+        "blocks of {user_pk} keep appearing"
+    )))
 }
 
 /// Deletes an edge and decrements the counter it is counted in, in one transaction. An edge
 /// already gone (removed concurrently, which decremented its counter) is skipped.
-async fn delete_counted_edge(
-    state: &State,
-    edge: &HashMap<String, AttributeValue>,
-) -> Result<(), ApiError> {
-    let (Some(key), Some(AttributeValue::S(counter_sk)), Some(edge_pk)) =
-        (item_key(edge), edge.get("countedIn"), edge.get(table::PK))
-    else {
+async fn delete_counted_edge(state: &State, key: Key, counter_sk: &str) -> Result<(), ApiError> {
+    let Some(edge_pk) = key.get(table::PK).cloned() else {
         return Ok(());
     };
     let delete = Delete::builder()
@@ -623,7 +696,7 @@ async fn delete_counted_edge(
         .map_err(internal)?;
     let decrement = Update::builder()
         .table_name(&state.table)
-        .key(table::PK, edge_pk.clone())
+        .key(table::PK, edge_pk)
         .key(table::SK, s(counter_sk))
         .update_expression("ADD #count :minus")
         .condition_expression("attribute_exists(PK)")
@@ -644,24 +717,13 @@ async fn delete_and_update(
     delete: Delete,
     update: Update,
 ) -> Result<bool, ApiError> {
-    let result = state
-        .db
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().delete(delete).build())
-        .transact_items(TransactWriteItem::builder().update(update).build())
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(err) => Err(err.into()),
-    }
+    // Only failed conditions mean "already gone"; a conflict is retried, and a throttled or
+    // otherwise cancelled transaction is an error (the stream delivers the record again).
+    let items = vec![
+        TransactWriteItem::builder().delete(delete).build(),
+        TransactWriteItem::builder().update(update).build(),
+    ];
+    Ok(crate::edges::transact(state, items).await?.is_none())
 }
 
 /// `BatchWriteItem` deletes, 25 at a time, unprocessed ones retried.

@@ -34,6 +34,7 @@ pub const SK_NONCE: &str = "NONCE";
 /// Prefixes of per-target items in a user's partition, followed by the target user ID.
 pub const SK_FRIEND_PREFIX: &str = "FRIEND#";
 pub const SK_FRIEND_REQUEST_PREFIX: &str = "FRIEND_REQUEST#";
+pub const SK_REQUEST_SENT_PREFIX: &str = "REQUEST_SENT#";
 pub const SK_BLOCK_PREFIX: &str = "BLOCK#";
 pub const SK_CONN_PREFIX: &str = "CONN#";
 /// Counter items (attribute `count`) of a user's friend and blocklist edges, updated in the same
@@ -97,6 +98,13 @@ pub fn friend_sk(friend_id: &str) -> String {
 /// `FRIEND_REQUEST#<requesterId>` (in the target's partition).
 pub fn friend_request_sk(requester_id: &str) -> String {
     format!("{SK_FRIEND_REQUEST_PREFIX}{requester_id}")
+}
+
+/// `REQUEST_SENT#<targetId>` (in the requester's partition): the mirror of a pending request,
+/// written and deleted in the same transaction as the request, so the requester's purge finds it
+/// with a strongly consistent read of its own partition.
+pub fn request_sent_sk(target_id: &str) -> String {
+    format!("{SK_REQUEST_SENT_PREFIX}{target_id}")
 }
 
 /// `BLOCK#<blockedId>`.
