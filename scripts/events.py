@@ -132,6 +132,22 @@ STREAM_EVENTS = {
 }
 
 
+# Functions on an EventBridge schedule: the scheduled event EventBridge sends.
+SCHEDULE_EVENTS = {
+    "sweep-stuck-purges": {
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-25T00:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/chat-users-SweepStuckPurges"],
+        "detail": {},
+    },
+}
+
+
 # Functions behind the WebSocket API: API Gateway WebSocket (REST-style v1) route events. The
 # $connect token is a placeholder the tests replace with a real one.
 PLACEHOLDER_TOKEN = "EVENTSACCESSTOKEN"
@@ -186,7 +202,7 @@ def write_all():
         with open(os.path.join(EVENTS, f"{name}.json"), "w") as f:
             json.dump(event(name, path, body, console, now_ms), f, indent=2)
             f.write("\n")
-    for name, payload in list(STREAM_EVENTS.items()) + list(WEBSOCKET_EVENTS.items()):
+    for name, payload in list(STREAM_EVENTS.items()) + list(SCHEDULE_EVENTS.items()) + list(WEBSOCKET_EVENTS.items()):
         with open(os.path.join(EVENTS, f"{name}.json"), "w") as f:
             json.dump(payload, f, indent=2)
             f.write("\n")

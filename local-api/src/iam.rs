@@ -440,6 +440,8 @@ mod tests {
             http_routes: vec![],
             websocket_routes: vec![],
             stream_events: vec![],
+            schedules: vec![],
+            timeout_seconds: None,
             environment: Default::default(),
             statements: vec![
                 Statement {

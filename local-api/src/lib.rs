@@ -7,6 +7,7 @@ pub mod functions;
 pub mod iam;
 pub mod proxy;
 pub mod router;
+pub mod schedule;
 pub mod server;
 pub mod stream;
 pub mod table;

@@ -152,6 +152,9 @@ async fn main() -> Result<(), BoxError> {
     )
     .await?;
 
+    // Scheduled functions (the sweeper of stuck purges) on their template rate.
+    let _schedules = local_api::schedule::start(functions.clone())?;
+
     let router = Arc::new(local_api::router::all());
     let api = LocalApi::new(functions.clone(), router.clone(), admin_token.clone())
         .with_iam_proxy(endpoint.clone());
@@ -185,6 +188,10 @@ async fn main() -> Result<(), BoxError> {
             }
         );
     }
+    println!(
+        "  POST /.invoke/{}  (console: run the sweeper now; body {{\"stuckAfterSeconds\": 0}} re-drives every pending purge)",
+        local_api::schedule::SWEEP_FUNCTION
+    );
     println!("Ctrl-C stops everything.");
 
     tokio::select! {

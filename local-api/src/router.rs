@@ -110,7 +110,7 @@ impl Router {
     }
 }
 
-fn is_admin(request: &Request, admin_token: &str) -> bool {
+pub(crate) fn is_admin(request: &Request, admin_token: &str) -> bool {
     let expected = format!("Bearer {admin_token}");
     request
         .headers()

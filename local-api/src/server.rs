@@ -79,16 +79,51 @@ impl LocalApi {
             Ok(text) => Body::Text(text),
             Err(err) => Body::Binary(err.into_bytes()),
         };
+        let request = Request::from_parts(parts, body);
+        if let Some(function) = request.uri().path().strip_prefix("/.invoke/") {
+            let function = function.to_owned();
+            return self.invoke(&function, request).await;
+        }
         let response = self
             .router
-            .dispatch(
-                &self.functions,
-                Request::from_parts(parts, body),
-                &self.admin_token,
-            )
+            .dispatch(&self.functions, request, &self.admin_token)
             .await;
         let (parts, body) = response.into_parts();
         Response::from_parts(parts, Full::new(Bytes::from(body.to_vec())))
+    }
+
+    /// `POST /.invoke/<function>` with the admin token: runs a scheduled function once with the
+    /// request's JSON body as its event (the local `aws lambda invoke`).
+    async fn invoke(&self, function: &str, request: Request<Body>) -> Response<Full<Bytes>> {
+        let json = |status: u16, body: serde_json::Value| {
+            Response::builder()
+                .status(status)
+                .header("content-type", "application/json; charset=utf-8")
+                .body(Full::new(Bytes::from(body.to_string())))
+                .unwrap_or_default()
+        };
+        if !crate::router::is_admin(&request, &self.admin_token) {
+            return json(
+                401,
+                serde_json::json!({"message": "invoking requires the local admin token"}),
+            );
+        }
+        let event = match request.body() {
+            Body::Empty => serde_json::json!({}),
+            body => match serde_json::from_slice(body.as_ref()) {
+                Ok(event) => event,
+                Err(err) => {
+                    return json(
+                        400,
+                        serde_json::json!({"message": format!("the event is not JSON: {err}")}),
+                    );
+                }
+            },
+        };
+        match crate::schedule::invoke(&self.functions, function, event).await {
+            Ok(answer) => json(200, answer),
+            Err(err) => json(404, serde_json::json!({"message": err.to_string()})),
+        }
     }
 
     /// Binds and serves until the task is dropped. Returns the bound address (port 0 picks one).

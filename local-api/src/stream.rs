@@ -21,6 +21,7 @@ use hyper::body::Bytes;
 use serde_json::{Value, json};
 use shared::State;
 use shared::lambda_http::http::Request;
+use shared::purge::{Deadline, PURGE_RESERVE};
 
 use crate::functions::Functions;
 use crate::iam::Policy;
@@ -132,6 +133,9 @@ pub struct Delivery {
     pub duplicate: bool,
     /// Every batch waits this long before it is delivered.
     pub delay: Duration,
+    /// The invocation's time instead of the function's `Timeout` (a purge keeps
+    /// [`PURGE_RESERVE`] of it: below that, every invocation purges one page and checkpoints).
+    pub timeout: Option<Duration>,
 }
 
 /// A running follower; its task stops when this is dropped.
@@ -156,13 +160,14 @@ impl Drop for Follower {
 }
 
 /// The function a batch is handed to: `{"Records": [...]}` in, `{"batchItemFailures": [...]}`
-/// out.
-type Handler =
-    Arc<dyn Fn(Arc<State>, Value) -> futures::future::BoxFuture<'static, Value> + Send + Sync>;
+/// out, within the invocation's deadline.
+type Handler = Arc<
+    dyn Fn(Arc<State>, Value, Deadline) -> futures::future::BoxFuture<'static, Value> + Send + Sync,
+>;
 
 fn purge_handler() -> Handler {
-    Arc::new(|state, event| {
-        Box::pin(async move { purge_soft_deleted_users::handle(&state, &event).await })
+    Arc::new(|state, event, deadline| {
+        Box::pin(async move { purge_soft_deleted_users::handle(&state, &event, deadline).await })
     })
 }
 
@@ -175,6 +180,8 @@ struct Reader {
     policy: Arc<Policy>,
     mapping: Mapping,
     delivery: Delivery,
+    /// Each invocation's time: the function's `Timeout`.
+    timeout: Duration,
     failed: Arc<Mutex<Vec<Value>>>,
 }
 
@@ -210,6 +217,9 @@ pub async fn follow(
         policy: functions.policy(PURGE_FUNCTION)?,
         mapping: Mapping::of(&functions, PURGE_FUNCTION)?,
         delivery,
+        timeout: delivery
+            .timeout
+            .unwrap_or_else(|| functions.template().timeout(PURGE_FUNCTION)),
         failed: failed.clone(),
     });
     let mut known: HashSet<String> = HashSet::new();
@@ -364,7 +374,8 @@ async fn invoke(reader: &Reader, batch: &[Value]) -> Outcome {
     let times = if reader.delivery.duplicate { 2 } else { 1 };
     let mut outcome = Outcome::Success;
     for _ in 0..times {
-        let answer = (reader.handler)(reader.state.clone(), event.clone()).await;
+        let deadline = Deadline::within(reader.timeout, PURGE_RESERVE);
+        let answer = (reader.handler)(reader.state.clone(), event.clone(), deadline).await;
         let failed: Vec<&str> = answer["batchItemFailures"]
             .as_array()
             .map(|f| {
@@ -495,7 +506,7 @@ mod tests {
         )
         .unwrap();
         Reader {
-            handler: Arc::new(move |_, event| {
+            handler: Arc::new(move |_, event, _| {
                 let batch: Vec<String> = event["Records"]
                     .as_array()
                     .unwrap()
@@ -522,6 +533,7 @@ mod tests {
             )),
             mapping,
             delivery: Delivery::default(),
+            timeout: Duration::from_secs(300),
             failed: Arc::default(),
         }
     }

@@ -37,6 +37,10 @@ pub struct Function {
     pub websocket_routes: Vec<String>,
     /// `Properties` of each `Type: DynamoDB` event (the stream mapping).
     pub stream_events: Vec<Value>,
+    /// The expression of each `Type: Schedule` event (EventBridge), e.g. `rate(5 minutes)`.
+    pub schedules: Vec<String>,
+    /// The function's own `Timeout` in seconds (`None`: the `Globals` one).
+    pub timeout_seconds: Option<u64>,
     /// The function's own `Environment.Variables` (the template's `Globals` apply to all).
     pub environment: BTreeMap<String, Value>,
     pub statements: Vec<Statement>,
@@ -51,9 +55,22 @@ impl Function {
 #[derive(Debug, Clone)]
 pub struct Template {
     pub functions: Vec<Function>,
+    /// `Globals.Function.Timeout`.
+    pub global_timeout_seconds: Option<u64>,
 }
 
 impl Template {
+    /// The `Timeout` function `binary` runs with: its own, else the `Globals` one, else Lambda's
+    /// default of 3 s.
+    pub fn timeout(&self, binary: &str) -> std::time::Duration {
+        let seconds = self
+            .function(binary)
+            .and_then(|f| f.timeout_seconds)
+            .or(self.global_timeout_seconds)
+            .unwrap_or(3);
+        std::time::Duration::from_secs(seconds)
+    }
+
     pub fn parse(text: &str) -> Result<Template, BoxError> {
         let doc: Value = serde_yaml::from_str(text)?;
         let resources = doc
@@ -68,7 +85,15 @@ impl Template {
             let id = id.as_str().ok_or("a resource id is not a string")?;
             functions.push(function(id, resource, resources)?);
         }
-        Ok(Template { functions })
+        let global_timeout_seconds = doc
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Timeout"))
+            .and_then(Value::as_u64);
+        Ok(Template {
+            functions,
+            global_timeout_seconds,
+        })
     }
 
     /// The shipped template (compiled in).
@@ -98,6 +123,7 @@ fn function(
         .to_owned();
     let mut http_routes = Vec::new();
     let mut stream_events = Vec::new();
+    let mut schedules = Vec::new();
     if let Some(events) = properties.get("Events").and_then(Value::as_mapping) {
         for (name, event) in events {
             let props = event.get("Properties").cloned().unwrap_or(Value::Null);
@@ -115,6 +141,13 @@ fn function(
                         .to_owned(),
                 }),
                 Some("DynamoDB") => stream_events.push(props),
+                Some("Schedule") => schedules.push(
+                    props
+                        .get("Schedule")
+                        .and_then(Value::as_str)
+                        .ok_or(format!("{id}: event {name:?} has no Schedule"))?
+                        .to_owned(),
+                ),
                 other => return Err(format!("{id}: event type {other:?} is not emulated").into()),
             }
         }
@@ -156,6 +189,8 @@ fn function(
         http_routes,
         websocket_routes: websocket_routes(id, resources),
         stream_events,
+        schedules,
+        timeout_seconds: properties.get("Timeout").and_then(Value::as_u64),
         environment,
         statements,
     })

@@ -255,7 +255,8 @@ pub fn inactive_error(user_id: &str, state: Option<UserState>) -> ApiError {
     }
 }
 
-/// Runs one `TransactWriteItems`, retrying it with backoff while other transactions conflict.
+/// Runs one `TransactWriteItems`, retrying it with backoff while other transactions conflict or
+/// DynamoDB throttles it.
 /// `Ok(None)`: written; `Ok(Some(_))`: cancelled because conditions failed.
 pub async fn transact(
     state: &State,
@@ -287,7 +288,14 @@ pub async fn transact(
                         items: reasons.iter().map(|r| r.item().cloned()).collect(),
                     }));
                 }
-                if !(0..reasons.len()).any(|i| code(i) == "TransactionConflict") {
+                // A conflict or throttling passes: try again after a backoff (Busy at the end).
+                let transient = |c: &str| {
+                    matches!(
+                        c,
+                        "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+                    )
+                };
+                if !(0..reasons.len()).any(|i| transient(code(i))) {
                     let codes: Vec<&str> = (0..reasons.len()).map(code).collect();
                     return Err(ApiError::Internal(format!(
                         "transaction cancelled: {codes:?}"

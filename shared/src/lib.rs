@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod moderation;
 pub mod page_token;
 pub mod profiles;
+pub mod purge;
 pub mod state;
 pub mod table;
 pub mod token;

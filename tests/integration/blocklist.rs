@@ -434,11 +434,12 @@ async fn purging_a_user_keeps_other_users_blocks_of_it() {
     );
     assert_eq!(block(&env, &app, "x", &["alice"]).await.outcome(), (200, 0));
     mark_soft_deleted(&env, &app, "x").await;
-    shared::lifecycle::purge_user_data(
+    shared::purge::purge_user_data(
         &env.function("purge-soft-deleted-users"),
         &app.app_key,
         "x",
-        shared::lifecycle::Others::KeepTheirBlocks,
+        shared::purge::Others::KeepTheirBlocks,
+        shared::purge::Deadline::none(),
     )
     .await
     .unwrap();

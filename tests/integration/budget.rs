@@ -441,15 +441,38 @@ async fn every_operation_stays_within_its_documented_budget() {
         .await
         .unwrap();
     let text = |name: &str| item.item.as_ref()?.get(name)?.as_s().ok().cloned();
-    let image = shared::lifecycle::UserImage::from_strings(text);
+    let image = shared::purge::UserImage::from_strings(text);
     log.take();
-    shared::lifecycle::on_user_change(&env.function("purge-soft-deleted-users"), &image)
-        .await
-        .unwrap();
+    shared::purge::on_user_change(
+        &env.function("purge-soft-deleted-users"),
+        &image,
+        shared::purge::Deadline::none(),
+    )
+    .await
+    .unwrap();
     measured.insert(
         "purge-soft-deleted-users",
         format!(
             "{} + 1 per 25 items deleted + 1 per counted edge + 1 for a hosted profile",
+            log.take().len()
+        ),
+    );
+
+    // The sweeper, over an app none of whose operations is older than its cut-off: one
+    // strongly consistent Query per ticket partition.
+    log.take();
+    let swept = local_api::schedule::invoke(
+        &env.functions,
+        local_api::schedule::SWEEP_FUNCTION,
+        json!({ "appKey": key }),
+    )
+    .await
+    .expect("sweep");
+    assert_eq!(swept["operations"], 0, "{swept}");
+    measured.insert(
+        "sweep-stuck-purges",
+        format!(
+            "{} + per operation older than the cut-off: 1 + 1 per pending user (+ 1 per re-drive, + 1 if results are recorded, + 1 once none is pending)",
             log.take().len()
         ),
     );

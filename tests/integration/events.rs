@@ -59,10 +59,11 @@ const EXPECTED_CODE: &[(&str, i64)] = &[];
 /// the event reached it. (function, HTTP status, code)
 const EXPECTED_REFUSAL: &[(&str, u16, i64)] = &[("get-operation", 404, 1015)];
 
-/// Functions driven by the table's stream rather than API Gateway (their events are tested in
-/// their own area's tests).
+/// Functions driven by the table's stream, a schedule or the WebSocket API rather than the HTTP
+/// API (their events are tested in their own area's tests).
 const STREAM_FUNCTIONS: &[&str] = &[
     "purge-soft-deleted-users",
+    "sweep-stuck-purges",
     // WebSocket routes (tests/integration/connections.rs runs their events).
     "connect",
     "disconnect",

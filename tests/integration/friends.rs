@@ -1280,11 +1280,12 @@ async fn purging_a_user_removes_its_friend_edges_and_requests_and_decrements_cou
         (200, 25461)
     );
     mark_soft_deleted(&env, &app, "x").await;
-    shared::lifecycle::purge_user_data(
+    shared::purge::purge_user_data(
         &env.function("purge-soft-deleted-users"),
         &app.app_key,
         "x",
-        shared::lifecycle::Others::KeepTheirBlocks,
+        shared::purge::Others::KeepTheirBlocks,
+        shared::purge::Deadline::none(),
     )
     .await
     .unwrap();

@@ -533,8 +533,12 @@ async fn the_purge_event_file_drives_the_stream_function() {
     .replace("EVENTSAPPKEY", &app.app_key)
     .replace("0123456789abcdef0123456789abcdef", &operation_id);
     let event: Value = serde_json::from_str(&text).expect("json");
-    let answer =
-        purge_soft_deleted_users::handle(&env.function("purge-soft-deleted-users"), &event).await;
+    let answer = purge_soft_deleted_users::handle(
+        &env.function("purge-soft-deleted-users"),
+        &event,
+        shared::purge::Deadline::none(),
+    )
+    .await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     let operation = env.wait_for_operation(&app, &operation_id).await;
     assert_eq!(operation["users"][0]["status"], "done");
@@ -805,4 +809,156 @@ async fn the_purge_is_complete_while_the_indexes_lag() {
         "only alice's record and erin's block of her stay"
     );
     assert_eq!(friend_count(&env, &app, "bob").await, 0);
+}
+
+/// A user larger than one invocation's work: with no time to spare (every invocation purges one
+/// page, then checkpoints), the purge goes on from the record its checkpoint writes, through the
+/// Lambda-like mapping with duplicate and late delivery, until everything is gone.
+#[tokio::test]
+async fn a_purge_longer_than_one_invocation_checkpoints_and_continues() {
+    use futures::StreamExt;
+    let env = env().await;
+    let purge = env
+        .follow_stream_with(Some(std::time::Duration::ZERO))
+        .await;
+    let app = env.dev_app().await;
+    env.issue(&app, "alice").await;
+    let friends: Vec<String> = (0..400).map(|i| format!("f{i}")).collect();
+    futures::stream::iter(&friends)
+        .map(|friend| befriend(&env, &app, "alice", friend))
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    let pages = friends.len() / shared::purge::PURGE_PAGE as usize + 1;
+    assert!(pages >= 2, "the partition spans {pages} pages");
+
+    let operation_id = soft_delete(&env, &app, &["alice"]).await;
+    let operation = env.wait_for_operation(&app, &operation_id).await;
+    assert_eq!(operation["users"][0]["status"], "done", "{operation}");
+
+    let user = env
+        .state
+        .db
+        .get_item()
+        .table_name(&env.state.table)
+        .key("PK", pk(&app, "alice"))
+        .key("SK", s("USER"))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get")
+        .item
+        .expect("the USER item stays");
+    let number = |name: &str| -> i64 {
+        user.get(name)
+            .and_then(|v| v.as_n().ok()?.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        number("purgeRounds") >= 1,
+        "the purge checkpointed at least once: {user:?}"
+    );
+    assert_eq!(user["purgeState"], s("done"));
+    let left: Vec<_> = items_of(&env.app_items(&app.app_key).await, &app, "alice")
+        .into_iter()
+        .map(|item| item["SK"].clone())
+        .collect();
+    assert_eq!(left, [s("USER")], "only the USER item is left");
+    for friend in friends.iter().step_by(37) {
+        assert_eq!(
+            friend_count(&env, &app, friend).await,
+            0,
+            "{friend}'s counter"
+        );
+    }
+    assert!(purge.failed.lock().expect("lock").is_empty());
+}
+
+/// A purge whose stream record was lost (here: soft-deleted while nothing followed the stream)
+/// stays pending until the sweeper finds it older than its cut-off and re-drives it; a result
+/// the purge could not record is recorded by the sweeper; a finished operation leaves the
+/// sweeper's list.
+#[tokio::test]
+async fn the_sweeper_redrives_a_purge_nothing_finished() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    for user in ["alice", "bob"] {
+        env.issue(&app, user).await;
+    }
+    befriend(&env, &app, "alice", "bob").await;
+    let operation_id = soft_delete(&env, &app, &["alice"]).await;
+    // The record is behind the follower's starting point: lost, as far as the purge can tell.
+    let purge = env.follow_stream().await;
+    let sweep = || async {
+        let answer = local_api::schedule::invoke(
+            &env.functions,
+            local_api::schedule::SWEEP_FUNCTION,
+            // Other tests' operations share the table: this app's only.
+            json!({"detail-type": "Scheduled Event", "appKey": app.app_key}),
+        )
+        .await
+        .expect("invoke");
+        assert!(answer.get("error").is_none(), "{answer}");
+        answer
+    };
+    let status = || async {
+        let response = env
+            .call(
+                &app,
+                "/v4/ext/operation/get",
+                json!({"operationId": operation_id}),
+            )
+            .await;
+        response.body["result"]["users"][0]["status"].clone()
+    };
+
+    // Younger than the cut-off: a purge may still be on its way.
+    let answer = sweep().await;
+    assert_eq!(answer["redriven"], 0, "{answer}");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(status().await, "pending");
+
+    env.state
+        .clock
+        .advance_ms(shared::purge::STUCK_AFTER.as_millis() as i64 + 1_000);
+    let answer = sweep().await;
+    assert_eq!(answer["redriven"], 1, "{answer}");
+    let operation = env.wait_for_operation(&app, &operation_id).await;
+    assert_eq!(operation["users"][0]["status"], "done", "{operation}");
+    assert_eq!(friend_count(&env, &app, "bob").await, 0);
+
+    // The purge finished but its result was lost: the sweeper records it, then forgets the
+    // operation.
+    env.state
+        .db
+        .update_item()
+        .table_name(&env.state.table)
+        .key(
+            "PK",
+            s(&shared::table::operation_pk(&app.app_key, &operation_id)),
+        )
+        .key("SK", s("OP"))
+        .update_expression("SET #users.#alice = :pending")
+        .expression_attribute_names("#users", "users")
+        .expression_attribute_names("#alice", "alice")
+        .expression_attribute_values(
+            ":pending",
+            AttributeValue::M(HashMap::from([("status".to_owned(), s("pending"))])),
+        )
+        .send()
+        .await
+        .expect("tamper");
+    let answer = sweep().await;
+    assert_eq!(
+        (&answer["redriven"], &answer["settled"], &answer["finished"]),
+        (&json!(0), &json!(1), &json!(1)),
+        "{answer}"
+    );
+    assert_eq!(status().await, "done");
+    let answer = sweep().await;
+    assert_eq!(
+        answer["operations"], 0,
+        "the finished operation left the list: {answer}"
+    );
+    assert!(purge.failed.lock().expect("lock").is_empty());
 }

@@ -111,6 +111,28 @@ fn functions_events_routes_and_template_agree() {
                 "{binary}: its event"
             );
             assert!(routed.is_empty(), "{binary}: no HTTP route");
+        } else if !function.schedules.is_empty() {
+            // A scheduled function: EventBridge's event, run by the local API on the same rate.
+            assert_eq!(
+                binary,
+                local_api::schedule::SWEEP_FUNCTION,
+                "{binary}: scheduled"
+            );
+            assert!(
+                function
+                    .schedules
+                    .iter()
+                    .all(|s| local_api::schedule::rate(s).is_some()),
+                "{binary}: a schedule the local API runs"
+            );
+            assert_eq!(
+                event["detail-type"], "Scheduled Event",
+                "{binary}: its event"
+            );
+            assert!(
+                routed.is_empty() && function.stream_events.is_empty(),
+                "{binary}"
+            );
         } else {
             assert_eq!(binary, stream, "{binary}: served by nothing");
             assert_eq!(

@@ -241,17 +241,32 @@ impl Env {
     /// Hands a stream batch to the purge function's container, as the event source mapping does;
     /// returns its answer (`batchItemFailures`).
     pub async fn deliver_to_purge(&self, event: &Value) -> Value {
-        purge_soft_deleted_users::handle(&self.function("purge-soft-deleted-users"), event).await
+        purge_soft_deleted_users::handle(
+            &self.function("purge-soft-deleted-users"),
+            event,
+            shared::purge::Deadline::none(),
+        )
+        .await
     }
 
     /// Follows the table's stream from now on, running the purge as the deployed stream function
     /// does, through the Lambda-like event source mapping, with every batch delivered twice and
     /// late (Lambda delivers at least once). Dropping the handle stops it.
     pub async fn follow_stream(&self) -> local_api::stream::Follower {
+        self.follow_stream_with(None).await
+    }
+
+    /// [`Env::follow_stream`], each invocation given `timeout` instead of the function's own
+    /// (`Some(ZERO)`: every purge invocation does one page, then checkpoints).
+    pub async fn follow_stream_with(
+        &self,
+        timeout: Option<Duration>,
+    ) -> local_api::stream::Follower {
         let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect("DYNAMODB_ENDPOINT");
         let delivery = local_api::stream::Delivery {
             duplicate: true,
             delay: Duration::from_millis(200),
+            timeout,
         };
         local_api::stream::follow(
             self.functions.clone(),

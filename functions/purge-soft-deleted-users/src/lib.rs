@@ -1,10 +1,11 @@
 //! The purge of soft-deleted users, driven by the table's DynamoDB Stream (filtered in
 //! `template.yaml` to USER items whose purge is pending). A record that fails is reported as a
-//! batch item failure, so Lambda retries it without replaying the whole batch.
+//! batch item failure, so Lambda retries it without replaying the whole batch. A purge that runs
+//! short of time checkpoints and goes on from the record its checkpoint writes.
 
 use serde_json::{Value, json};
 use shared::State;
-use shared::lifecycle::{self, UserImage};
+use shared::purge::{self, Deadline, UserImage};
 
 /// The new image of a stream record in Lambda's JSON form (`{"PK":{"S":"..."}}`).
 pub fn user_image(record: &Value) -> UserImage {
@@ -12,8 +13,9 @@ pub fn user_image(record: &Value) -> UserImage {
     UserImage::from_strings(|name| image[name]["S"].as_str().map(str::to_owned))
 }
 
-/// Handles a batch of stream records; answers the failed ones' sequence numbers.
-pub async fn handle(state: &State, event: &Value) -> Value {
+/// Handles a batch of stream records; answers the failed ones' sequence numbers. Every record
+/// works within `deadline` (the invocation's, less a reserve).
+pub async fn handle(state: &State, event: &Value, deadline: Deadline) -> Value {
     let mut failures = Vec::new();
     for record in event["Records"]
         .as_array()
@@ -21,7 +23,7 @@ pub async fn handle(state: &State, event: &Value) -> Value {
         .unwrap_or_default()
     {
         let image = user_image(record);
-        if let Err(err) = lifecycle::on_user_change(state, &image).await {
+        if let Err(err) = purge::on_user_change(state, &image, deadline).await {
             tracing::error!(pk = %image.pk, error = ?err, "purge failed");
             if let Some(sequence) = record["dynamodb"]["SequenceNumber"].as_str() {
                 failures.push(json!({ "itemIdentifier": sequence }));

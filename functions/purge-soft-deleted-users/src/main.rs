@@ -1,4 +1,5 @@
 use shared::lambda_http::{Error, LambdaEvent, service_fn};
+use shared::purge::Deadline;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -6,7 +7,10 @@ async fn main() -> Result<(), Error> {
     let state = shared::State::from_env().await?;
     shared::lambda_http::lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let state = state.clone();
-        async move { Ok::<_, Error>(purge_soft_deleted_users::handle(&state, &event.payload).await) }
+        let deadline = Deadline::from_lambda(event.context.deadline);
+        async move {
+            Ok::<_, Error>(purge_soft_deleted_users::handle(&state, &event.payload, deadline).await)
+        }
     }))
     .await
 }

@@ -1,0 +1,761 @@
+//! The purge of soft-deleted users' data, driven by the table's stream, and the sweeper that
+//! re-drives purges nothing finished.
+//!
+//! A purge works page by page through the user's own partition (strongly consistent), so its
+//! memory is one page whatever the user's size. When its invocation runs short of time it stops
+//! between pages and checkpoints on the USER item; that change is itself a stream record the
+//! purge filter admits, so the next invocation continues where the partition now starts (what
+//! was deleted is gone, so the partition is its own cursor).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, DeleteRequest, PutRequest, TransactWriteItem, Update, WriteRequest,
+};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::error::ApiError;
+use crate::lifecycle::{self, PURGE_DONE, PURGE_PENDING, UserResult};
+use crate::state::State;
+use crate::table;
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn internal(err: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(err.to_string())
+}
+
+pub(crate) type Key = HashMap<String, AttributeValue>;
+
+fn item_key(item: &HashMap<String, AttributeValue>) -> Option<Key> {
+    Some(HashMap::from([
+        (table::PK.to_owned(), item.get(table::PK)?.clone()),
+        (table::SK.to_owned(), item.get(table::SK)?.clone()),
+    ]))
+}
+
+/// Items of the user's partition read and purged at a time: one page bounds the memory and the
+/// work between two checks of the deadline.
+pub const PURGE_PAGE: i32 = 250;
+/// How many items of other partitions a purge deletes at once.
+const PURGE_CONCURRENCY: usize = 16;
+/// Time an invocation keeps for its last page and its checkpoint: a page of counted edges at
+/// [`PURGE_CONCURRENCY`] takes well under a second on DynamoDB, even with throttling retries.
+pub const PURGE_RESERVE: Duration = Duration::from_secs(60);
+
+/// When a purge stops starting new pages (it always does at least one, so it always progresses).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// No limit: run to the end.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// Stop starting pages once less than `reserve` is left of `remaining`.
+    pub fn within(remaining: Duration, reserve: Duration) -> Self {
+        Self(Some(Instant::now() + remaining.saturating_sub(reserve)))
+    }
+
+    /// From a Lambda invocation's deadline (milliseconds since the epoch), keeping
+    /// [`PURGE_RESERVE`].
+    pub fn from_lambda(deadline_epoch_ms: u64) -> Self {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Self::within(
+            Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms)),
+            PURGE_RESERVE,
+        )
+    }
+
+    fn passed(&self) -> bool {
+        self.0.is_some_and(|at| Instant::now() >= at)
+    }
+}
+
+// ---- the stream record --------------------------------------------------------------------
+
+/// What the purge needs from a changed USER item (a stream record's new image).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserImage {
+    pub pk: String,
+    pub sk: String,
+    pub state: String,
+    pub purge_state: String,
+    pub purge_operation: String,
+}
+
+impl UserImage {
+    /// Builds the image from any attribute map, given a way to read a string attribute.
+    pub fn from_strings(get: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            pk: get(table::PK).unwrap_or_default(),
+            sk: get(table::SK).unwrap_or_default(),
+            state: get("state").unwrap_or_default(),
+            purge_state: get("purgeState").unwrap_or_default(),
+            purge_operation: get("purgeOperation").unwrap_or_default(),
+        }
+    }
+
+    /// A user soft-deleted whose data still has to be purged.
+    pub fn needs_purge(&self) -> bool {
+        self.sk == table::SK_USER
+            && self.state == "soft-deleted"
+            && self.purge_state == PURGE_PENDING
+    }
+}
+
+/// Handles one stream change: purges (or goes on purging) a soft-deleted user, ignores
+/// everything else. Idempotent: a record delivered twice purges nothing twice and reports `done`
+/// again.
+pub async fn on_user_change(
+    state: &State,
+    image: &UserImage,
+    deadline: Deadline,
+) -> Result<(), ApiError> {
+    if !image.needs_purge() {
+        return Ok(());
+    }
+    let Some((app_key, user_id)) = table::parse_user_pk(&image.pk) else {
+        return Ok(());
+    };
+    // Records arrive late and more than once: decide from the user as stored now. One restored,
+    // or removed and registered again, or soft-deleted again by a later operation, is not this
+    // record's to purge.
+    if !purge_pending(state, &image.pk, &image.purge_operation).await? {
+        tracing::info!(pk = %image.pk, "stale purge record: the user is no longer pending this purge");
+        return Ok(());
+    }
+    let purged =
+        purge_user_data(state, app_key, user_id, Others::KeepTheirBlocks, deadline).await?;
+    if !purged.finished {
+        tracing::info!(pk = %image.pk, removed = purged.removed, "purge checkpointed; it continues from the stream");
+        return checkpoint(state, image, purged.removed, "purgeUpdatedAt").await;
+    }
+    let finished = state
+        .db
+        .update_item()
+        .table_name(&state.table)
+        .set_key(Some(crate::users::key(app_key, user_id)))
+        .update_expression("SET purgeState = :done, purgedAt = :now REMOVE #name, avatarUrl")
+        .condition_expression("#state = :deleted AND purgeOperation = :operation")
+        .expression_attribute_names("#name", "name")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":done", s(PURGE_DONE))
+        .expression_attribute_values(":now", n(state.clock.now_ms()))
+        .expression_attribute_values(":deleted", s("soft-deleted"))
+        .expression_attribute_values(":operation", s(&image.purge_operation))
+        .send()
+        .await;
+    match finished {
+        Ok(_) => {}
+        // Already finished by an earlier delivery, or removed by the console meanwhile.
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+        Err(err) => return Err(err.into()),
+    }
+    let done = UserResult::new(user_id, PURGE_DONE, None);
+    lifecycle::set_results(state, app_key, &image.purge_operation, &[done]).await
+}
+
+/// Records progress on a USER item still pending `image`'s purge (`purgeRounds`, `purgeRemoved`
+/// and the time in `stamp`). The change is a new stream record, so the purge runs (again).
+async fn checkpoint(
+    state: &State,
+    image: &UserImage,
+    removed: usize,
+    stamp: &str,
+) -> Result<(), ApiError> {
+    let result = state
+        .db
+        .update_item()
+        .table_name(&state.table)
+        .key(table::PK, s(&image.pk))
+        .key(table::SK, s(table::SK_USER))
+        .update_expression(
+            "SET purgeRounds = if_not_exists(purgeRounds, :zero) + :one, \
+             purgeRemoved = if_not_exists(purgeRemoved, :zero) + :removed, #stamp = :now",
+        )
+        .condition_expression(
+            "#state = :deleted AND purgeState = :pending AND purgeOperation = :operation",
+        )
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_names("#stamp", stamp)
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":removed", n(removed))
+        .expression_attribute_values(":now", n(state.clock.now_ms()))
+        .expression_attribute_values(":deleted", s("soft-deleted"))
+        .expression_attribute_values(":pending", s(PURGE_PENDING))
+        .expression_attribute_values(":operation", s(&image.purge_operation))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        // Finished (or removed) meanwhile: nothing left to continue.
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The USER item as stored now (strongly consistent), with the purge's progress stamps.
+async fn current_user(
+    state: &State,
+    user_pk: &str,
+) -> Result<HashMap<String, AttributeValue>, ApiError> {
+    let out = state
+        .db
+        .get_item()
+        .table_name(&state.table)
+        .key(table::PK, s(user_pk))
+        .key(table::SK, s(table::SK_USER))
+        .projection_expression(
+            "PK, SK, #state, purgeState, purgeOperation, deletedAt, purgeUpdatedAt, purgeRedrivenAt",
+        )
+        .expression_attribute_names("#state", "state")
+        .consistent_read(true)
+        .send()
+        .await?;
+    Ok(out.item.unwrap_or_default())
+}
+
+fn image_of(item: &HashMap<String, AttributeValue>) -> UserImage {
+    UserImage::from_strings(|name| item.get(name)?.as_s().ok().cloned())
+}
+
+/// Whether the USER item is, as stored now, soft-deleted with the purge of `operation` still
+/// pending. One `GetItem`.
+async fn purge_pending(state: &State, user_pk: &str, operation: &str) -> Result<bool, ApiError> {
+    let current = image_of(&current_user(state, user_pk).await?);
+    Ok(current.needs_purge() && current.purge_operation == operation)
+}
+
+// ---- what a purge removes -------------------------------------------------------------------
+
+/// How much of what refers to a user from other partitions a purge removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Others {
+    /// A soft delete: other users' blocklist entries naming the user are the blockers' data
+    /// and stay (a restored user is still blocked by whoever blocked them).
+    KeepTheirBlocks,
+    /// A test user removed for good (its ID may be registered again): nothing stays.
+    RemoveAll,
+}
+
+/// How far one run of [`purge_user_data`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    /// Items deleted (the user's own and their mirrors elsewhere).
+    pub removed: usize,
+    /// Everything is gone (only the USER item is left); otherwise the deadline stopped it.
+    pub finished: bool,
+}
+
+/// What an item of the user's own partition says lives in another partition.
+enum Mirror {
+    /// The friend's edge back to the user, counted in the friend's `FRIEND_COUNT`.
+    FriendEdge(Key),
+    /// A plain item: a request the user sent (in the target's partition), the mirror of a request
+    /// the user received (in the requester's), a connection's lookup.
+    Plain(Key),
+}
+
+/// The item elsewhere that an item of `user_id`'s own partition (by its sort key) mirrors.
+fn mirror_of(app_key: &str, user_id: &str, sk: &str) -> Option<Mirror> {
+    let key = |pk: String, sk: String| {
+        HashMap::from([(table::PK.to_owned(), s(pk)), (table::SK.to_owned(), s(sk))])
+    };
+    if let Some(friend) = sk.strip_prefix(table::SK_FRIEND_PREFIX) {
+        return Some(Mirror::FriendEdge(key(
+            table::user_pk(app_key, friend),
+            table::friend_sk(user_id),
+        )));
+    }
+    if let Some(target) = sk.strip_prefix(table::SK_REQUEST_SENT_PREFIX) {
+        return Some(Mirror::Plain(key(
+            table::user_pk(app_key, target),
+            table::friend_request_sk(user_id),
+        )));
+    }
+    if let Some(requester) = sk.strip_prefix(table::SK_FRIEND_REQUEST_PREFIX) {
+        return Some(Mirror::Plain(key(
+            table::user_pk(app_key, requester),
+            table::request_sent_sk(user_id),
+        )));
+    }
+    if let Some(connection) = sk.strip_prefix(table::SK_CONN_PREFIX) {
+        return Some(Mirror::Plain(key(
+            crate::connections::lookup_pk(connection),
+            crate::connections::SK_LOOKUP.to_owned(),
+        )));
+    }
+    None
+}
+
+/// Deletes everything in the user's partition but the USER item itself, and what other
+/// partitions hold about the user: the friends' edges back (decrementing their counters), the
+/// requests the user sent and the mirrors of those it received, its connections' lookups. All of
+/// it is found from the user's own partition, read strongly consistently (each cross-partition
+/// item has its mirror there, written in the same transaction), never from an eventually
+/// consistent index. Other users' blocks of the user stay, except with [`Others::RemoveAll`]
+/// (test-user removal), which also deletes those, found through the `EDGES` index.
+///
+/// Page by page: a page's items elsewhere go first, then the page's own items, so a purge cut
+/// short (by `deadline`, a timeout or a failure) finds the rest again when it runs again.
+pub async fn purge_user_data(
+    state: &State,
+    app_key: &str,
+    user_id: &str,
+    others: Others,
+    deadline: Deadline,
+) -> Result<Purged, ApiError> {
+    // The hosted profile leaves the profile list's counts too, not only the table.
+    let mut removed = usize::from(crate::profiles::remove(state, app_key, user_id).await?);
+    let pk = table::user_pk(app_key, user_id);
+    let mut start = None;
+    loop {
+        let out = state
+            .db
+            .query()
+            .table_name(&state.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(&pk))
+            .projection_expression("PK, SK")
+            .consistent_read(true)
+            .limit(PURGE_PAGE)
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        let own: Vec<Key> = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter(|item| {
+                item.get(table::SK)
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    != Some(table::SK_USER)
+            })
+            .filter_map(item_key)
+            .collect();
+        removed += purge_page(state, app_key, user_id, own).await?;
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+        if deadline.passed() {
+            return Ok(Purged {
+                removed,
+                finished: false,
+            });
+        }
+    }
+    if others == Others::RemoveAll {
+        removed += remove_blocks_of(state, &pk).await?;
+    }
+    Ok(Purged {
+        removed,
+        finished: true,
+    })
+}
+
+/// Deletes a page of the user's own items after what they mirror elsewhere; answers how many
+/// items went.
+async fn purge_page(
+    state: &State,
+    app_key: &str,
+    user_id: &str,
+    own: Vec<Key>,
+) -> Result<usize, ApiError> {
+    let mut friend_edges = Vec::new();
+    let mut plain = Vec::new();
+    for key in &own {
+        let sk = key.get(table::SK).and_then(|v| v.as_s().ok());
+        match sk.and_then(|sk| mirror_of(app_key, user_id, sk)) {
+            Some(Mirror::FriendEdge(edge)) => friend_edges.push(edge),
+            Some(Mirror::Plain(item)) => plain.push(item),
+            None => {}
+        }
+    }
+    let removed = own.len() + friend_edges.len() + plain.len();
+    delete_all(state, plain).await?;
+    futures::stream::iter(friend_edges)
+        .map(|key| delete_counted_edge(state, key, table::SK_FRIEND_COUNT))
+        .buffer_unordered(PURGE_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    delete_all(state, own).await?;
+    Ok(removed)
+}
+
+/// Other users' blocks of `user_pk` (test-user removal only), through the `EDGES` index: a block
+/// has no mirror in the blocked user's partition, so this is the one eventually consistent read
+/// of a purge; the index is read until it is empty.
+async fn remove_blocks_of(state: &State, user_pk: &str) -> Result<usize, ApiError> {
+    let mut removed = 0;
+    for attempt in 0..50 {
+        if attempt > 0 {
+            tokio::time::sleep(crate::users::backoff(attempt)).await;
+        }
+        let out = state
+            .db
+            .query()
+            .table_name(&state.table)
+            .index_name(table::EDGES)
+            .key_condition_expression("#edge = :pk")
+            .filter_expression("begins_with(SK, :block)")
+            .expression_attribute_names("#edge", table::EDGE_TO)
+            .expression_attribute_values(":pk", s(user_pk))
+            .expression_attribute_values(":block", s(table::SK_BLOCK_PREFIX))
+            .send()
+            .await?;
+        let blocks = out.items.unwrap_or_default();
+        if blocks.is_empty() && out.last_evaluated_key.is_none() {
+            return Ok(removed);
+        }
+        for block in &blocks {
+            if let (Some(key), Some(AttributeValue::S(counter))) =
+                (item_key(block), block.get("countedIn"))
+            {
+                delete_counted_edge(state, key, counter).await?;
+                removed += 1;
+            }
+        }
+    }
+    Err(ApiError::Internal(format!(
+        "blocks of {user_pk} keep appearing"
+    )))
+}
+
+/// Deletes an edge and decrements the counter it is counted in, in one transaction. An edge
+/// already gone (removed concurrently, which decremented its counter) is skipped.
+async fn delete_counted_edge(state: &State, key: Key, counter_sk: &str) -> Result<(), ApiError> {
+    let Some(edge_pk) = key.get(table::PK).cloned() else {
+        return Ok(());
+    };
+    let delete = Delete::builder()
+        .table_name(&state.table)
+        .set_key(Some(key))
+        .condition_expression("attribute_exists(PK)")
+        .build()
+        .map_err(internal)?;
+    let decrement = Update::builder()
+        .table_name(&state.table)
+        .key(table::PK, edge_pk)
+        .key(table::SK, s(counter_sk))
+        .update_expression("ADD #count :minus")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_names("#count", "count")
+        .expression_attribute_values(":minus", n(-1))
+        .build()
+        .map_err(internal)?;
+    // Cancelled: the edge went meanwhile, and whoever removed it decremented the counter.
+    delete_and_update(state, delete, decrement)
+        .await
+        .map(|_| ())
+}
+
+/// Deletes one item and updates another in one transaction; `Ok(false)` when a condition
+/// cancelled it (nothing was written).
+pub(crate) async fn delete_and_update(
+    state: &State,
+    delete: Delete,
+    update: Update,
+) -> Result<bool, ApiError> {
+    // Only failed conditions mean "already gone"; a conflict or throttling is retried with
+    // backoff, and what still fails is an error (the stream delivers the record again).
+    let items = vec![
+        TransactWriteItem::builder().delete(delete).build(),
+        TransactWriteItem::builder().update(update).build(),
+    ];
+    Ok(crate::edges::transact(state, items).await?.is_none())
+}
+
+/// `BatchWriteItem` of any puts and deletes, 25 at a time, unprocessed ones retried with
+/// backoff; [`ApiError::Busy`] when some stay unprocessed.
+pub(crate) async fn write_all(state: &State, writes: Vec<WriteRequest>) -> Result<(), ApiError> {
+    for chunk in writes.chunks(25) {
+        let mut requests = chunk.to_vec();
+        for attempt in 0..8u32 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
+            }
+            let out = state
+                .db
+                .batch_write_item()
+                .request_items(&state.table, requests)
+                .send()
+                .await?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&state.table))
+                .unwrap_or_default();
+            if requests.is_empty() {
+                break;
+            }
+        }
+        if !requests.is_empty() {
+            return Err(ApiError::Busy);
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the items, 25 per `BatchWriteItem`.
+async fn delete_all(state: &State, keys: Vec<Key>) -> Result<(), ApiError> {
+    let writes = keys
+        .into_iter()
+        .map(|key| {
+            let delete = DeleteRequest::builder()
+                .set_key(Some(key))
+                .build()
+                .map_err(internal)?;
+            Ok(WriteRequest::builder().delete_request(delete).build())
+        })
+        .collect::<Result<_, ApiError>>()?;
+    write_all(state, writes).await
+}
+
+/// A `PutRequest` of `item`, for [`write_all`].
+pub(crate) fn put(item: HashMap<String, AttributeValue>) -> Result<WriteRequest, ApiError> {
+    let put = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(internal)?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
+// ---- the sweeper ----------------------------------------------------------------------------
+
+/// How long a purge may show no progress before the sweeper re-drives it.
+pub const STUCK_AFTER: Duration = Duration::from_secs(15 * 60);
+/// The sweeper's tickets are spread over this many partitions (`PURGES#0` .. `PURGES#f`, by the
+/// operation ID's first hex digit), so no partition takes every soft delete's write.
+const TICKET_SHARDS: &str = "0123456789abcdef";
+
+fn ticket_pk(operation_id: &str) -> String {
+    let shard = operation_id.chars().next().unwrap_or('0');
+    format!("PURGES#{shard}")
+}
+
+/// The sweeper's ticket for a soft-delete operation: written with the operation record, before
+/// any user changes, and deleted by the sweeper once none of its users is pending. Sorted by
+/// time, so the sweeper reads only tickets older than its cut-off.
+pub(crate) fn ticket(
+    app_key: &str,
+    operation_id: &str,
+    now_ms: i64,
+) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (table::PK.to_owned(), s(ticket_pk(operation_id))),
+        (
+            table::SK.to_owned(),
+            s(format!("{:013}#{app_key}#{operation_id}", now_ms.max(0))),
+        ),
+        ("appKey".to_owned(), s(app_key)),
+        ("operationId".to_owned(), s(operation_id)),
+    ])
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Swept {
+    /// Operations older than the cut-off looked at.
+    pub operations: usize,
+    /// Users whose purge was started again.
+    pub redriven: usize,
+    /// Users whose result was recorded late (their purge finished, or they were removed).
+    pub settled: usize,
+    /// Operations with no pending user left, whose tickets were deleted.
+    pub finished: usize,
+}
+
+impl std::ops::AddAssign for Swept {
+    fn add_assign(&mut self, other: Self) {
+        self.operations += other.operations;
+        self.redriven += other.redriven;
+        self.settled += other.settled;
+        self.finished += other.finished;
+    }
+}
+
+/// Re-drives every purge that has shown no progress for `stuck_after`: each pending user of an
+/// older soft-delete operation whose USER item is still pending gets a new stream record (the
+/// purge then runs as for the first one); results a purge finished but could not record are
+/// recorded. Safe to run at any time and more than once: everything it decides is read
+/// strongly consistently, and the purge is idempotent. `app_key` limits it to one app's
+/// operations.
+pub async fn sweep(
+    state: &State,
+    stuck_after: Duration,
+    app_key: Option<&str>,
+    deadline: Deadline,
+) -> Result<Swept, ApiError> {
+    let cutoff = state.clock.now_ms() - stuck_after.as_millis() as i64;
+    let mut swept = Swept::default();
+    for shard in TICKET_SHARDS.chars() {
+        let mut start = None;
+        loop {
+            let mut query = state
+                .db
+                .query()
+                .table_name(&state.table)
+                .key_condition_expression("PK = :pk AND SK < :cutoff")
+                .expression_attribute_values(":pk", s(format!("PURGES#{shard}")))
+                .expression_attribute_values(":cutoff", s(format!("{:013}", cutoff.max(0))))
+                .consistent_read(true)
+                .limit(100)
+                .set_exclusive_start_key(start);
+            if let Some(app_key) = app_key {
+                query = query
+                    .filter_expression("appKey = :app")
+                    .expression_attribute_values(":app", s(app_key));
+            }
+            let out = query.send().await?;
+            for ticket in out.items.unwrap_or_default() {
+                swept += sweep_operation(state, &ticket, cutoff).await?;
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+            if deadline.passed() {
+                return Ok(swept);
+            }
+        }
+    }
+    Ok(swept)
+}
+
+async fn sweep_operation(
+    state: &State,
+    ticket: &HashMap<String, AttributeValue>,
+    cutoff: i64,
+) -> Result<Swept, ApiError> {
+    let text = |name: &str| {
+        ticket
+            .get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (app_key, operation_id) = (text("appKey"), text("operationId"));
+    let mut swept = Swept {
+        operations: 1,
+        ..Swept::default()
+    };
+    let pending: Vec<String> = match lifecycle::get_operation(state, &app_key, &operation_id).await
+    {
+        Ok(operation) => operation
+            .users
+            .into_iter()
+            .filter(|user| user.status == PURGE_PENDING)
+            .map(|user| user.user_id)
+            .collect(),
+        Err(ApiError::NotFound(_)) => Vec::new(),
+        Err(err) => return Err(err),
+    };
+    let mut settled = Vec::new();
+    for user_id in &pending {
+        let user = current_user(state, &table::user_pk(&app_key, user_id)).await?;
+        let image = image_of(&user);
+        if image.needs_purge() && image.purge_operation == operation_id {
+            let number = |name: &str| {
+                user.get(name)
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(0)
+            };
+            let last_progress = ["deletedAt", "purgeUpdatedAt", "purgeRedrivenAt"]
+                .into_iter()
+                .map(number)
+                .max()
+                .unwrap_or(0);
+            if last_progress < cutoff {
+                tracing::warn!(app_key, user_id, operation_id, "re-driving a stuck purge");
+                checkpoint(state, &image, 0, "purgeRedrivenAt").await?;
+                swept.redriven += 1;
+            }
+        } else {
+            // Not pending this operation's purge any more: it finished (and the report was lost),
+            // or the console removed the user meanwhile. Either way its data is gone.
+            settled.push(UserResult::new(user_id, PURGE_DONE, None));
+        }
+    }
+    swept.settled = settled.len();
+    lifecycle::set_results(state, &app_key, &operation_id, &settled).await?;
+    if settled.len() == pending.len() {
+        let key = item_key(ticket).ok_or_else(|| internal("a ticket without a key"))?;
+        state
+            .db
+            .delete_item()
+            .table_name(&state.table)
+            .set_key(Some(key))
+            .send()
+            .await?;
+        swept.finished = 1;
+    }
+    Ok(swept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_pending_soft_deleted_user_item_is_purged() {
+        let image = |sk: &str, state: &str, purge: &str| UserImage {
+            pk: "APP#k#U#u".into(),
+            sk: sk.into(),
+            state: state.into(),
+            purge_state: purge.into(),
+            purge_operation: "op".into(),
+        };
+        assert!(image("USER", "soft-deleted", "pending").needs_purge());
+        assert!(!image("USER", "soft-deleted", "done").needs_purge());
+        assert!(!image("USER", "active", "").needs_purge());
+        assert!(!image("PROFILE", "soft-deleted", "pending").needs_purge());
+        assert!(!image("USER", "soft-deleted", "console").needs_purge());
+    }
+
+    #[test]
+    fn a_deadline_keeps_its_reserve_and_none_never_passes() {
+        assert!(!Deadline::none().passed());
+        assert!(Deadline::within(Duration::from_secs(30), PURGE_RESERVE).passed());
+        assert!(!Deadline::within(Duration::from_secs(120), PURGE_RESERVE).passed());
+        assert!(Deadline::from_lambda(0).passed());
+    }
+
+    #[test]
+    fn tickets_sort_by_time_within_sixteen_partitions() {
+        let early = ticket("app", "0f3a", 5);
+        let late = ticket("app", "0b11", 1_000);
+        assert_eq!(early[table::PK], s("PURGES#0"));
+        assert!(early[table::SK].as_s().unwrap() < late[table::SK].as_s().unwrap());
+        assert!(early[table::SK].as_s().unwrap().as_str() < format!("{:013}", 6).as_str());
+        assert!(late[table::SK].as_s().unwrap().as_str() >= format!("{:013}", 1_000).as_str());
+        let shards: std::collections::HashSet<String> = (0..256)
+            .map(|_| ticket_pk(&uuid::Uuid::new_v4().simple().to_string()))
+            .collect();
+        assert_eq!(shards.len(), TICKET_SHARDS.len());
+    }
+}
