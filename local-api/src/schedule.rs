@@ -31,12 +31,12 @@ pub fn rate(expression: &str) -> Option<Duration> {
 /// Invokes scheduled function `binary` once with `event`, in its container and within its
 /// template `Timeout`; answers what the function answers.
 pub async fn invoke(functions: &Functions, binary: &str, event: Value) -> Result<Value, BoxError> {
+    if binary != SWEEP_FUNCTION {
+        return Err(format!("{binary} is not a scheduled function").into());
+    }
     let state = functions.state(binary)?;
     let deadline = Deadline::within(functions.template().timeout(binary), PURGE_RESERVE);
-    match binary {
-        SWEEP_FUNCTION => Ok(sweep_stuck_purges::handle(&state, &event, deadline).await),
-        other => Err(format!("{other} is not a scheduled function").into()),
-    }
+    Ok(sweep_stuck_purges::handle(&state, &event, deadline).await)
 }
 
 /// Runs every scheduled function of the template on its rate until the handle is dropped.
