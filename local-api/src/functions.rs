@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use shared::State;
 use shared::apps::AppCache;
-use shared::connections::{CloseFuture, ConnectionCloser, Connections, NoCloser};
+use shared::closer::{CloseFuture, ConnectionCloser, Connections, NoCloser};
 use shared::error::ApiError;
 
 use crate::faults::Faults;

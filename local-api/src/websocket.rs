@@ -14,10 +14,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
 use crate::functions::Functions;
-use shared::connections::{
-    ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest, CloseFuture, ConnectionCloser,
-};
+use shared::closer::{CloseFuture, ConnectionCloser};
 use shared::lambda_http::http::{Request, Response};
+use shared::websocket::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use tokio::sync::oneshot;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;

@@ -1,112 +1,16 @@
-//! Apps: the record, the console's operations on it, and the short per-container cache every
-//! signed request reads it through.
+//! Apps: the console's operations on the record (`app.rs`), and reads through the short
+//! per-container cache every signed request uses.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
 
+pub use crate::app::*;
 use crate::error::ApiError;
 use crate::state::State;
 use crate::table;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Environment {
-    Development,
-    Production,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Plan {
-    Free,
-    Starter,
-    Pro,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AppStatus {
-    Enabled,
-    Offline,
-}
-
-/// Registered users allowed in development, and in production on the free plan.
-pub const FREE_USER_CAP: u32 = 100;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppSettings {
-    pub restrict_dm_to_friends: bool,
-    pub default_friend_permission: u8,
-    pub declared_ext_profile_keys: Option<Vec<String>>,
-    pub callback_url: Option<String>,
-    pub blocklist_limit: u32,
-}
-
-impl Default for AppSettings {
-    fn default() -> Self {
-        Self {
-            restrict_dm_to_friends: false,
-            default_friend_permission: 2,
-            declared_ext_profile_keys: None,
-            callback_url: None,
-            blocklist_limit: 3000,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct App {
-    pub app_key: String,
-    pub app_secret: String,
-    pub environment: Environment,
-    pub plan: Plan,
-    pub status: AppStatus,
-    #[serde(default)]
-    pub user_count: u64,
-    pub created_at: i64,
-    #[serde(default)]
-    pub settings: AppSettings,
-}
-
-impl App {
-    /// The app as the console shows it: everything but the secret.
-    pub fn view(&self) -> serde_json::Value {
-        serde_json::json!({
-            "appKey": self.app_key,
-            "environment": self.environment,
-            "plan": self.plan,
-            "status": self.status,
-            "userCount": self.user_count,
-            "userCap": self.user_cap(),
-            "createdAt": crate::clock::format_utc(self.created_at),
-            "settings": self.settings,
-        })
-    }
-
-    /// The registered-user cap, or `None` when unlimited (production on a paid plan).
-    pub fn user_cap(&self) -> Option<u32> {
-        match (self.environment, self.plan) {
-            (Environment::Production, Plan::Starter | Plan::Pro) => None,
-            _ => Some(FREE_USER_CAP),
-        }
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct AppItem {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(flatten)]
-    app: App,
-}
 
 fn random_token(len: usize) -> String {
     let mut out = String::new();
@@ -225,9 +129,11 @@ pub async fn create(state: &State, changes: AppChanges) -> Result<App, ApiError>
     Ok(app)
 }
 
-/// The app of a stored app item.
-pub fn from_item(item: HashMap<String, AttributeValue>) -> Result<App, ApiError> {
-    Ok(serde_dynamo::from_item::<_, AppItem>(item)?.app)
+/// Reads the app from the table (strongly consistent) and caches what it finds.
+pub async fn load(state: &State, app_key: &str) -> Result<Option<Arc<App>>, ApiError> {
+    let app = fetch(state, app_key).await?.map(Arc::new);
+    state.apps.store(app_key, app.clone());
+    Ok(app)
 }
 
 /// Reads an app straight from the table (strongly consistent), bypassing the cache.
@@ -378,10 +284,7 @@ fn not_found_on_condition<R: std::fmt::Debug>(
         R,
     >,
 ) -> ApiError {
-    if err
-        .as_service_error()
-        .is_some_and(|e| e.is_conditional_check_failed_exception())
-    {
+    if crate::db::condition_failed(&err) {
         unknown_app()
     } else {
         err.into()
@@ -393,88 +296,6 @@ fn enum_attr<T: Serialize>(value: &T) -> AttributeValue {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => AttributeValue::S(s),
         _ => AttributeValue::Null(true),
-    }
-}
-
-/// Apps cached per container for a short time, so a read can run with the app's settings while
-/// the app as stored now is checked beside it ([`crate::auth`]). Console changes made in another
-/// container reach a cached copy's settings within the TTL; the secret and status are checked
-/// against the stored app on every request.
-pub struct AppCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Arc<App>)>>,
-}
-
-impl AppCache {
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// How long an entry is served without a re-read.
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
-    fn cached(&self, app_key: &str, max_age: Duration) -> Option<Arc<App>> {
-        let entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries
-            .get(app_key)
-            .filter(|(at, _)| at.elapsed() < max_age)
-            .map(|(_, app)| app.clone())
-    }
-
-    /// Reads the app from the table (strongly consistent) and caches what it finds.
-    pub async fn load(&self, state: &State, app_key: &str) -> Result<Option<Arc<App>>, ApiError> {
-        let app = fetch(state, app_key).await?.map(Arc::new);
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match &app {
-            Some(app) => {
-                entries.insert(app_key.to_owned(), (Instant::now(), app.clone()));
-            }
-            None => {
-                entries.remove(app_key);
-            }
-        }
-        Ok(app)
-    }
-
-    /// The cached app, if the container read it within the TTL (no I/O).
-    pub fn peek(&self, app_key: &str) -> Option<Arc<App>> {
-        self.cached(app_key, self.ttl)
-    }
-
-    /// The cached app, else the stored one.
-    pub async fn get(&self, state: &State, app_key: &str) -> Result<Option<Arc<App>>, ApiError> {
-        match self.peek(app_key) {
-            Some(app) => Ok(Some(app)),
-            None => self.load(state, app_key).await,
-        }
-    }
-
-    /// Puts an app in the cache as if it had just been read (tests start warm with it).
-    pub fn remember(&self, app: Arc<App>) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries.insert(app.app_key.clone(), (Instant::now(), app));
-    }
-
-    pub fn forget(&self, app_key: &str) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries.remove(app_key);
     }
 }
 

@@ -130,9 +130,7 @@ pub async fn authenticate_current(
     state: &State,
     headers: &SigningHeaders,
 ) -> Result<Arc<App>, ApiError> {
-    let app = state
-        .apps
-        .load(state, &headers.app_key)
+    let app = crate::apps::load(state, &headers.app_key)
         .await?
         .ok_or(ApiError::UnknownApp)?;
     accepts(&app, headers)?;
@@ -161,11 +159,7 @@ pub async fn remember_nonce(state: &State, headers: &SigningHeaders) -> Result<(
         .await;
     match result {
         Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
+        Err(err) if crate::db::condition_failed(&err) => {
             Err(ApiError::Unauthenticated("Nonce was already used"))
         }
         Err(err) => Err(err.into()),

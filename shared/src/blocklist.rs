@@ -2,6 +2,7 @@
 //! `BLOCK_COUNT` under the app's `blocklistLimit` in the same transaction.
 
 use crate::apps::App;
+use crate::db;
 use crate::edges::{self, Fetched, Item, Kind};
 use crate::error::ApiError;
 use crate::state::State;
@@ -20,7 +21,7 @@ pub async fn add(
     let key = &app.app_key;
     let limit = app.settings.blocklist_limit;
     let target_ids = crate::validate::dedup(target_ids);
-    edges::retry(|| async {
+    db::retry(|| async {
         let mut keys = vec![edges::key(key, user_id, table::SK_USER)];
         for target in &target_ids {
             keys.push(edges::key(key, target, table::SK_USER));
@@ -59,7 +60,7 @@ pub async fn add(
             added,
             limit,
         )?);
-        let Some(cancelled) = edges::transact(state, items).await? else {
+        let Some(cancelled) = db::transact(state, items).await? else {
             return Ok(Some(()));
         };
         if cancelled.failed(0) {
@@ -99,9 +100,9 @@ pub async fn remove(
     // A counter that disagrees with the edges (never expected) is left out rather than blocking
     // the removal.
     let mut count = true;
-    for round in 0..edges::ATTEMPTS {
+    for round in 0..db::ATTEMPTS {
         if round > 0 {
-            tokio::time::sleep(users::backoff(round)).await;
+            tokio::time::sleep(db::backoff(round)).await;
         }
         match remove_once(state, &app.app_key, user_id, &target_ids, count).await? {
             Removal::Done => return Ok(()),
@@ -160,7 +161,7 @@ async fn remove_once(
             removed,
         )?);
     }
-    let Some(cancelled) = edges::transact(state, items).await? else {
+    let Some(cancelled) = db::transact(state, items).await? else {
         return Ok(Removal::Done);
     };
     if cancelled.failed(0) {

@@ -2,7 +2,7 @@
 //! records and records the connection, heartbeats extend its TTL, `$disconnect` removes it, and
 //! kicks (ban, soft delete, secret rotation, `expire-access-token` with `disconnect`) close live
 //! connections through a [`ConnectionCloser`]: the API Gateway Management API when deployed, the
-//! local API's socket registry locally.
+//! local API's socket registry locally (`closer.rs`).
 //!
 //! Items (see docs/DATA-MODEL.md):
 //! - in the user's partition, `CONN#<connectionId>`: `connectionId`, `iatMs` (the token's issue
@@ -12,15 +12,10 @@
 //!   purge of a soft-deleted user removes it through the `EDGES` index), `expiresAtMs`, `ttl`.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, RwLock};
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem,
-};
-use serde_json::{Value, json};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem};
 
+use crate::db::{self, Item, n, s, text};
 use crate::error::ApiError;
 use crate::state::State;
 use crate::table;
@@ -28,119 +23,8 @@ use crate::token::{self, Rejection, VerifiedToken, VerifyError};
 
 /// The `GSI1` list of an app's connections (app-wide kicks on secret rotation).
 pub const LIST_CONNECTIONS: &str = "CONNECTIONS";
-/// A connection without heartbeats is offline after this long (env `CONNECTION_TTL_SECONDS`).
-pub const DEFAULT_TTL_SECONDS: i64 = 120;
 
-type Item = HashMap<String, AttributeValue>;
-pub type CloseFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send + 'a>>;
-
-/// Closes a live client connection. Closing one already gone is not an error.
-pub trait ConnectionCloser: Send + Sync {
-    fn close<'a>(&'a self, connection_id: &'a str) -> CloseFuture<'a>;
-}
-
-/// Closes nothing: a state without a WebSocket API (the connection items are still deleted).
-pub struct NoCloser;
-
-impl ConnectionCloser for NoCloser {
-    fn close<'a>(&'a self, _connection_id: &'a str) -> CloseFuture<'a> {
-        Box::pin(async { Ok(()) })
-    }
-}
-
-/// The deployed closer: API Gateway Management API `DeleteConnection`.
-pub struct ManagementApiCloser {
-    client: aws_sdk_apigatewaymanagement::Client,
-}
-
-impl ManagementApiCloser {
-    /// `endpoint` is `https://<api-id>.execute-api.<region>.amazonaws.com/<stage>`.
-    pub fn new(sdk_config: &aws_config::SdkConfig, endpoint: &str) -> Self {
-        let config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk_config)
-            .endpoint_url(endpoint)
-            .build();
-        Self {
-            client: aws_sdk_apigatewaymanagement::Client::from_conf(config),
-        }
-    }
-}
-
-impl ConnectionCloser for ManagementApiCloser {
-    fn close<'a>(&'a self, connection_id: &'a str) -> CloseFuture<'a> {
-        Box::pin(async move {
-            match self
-                .client
-                .delete_connection()
-                .connection_id(connection_id)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_gone_exception()) =>
-                {
-                    Ok(())
-                }
-                Err(err) => Err(ApiError::Internal(format!(
-                    "DeleteConnection: {}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&err)
-                ))),
-            }
-        })
-    }
-}
-
-/// The connection settings a [`State`] holds: the closer (replaceable, the local API installs its
-/// socket registry) and the TTL.
-pub struct Connections {
-    closer: RwLock<Arc<dyn ConnectionCloser>>,
-    pub ttl_ms: i64,
-}
-
-impl Connections {
-    pub fn new(closer: Arc<dyn ConnectionCloser>, ttl_seconds: i64) -> Self {
-        Self {
-            closer: RwLock::new(closer),
-            ttl_ms: ttl_seconds.max(1) * 1000,
-        }
-    }
-
-    pub fn set_closer(&self, closer: Arc<dyn ConnectionCloser>) {
-        if let Ok(mut slot) = self.closer.write() {
-            *slot = closer;
-        }
-    }
-
-    pub fn closer(&self) -> Arc<dyn ConnectionCloser> {
-        match self.closer.read() {
-            Ok(slot) => slot.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn internal(err: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(err.to_string())
-}
-
-fn num(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)?.as_n().ok()?.parse().ok()
-}
-
-fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)?.as_s().ok().map(String::as_str)
-}
-
+/// The partition of a connection's lookup item.
 pub fn lookup_pk(connection_id: &str) -> String {
     format!("{}{connection_id}", table::SK_CONN_PREFIX)
 }
@@ -226,7 +110,7 @@ pub async fn connect(
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map(|p| TransactWriteItem::builder().put(p).build())
-            .map_err(internal)
+            .map_err(ApiError::from)
     };
     let user_check = ConditionCheck::builder()
         .table_name(&state.table)
@@ -243,15 +127,16 @@ pub async fn connect(
         .expression_attribute_values(":active", s("active"))
         .expression_attribute_values(":iat", n(verified.issued_at_ms))
         .build()
-        .map_err(internal)?;
+        .map_err(ApiError::from)?;
     let ban_check = ConditionCheck::builder()
         .table_name(&state.table)
         .key(table::PK, s(&user_pk))
         .key(table::SK, s(table::SK_BAN))
-        .condition_expression("attribute_not_exists(PK) OR banExpiresAt <= :now")
+        .condition_expression("attribute_not_exists(PK) OR #expires <= :now")
+        .expression_attribute_names("#expires", table::BAN_EXPIRES_AT)
         .expression_attribute_values(":now", n(now))
         .build()
-        .map_err(internal)?;
+        .map_err(ApiError::from)?;
     let result = state
         .db
         .transact_write_items()
@@ -343,11 +228,7 @@ pub async fn heartbeat(state: &State, connection_id: &str) -> Result<bool, ApiEr
         .await
     {
         Ok(out) => out,
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
+        Err(err) if crate::db::condition_failed(&err) => {
             return Ok(false);
         }
         Err(err) => return Err(err.into()),
@@ -361,13 +242,7 @@ pub async fn heartbeat(state: &State, connection_id: &str) -> Result<bool, ApiEr
     };
     match extend(user_conn_key(user_pk, connection_id)).send().await {
         Ok(_) => Ok(true),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
+        Err(err) if crate::db::condition_failed(&err) => Ok(false),
         Err(err) => Err(err.into()),
     }
 }
@@ -416,7 +291,7 @@ async fn close_one(state: &State, user_pk: &str, connection_id: &str) -> Result<
             .set_key(Some(key))
             .build()
             .map(|d| TransactWriteItem::builder().delete(d).build())
-            .map_err(internal)
+            .map_err(ApiError::from)
     };
     state
         .db
@@ -520,64 +395,7 @@ pub async fn close_app(state: &State, app_key: &str) -> Result<usize, ApiError> 
 
 /// Whether an item is a connection whose TTL has passed (for readers of the user partition).
 pub fn expired(item: &Item, now_ms: i64) -> bool {
-    num(item, "expiresAtMs").is_some_and(|e| e <= now_ms)
-}
-
-// --- WebSocket events ----------------------------------------------------------------------
-
-pub use lambda_http::aws_lambda_events::apigw::{
-    ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest,
-};
-
-/// The connection ID of a WebSocket event.
-pub fn connection_id(event: &ApiGatewayWebsocketProxyRequest) -> Option<&str> {
-    event.request_context.connection_id.as_deref()
-}
-
-/// The access token of a `$connect` event: query parameter `token`, else
-/// `Authorization: Bearer <token>`.
-pub fn token_of(event: &ApiGatewayWebsocketProxyRequest) -> Option<String> {
-    if let Some(token) = event.query_string_parameters.first("token") {
-        return Some(token.to_owned()).filter(|t| !t.is_empty());
-    }
-    let header = event.headers.get("authorization")?.to_str().ok()?;
-    let (scheme, token) = header.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
-        .then(|| token.trim().to_owned())
-}
-
-/// A WebSocket route answer with a JSON body.
-pub fn response(status: u16, body: &Value) -> ApiGatewayProxyResponse {
-    let mut response = ApiGatewayProxyResponse::default();
-    response.status_code = i64::from(status);
-    response.headers.insert(
-        "content-type",
-        lambda_http::http::HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    response.body = Some(lambda_http::Body::Text(body.to_string()));
-    response
-}
-
-/// The refusal of a `$connect`: 401 for a token that is not valid, 403 for a valid token of a
-/// user or app that may not connect; body `{"code","reason"}`.
-pub fn refusal(rejection: &Rejection) -> ApiGatewayProxyResponse {
-    let status = match rejection {
-        Rejection::Invalid
-        | Rejection::Expired
-        | Rejection::UnknownApp
-        | Rejection::UnknownUser => 401,
-        Rejection::AppOffline | Rejection::SoftDeleted | Rejection::Banned { .. } => 403,
-    };
-    let mut body = json!({ "code": status, "reason": rejection.reason() });
-    if let Rejection::Banned { until_ms } = rejection {
-        body["bannedUntil"] = json!(until_ms);
-    }
-    response(status, &body)
-}
-
-/// A 500 answer (logged by the caller).
-pub fn failure() -> ApiGatewayProxyResponse {
-    response(500, &json!({ "code": 500, "reason": "internal" }))
+    db::number(item, "expiresAtMs").is_some_and(|e| e <= now_ms)
 }
 
 #[cfg(test)]
@@ -590,31 +408,5 @@ mod tests {
         assert!(!valid_connection_id(""));
         assert!(!valid_connection_id("a#b"));
         assert!(!valid_connection_id(&"a".repeat(129)));
-    }
-
-    #[test]
-    fn tokens_come_from_the_query_or_the_bearer_header() {
-        let mut event = ApiGatewayWebsocketProxyRequest::default();
-        assert_eq!(token_of(&event), None);
-        event.headers.insert(
-            "authorization",
-            lambda_http::http::HeaderValue::from_static("Bearer abc"),
-        );
-        assert_eq!(token_of(&event).as_deref(), Some("abc"));
-        event.query_string_parameters =
-            HashMap::from([("token".to_owned(), "xyz".to_owned())]).into();
-        assert_eq!(token_of(&event).as_deref(), Some("xyz"));
-    }
-
-    #[test]
-    fn refusals_name_their_reason() {
-        let r = refusal(&Rejection::Banned { until_ms: 5 });
-        assert_eq!(r.status_code, 403);
-        let Some(lambda_http::Body::Text(body)) = r.body else {
-            panic!("text body")
-        };
-        let body: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(body["reason"], "banned");
-        assert_eq!(refusal(&Rejection::Expired).status_code, 401);
     }
 }

@@ -10,17 +10,15 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
+use crate::db::{self, Cancelled, n, s};
 use crate::error::ApiError;
 use crate::state::State;
 use crate::table;
 use crate::users::{self, UserState};
 
-pub type Item = HashMap<String, AttributeValue>;
+pub use crate::db::Item;
 
 /// The edge attribute naming the SK of the counter item the edge is counted in.
 pub const COUNTED_IN: &str = "countedIn";
@@ -30,10 +28,6 @@ pub const COUNT: &str = "count";
 pub const TARGET_ID: &str = "targetId";
 /// When the edge was made (ms).
 pub const ADDED_AT: &str = "addedAt";
-
-/// Attempts of a transaction cancelled by conflicts (or of a read-then-transact loop that lost a
-/// race) before giving up with 504/1050.
-pub const ATTEMPTS: u32 = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -62,18 +56,6 @@ impl Kind {
             Self::Block => table::SK_BLOCK_COUNT,
         }
     }
-}
-
-pub fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-pub fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn internal(err: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(err.to_string())
 }
 
 /// The key of an item in a user's partition.
@@ -129,8 +111,7 @@ pub fn absent_check(state: &State, key: Item) -> Result<TransactWriteItem, ApiEr
         .table_name(&state.table)
         .set_key(Some(key))
         .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(internal)?;
+        .build()?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 
@@ -140,8 +121,7 @@ pub fn put_new(state: &State, item: Item) -> Result<TransactWriteItem, ApiError>
         .table_name(&state.table)
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(internal)?;
+        .build()?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -150,8 +130,7 @@ pub fn put(state: &State, item: Item) -> Result<TransactWriteItem, ApiError> {
     let put = Put::builder()
         .table_name(&state.table)
         .set_item(Some(item))
-        .build()
-        .map_err(internal)?;
+        .build()?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -163,9 +142,7 @@ pub fn delete(state: &State, key: Item, must_exist: bool) -> Result<TransactWrit
     if must_exist {
         delete = delete.condition_expression("attribute_exists(PK)");
     }
-    Ok(TransactWriteItem::builder()
-        .delete(delete.build().map_err(internal)?)
-        .build())
+    Ok(TransactWriteItem::builder().delete(delete.build()?).build())
 }
 
 /// Adds `by` to the user's counter of `kind`, on condition that it stays within `limit`.
@@ -187,8 +164,7 @@ pub fn count_up(
         .expression_attribute_values(":zero", n(0))
         .expression_attribute_values(":by", n(by))
         .expression_attribute_values(":room", n(room))
-        .build()
-        .map_err(internal)?;
+        .build()?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
@@ -207,44 +183,17 @@ pub fn count_down(
         .condition_expression("#count >= :by")
         .expression_attribute_names("#count", COUNT)
         .expression_attribute_values(":by", n(by))
-        .build()
-        .map_err(internal)?;
+        .build()?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
 // ---- transactions -----------------------------------------------------------------------------
 
-/// A transaction cancelled by failed conditions: which items failed, and the old item where the
-/// item asked for it (user checks do).
-#[derive(Debug, Default)]
-pub struct Cancelled {
-    failed: Vec<bool>,
-    items: Vec<Option<Item>>,
-}
-
 impl Cancelled {
-    pub fn failed(&self, index: usize) -> bool {
-        self.failed.get(index).copied().unwrap_or(false)
-    }
-
     /// The error for a failed user check at `index`: 403/20101 if the user is soft-deleted,
     /// else 404/400.
     pub fn inactive_user(&self, index: usize, user_id: &str) -> ApiError {
-        let old = self.items.get(index).and_then(Option::as_ref);
-        inactive_error(user_id, users::old_state(old))
-    }
-
-    fn codes(&self) -> String {
-        self.failed
-            .iter()
-            .map(|f| if *f { "failed" } else { "ok" })
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    /// An error for a cancellation the caller did not expect (a bug or corrupted data).
-    pub fn unexpected(&self, what: &str) -> ApiError {
-        ApiError::Internal(format!("{what}: transaction cancelled ({})", self.codes()))
+        inactive_error(user_id, users::old_state(self.old_item(index)))
     }
 }
 
@@ -253,80 +202,6 @@ pub fn inactive_error(user_id: &str, state: Option<UserState>) -> ApiError {
         Some(UserState::SoftDeleted) => ApiError::UserSoftDeleted(user_id.to_owned()),
         _ => ApiError::UserNotFound(user_id.to_owned()),
     }
-}
-
-/// Runs one `TransactWriteItems`, retrying it with backoff while other transactions conflict or
-/// DynamoDB throttles it.
-/// `Ok(None)`: written; `Ok(Some(_))`: cancelled because conditions failed.
-pub async fn transact(
-    state: &State,
-    items: Vec<TransactWriteItem>,
-) -> Result<Option<Cancelled>, ApiError> {
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(users::backoff(attempt)).await;
-        }
-        let result = state
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items.clone()))
-            .send()
-            .await;
-        let Err(err) = result else {
-            return Ok(None);
-        };
-        match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-                let reasons = e.cancellation_reasons();
-                let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
-                let failed: Vec<bool> = (0..reasons.len())
-                    .map(|i| code(i) == "ConditionalCheckFailed")
-                    .collect();
-                if failed.iter().any(|f| *f) {
-                    return Ok(Some(Cancelled {
-                        failed,
-                        items: reasons.iter().map(|r| r.item().cloned()).collect(),
-                    }));
-                }
-                // A conflict or throttling passes: try again after a backoff (Busy at the end).
-                let transient = |c: &str| {
-                    matches!(
-                        c,
-                        "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
-                    )
-                };
-                if !(0..reasons.len()).any(|i| transient(code(i))) {
-                    let codes: Vec<&str> = (0..reasons.len()).map(code).collect();
-                    return Err(ApiError::Internal(format!(
-                        "transaction cancelled: {codes:?}"
-                    )));
-                }
-            }
-            Some(e)
-                if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(e)
-                    == Some("TransactionConflictException") => {}
-            _ => return Err(err.into()),
-        }
-    }
-    Err(ApiError::Busy)
-}
-
-/// Runs `attempt` until it reports done, at most [`ATTEMPTS`] times with backoff between tries
-/// (for read-then-transact loops whose transaction lost a race and must read again).
-pub async fn retry<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
-{
-    for round in 0..ATTEMPTS {
-        if round > 0 {
-            tokio::time::sleep(users::backoff(round)).await;
-        }
-        if let Some(done) = attempt().await? {
-            return Ok(done);
-        }
-    }
-    Err(ApiError::Busy)
 }
 
 // ---- reads ------------------------------------------------------------------------------------
@@ -340,7 +215,7 @@ impl Fetched {
     }
 
     pub async fn read(state: &State, keys: Vec<Item>) -> Result<Self, ApiError> {
-        let items = users::get_items(state, keys).await?;
+        let items = db::get_all(state, keys).await?;
         Ok(Self(
             items
                 .into_iter()

@@ -153,6 +153,13 @@ where
     }
 }
 
+/// A request the code built wrongly (a missing required field): a bug, never the caller's.
+impl From<aws_sdk_dynamodb::error::BuildError> for ApiError {
+    fn from(err: aws_sdk_dynamodb::error::BuildError) -> Self {
+        Self::Internal(format!("building a DynamoDB request: {err}"))
+    }
+}
+
 impl From<serde_dynamo::Error> for ApiError {
     fn from(err: serde_dynamo::Error) -> Self {
         Self::Internal(format!("item (de)serialization: {err}"))

@@ -14,7 +14,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::apps::App;
-use crate::edges::{self, Fetched, Item, Kind, n, s};
+use crate::db;
+use crate::db::{n, s};
+use crate::edges::{self, Fetched, Item, Kind};
 use crate::error::ApiError;
 use crate::state::State;
 use crate::table;
@@ -165,7 +167,7 @@ async fn request(
             edges::key(key, user_id, &table::request_sent_sk(target_id)),
         )?,
     ];
-    let Some(cancelled) = edges::transact(state, items).await? else {
+    let Some(cancelled) = db::transact(state, items).await? else {
         return Ok(Added::Requested);
     };
     if cancelled.failed(0) {
@@ -214,7 +216,7 @@ async fn befriend(
         edges::delete(state, edges::key(key, a, &table::request_sent_sk(b)), false)?,
         edges::delete(state, edges::key(key, b, &table::request_sent_sk(a)), false)?,
     ];
-    let Some(cancelled) = edges::transact(state, items).await? else {
+    let Some(cancelled) = db::transact(state, items).await? else {
         return Ok(Added::Friends);
     };
     // An acceptance checks its own user (the target, `b`), then the request, then the requester.
@@ -284,7 +286,7 @@ pub async fn reject(
             false,
         )?,
     ];
-    match edges::transact(state, items).await? {
+    match db::transact(state, items).await? {
         None => Ok(()),
         Some(c) if c.failed(0) => Err(c.inactive_user(0, user_id)),
         Some(_) => Err(no_request(requester_id, user_id)),
@@ -324,7 +326,7 @@ async fn unfriend(
         for id in &counters {
             items.push(edges::count_down(state, key, Kind::Friend, id, 1)?);
         }
-        let Some(cancelled) = edges::transact(state, items).await? else {
+        let Some(cancelled) = db::transact(state, items).await? else {
             return Ok(true);
         };
         if cancelled.failed(0) {
@@ -653,7 +655,7 @@ pub async fn set_profile(
         edges::user_check(state, key, target_id)?,
         TransactWriteItem::builder().update(update).build(),
     ];
-    match edges::transact(state, items).await? {
+    match db::transact(state, items).await? {
         None => Ok(()),
         Some(c) if c.failed(0) => Err(c.inactive_user(0, user_id)),
         Some(c) if c.failed(1) => Err(c.inactive_user(1, target_id)),

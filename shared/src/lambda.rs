@@ -39,13 +39,13 @@ where
 /// Runs `handler` as a Lambda function behind an API Gateway WebSocket route.
 pub async fn run_websocket<F, Fut>(handler: F) -> Result<(), Error>
 where
-    F: Fn(Arc<State>, crate::connections::ApiGatewayWebsocketProxyRequest) -> Fut,
-    Fut: Future<Output = crate::connections::ApiGatewayProxyResponse> + Send,
+    F: Fn(Arc<State>, crate::websocket::ApiGatewayWebsocketProxyRequest) -> Fut,
+    Fut: Future<Output = crate::websocket::ApiGatewayProxyResponse> + Send,
 {
     init_logs();
     let state = State::from_env().await?;
     lambda_http::lambda_runtime::run(service_fn(
-        |event: lambda_http::LambdaEvent<crate::connections::ApiGatewayWebsocketProxyRequest>| {
+        |event: lambda_http::LambdaEvent<crate::websocket::ApiGatewayWebsocketProxyRequest>| {
             // Boxed: the handlers' futures are deep enough to overflow the layout query.
             let response = Box::pin(handler(state.clone(), event.payload));
             async move { Ok::<_, std::convert::Infallible>(response.await) }

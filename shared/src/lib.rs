@@ -1,10 +1,13 @@
 //! The library every operation shares. See DESIGN.md for the architecture.
 
+pub mod app;
 pub mod apps;
 pub mod auth;
 pub mod blocklist;
 pub mod clock;
+pub mod closer;
 pub mod connections;
+pub mod db;
 pub mod edges;
 pub mod error;
 pub mod friends;
@@ -12,6 +15,7 @@ pub mod http;
 pub mod lambda;
 pub mod lifecycle;
 pub mod moderation;
+pub mod operations;
 pub mod page_token;
 pub mod profiles;
 pub mod purge;
@@ -20,6 +24,7 @@ pub mod table;
 pub mod token;
 pub mod users;
 pub mod validate;
+pub mod websocket;
 
 pub use error::ApiError;
 pub use http::{Call, ConsoleOperation, Operation, Reply};

@@ -2,16 +2,16 @@
 //! table's stream), restore (after one hour, once purged), the operation records both leave, and
 //! the console's removal of a test user.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, ReturnValuesOnConditionCheckFailure, Update,
-};
-use serde::Serialize;
+use aws_sdk_dynamodb::types::{Delete, ReturnValuesOnConditionCheckFailure, Update};
 
 use crate::apps::{App, Environment};
+use crate::db::{n, s};
 use crate::error::ApiError;
+use crate::operations::{
+    OperationType, PURGE_DONE, PURGE_PENDING, UserResult, put_operation, set_results,
+};
 use crate::purge::{self, Deadline, Others};
 use crate::state::State;
 use crate::table;
@@ -24,228 +24,6 @@ pub const CODE_RESTORE_TOO_EARLY: i64 = 20102;
 pub const CODE_NOT_SOFT_DELETED: i64 = 20103;
 /// How long one console call removing a test user works before it answers "call again".
 const TEST_USER_REMOVAL_TIME: Duration = Duration::from_secs(6);
-
-pub(crate) const PURGE_PENDING: &str = "pending";
-pub(crate) const PURGE_DONE: &str = "done";
-const SK_OPERATION: &str = "OP";
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn internal(err: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(err.to_string())
-}
-
-// ---- operation records -------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OperationType {
-    SoftDelete,
-    Restore,
-}
-
-impl OperationType {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::SoftDelete => "soft-delete",
-            Self::Restore => "restore",
-        }
-    }
-}
-
-/// One user's result in an operation: `pending` (purge running), `done`, or `refused` + code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserResult {
-    pub user_id: String,
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-}
-
-impl UserResult {
-    pub(crate) fn new(user_id: &str, status: &str, code: Option<i64>) -> Self {
-        Self {
-            user_id: user_id.to_owned(),
-            status: status.to_owned(),
-            code,
-        }
-    }
-
-    fn attribute(&self) -> AttributeValue {
-        let mut map = HashMap::from([("status".to_owned(), s(&self.status))]);
-        if let Some(code) = self.code {
-            map.insert("code".to_owned(), n(code));
-        }
-        AttributeValue::M(map)
-    }
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Operation {
-    pub operation_id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub created_at: String,
-    pub users: Vec<UserResult>,
-}
-
-fn operation_key(app_key: &str, operation_id: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            table::PK.to_owned(),
-            s(table::operation_pk(app_key, operation_id)),
-        ),
-        (table::SK.to_owned(), s(SK_OPERATION)),
-    ])
-}
-
-async fn put_operation(
-    state: &State,
-    app_key: &str,
-    operation_id: &str,
-    kind: OperationType,
-    results: &[UserResult],
-) -> Result<(), ApiError> {
-    let mut item = operation_key(app_key, operation_id);
-    item.insert("type".into(), s(kind.as_str()));
-    item.insert("createdAt".into(), n(state.clock.now_ms()));
-    item.insert(
-        "order".into(),
-        AttributeValue::L(results.iter().map(|r| s(&r.user_id)).collect()),
-    );
-    let users = results
-        .iter()
-        .map(|r| (r.user_id.clone(), r.attribute()))
-        .collect();
-    item.insert("users".into(), AttributeValue::M(users));
-    if kind == OperationType::SoftDelete {
-        // The sweeper's ticket goes in the same request: a purge that nothing finishes is found.
-        let ticket = purge::ticket(app_key, operation_id, state.clock.now_ms());
-        return purge::write_all(state, vec![purge::put(item)?, purge::put(ticket)?]).await;
-    }
-    state
-        .db
-        .put_item()
-        .table_name(&state.table)
-        .set_item(Some(item))
-        .send()
-        .await?;
-    Ok(())
-}
-
-/// Records results of some users of an operation in one `UpdateItem` (a missing record, which
-/// only a console removal racing a purge can cause, has nothing to record into).
-pub(crate) async fn set_results(
-    state: &State,
-    app_key: &str,
-    operation_id: &str,
-    results: &[UserResult],
-) -> Result<(), ApiError> {
-    if results.is_empty() {
-        return Ok(());
-    }
-    let mut request = state
-        .db
-        .update_item()
-        .table_name(&state.table)
-        .set_key(Some(operation_key(app_key, operation_id)))
-        .condition_expression("attribute_exists(PK)")
-        .expression_attribute_names("#users", "users");
-    let mut sets = Vec::new();
-    for (i, result) in results.iter().enumerate() {
-        sets.push(format!("#users.#u{i} = :r{i}"));
-        request = request
-            .expression_attribute_names(format!("#u{i}"), &result.user_id)
-            .expression_attribute_values(format!(":r{i}"), result.attribute());
-    }
-    match request
-        .update_expression(format!("SET {}", sets.join(", ")))
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(err.into()),
-    }
-}
-
-pub async fn get_operation(
-    state: &State,
-    app_key: &str,
-    operation_id: &str,
-) -> Result<Operation, ApiError> {
-    let not_found = || ApiError::NotFound(format!("operation {operation_id} does not exist"));
-    let out = state
-        .db
-        .get_item()
-        .table_name(&state.table)
-        .set_key(Some(operation_key(app_key, operation_id)))
-        .consistent_read(true)
-        .send()
-        .await?;
-    let item = out.item.ok_or_else(not_found)?;
-    let text = |name: &str| {
-        item.get(name)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
-    };
-    let created_at = item
-        .get("createdAt")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let empty = HashMap::new();
-    let users_map = item
-        .get("users")
-        .and_then(|v| v.as_m().ok())
-        .unwrap_or(&empty);
-    let order = item
-        .get("order")
-        .and_then(|v| v.as_l().ok())
-        .cloned()
-        .unwrap_or_default();
-    let users = order
-        .iter()
-        .filter_map(|id| id.as_s().ok())
-        .map(|user_id| {
-            let result = users_map.get(user_id).and_then(|v| v.as_m().ok());
-            let status = result
-                .and_then(|m| m.get("status"))
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default();
-            let code = result
-                .and_then(|m| m.get("code"))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|c| c.parse().ok());
-            UserResult {
-                user_id: user_id.clone(),
-                status,
-                code,
-            }
-        })
-        .collect();
-    Ok(Operation {
-        operation_id: operation_id.to_owned(),
-        kind: text("type"),
-        created_at: crate::clock::format_utc(created_at),
-        users,
-    })
-}
 
 // ---- soft delete and restore -------------------------------------------------------------
 
@@ -450,10 +228,7 @@ pub async fn delete_test_user(state: &State, app: &App, user_id: &str) -> Result
             .await;
         match marked {
             Ok(_) => {}
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(err) if crate::db::condition_failed(&err) => {}
             Err(err) => return Err(err.into()),
         }
     }
@@ -474,8 +249,7 @@ pub async fn delete_test_user(state: &State, app: &App, user_id: &str) -> Result
         .table_name(&state.table)
         .set_key(Some(users::key(&app.app_key, user_id)))
         .condition_expression("attribute_exists(PK)")
-        .build()
-        .map_err(internal)?;
+        .build()?;
     let free_slot = Update::builder()
         .table_name(&state.table)
         .key(table::PK, s(table::app_pk(&app.app_key)))
@@ -484,25 +258,11 @@ pub async fn delete_test_user(state: &State, app: &App, user_id: &str) -> Result
         .condition_expression("userCount > :zero")
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":zero", n(0))
-        .build()
-        .map_err(internal)?;
+        .build()?;
     if purge::delete_and_update(state, delete_user, free_slot).await? {
         Ok(())
     } else {
         // Deleted concurrently by another console call: the slot was freed there.
         Err(ApiError::UserNotFound(user_id.to_owned()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_results_render_code_only_when_refused() {
-        let done = serde_json::to_value(UserResult::new("a", "done", None)).unwrap();
-        assert_eq!(done, serde_json::json!({"userId": "a", "status": "done"}));
-        let refused = serde_json::to_value(UserResult::new("b", "refused", Some(20102))).unwrap();
-        assert_eq!(refused["code"], 20102);
     }
 }

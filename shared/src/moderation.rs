@@ -7,47 +7,23 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use serde_json::Value;
 
 use crate::apps::App;
+use crate::db::{self, n, number, s, text};
 use crate::error::ApiError;
 use crate::state::State;
 use crate::table;
 use crate::users::{self, Inactive, UserState};
 
-type Item = HashMap<String, AttributeValue>;
+use crate::db::Item;
 
 /// `GSI1` list of an app's bans, by expiry.
 pub const BANS: &str = "BANS";
 /// `GSI1` list of the users muted in direct channels, by the time muted.
 pub const MUTED_PERSON: &str = "MUTED#PERSON";
-/// The item attribute holding a ban's expiry (ms); `token::verify` reads it too.
-pub const BAN_EXPIRES_AT: &str = "banExpiresAt";
-
 pub const MAX_BAN_MINUTES: u32 = 43_200;
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, ApiError> {
-    result.map_err(|e| ApiError::Internal(e.to_string()))
-}
-
-fn number(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)?.as_n().ok()?.parse().ok()
-}
-
-fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)?.as_s().ok().map(String::as_str)
-}
 
 fn sort_key(item: &Item) -> Option<&str> {
     text(item, table::SK)
@@ -71,7 +47,7 @@ pub async fn ban(
             .table_name(&state.table)
             .set_item(Some(ban_item(app_key, user_id, expires_at, now_ms)))
             .build();
-        Ok(TransactWriteItem::builder().put(built(put)?).build())
+        Ok(TransactWriteItem::builder().put(put?).build())
     })
     .await
     .map(|_| ())
@@ -81,17 +57,17 @@ fn ban_item(app_key: &str, user_id: &str, expires_at: i64, now_ms: i64) -> Item 
     let mut item = users::item_key(app_key, user_id, table::SK_BAN);
     item.extend([
         ("userId".to_owned(), s(user_id)),
-        (BAN_EXPIRES_AT.to_owned(), n(expires_at)),
+        (table::BAN_EXPIRES_AT.to_owned(), n(expires_at)),
         ("bannedAt".to_owned(), n(now_ms)),
         // Epoch seconds, rounded up so DynamoDB never deletes a ban before it ends.
         (
             table::TTL.to_owned(),
             n((expires_at + 999).div_euclid(1000)),
         ),
-        (table::GSI1PK.to_owned(), s(&table::list_pk(app_key, BANS))),
+        (table::GSI1PK.to_owned(), s(table::list_pk(app_key, BANS))),
         (
             table::GSI1SK.to_owned(),
-            s(&table::time_sort_key(expires_at, user_id)),
+            s(table::time_sort_key(expires_at, user_id)),
         ),
     ]);
     item
@@ -100,42 +76,11 @@ fn ban_item(app_key: &str, user_id: &str, expires_at: i64, now_ms: i64) -> Item 
 /// Lifts the bans of these users. Users who are not banned, or unknown, are no-ops. One
 /// `BatchWriteItem` (at most 25 distinct users), unprocessed items sent again.
 pub async fn unban(state: &State, app_key: &str, user_ids: &[String]) -> Result<(), ApiError> {
-    const ATTEMPTS: u32 = 8;
-    let mut pending = Vec::new();
-    for user_id in crate::validate::dedup(user_ids) {
-        let delete = DeleteRequest::builder()
-            .set_key(Some(users::item_key(app_key, &user_id, table::SK_BAN)))
-            .build();
-        pending.push(
-            WriteRequest::builder()
-                .delete_request(built(delete)?)
-                .build(),
-        );
-    }
-    for chunk in pending.chunks(25) {
-        let mut requests = chunk.to_vec();
-        let mut attempt = 0;
-        while !requests.is_empty() {
-            if attempt == ATTEMPTS {
-                return Err(ApiError::Busy);
-            }
-            if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(3))).await;
-            }
-            attempt += 1;
-            let out = state
-                .db
-                .batch_write_item()
-                .request_items(&state.table, requests)
-                .send()
-                .await?;
-            requests = out
-                .unprocessed_items
-                .and_then(|mut u| u.remove(&state.table))
-                .unwrap_or_default();
-        }
-    }
-    Ok(())
+    let deletes = crate::validate::dedup(user_ids)
+        .iter()
+        .map(|user_id| db::delete(users::item_key(app_key, user_id, table::SK_BAN)))
+        .collect::<Result<_, ApiError>>()?;
+    db::write_all(state, deletes).await
 }
 
 /// A ban in force: the user and when it ends (ms).
@@ -168,7 +113,7 @@ pub async fn list_bans(
         .iter()
         .skip(skip)
         .filter_map(|item| {
-            let expires_at = number(item, BAN_EXPIRES_AT)?;
+            let expires_at = number(item, table::BAN_EXPIRES_AT)?;
             let user_id = text(item, "userId")?.to_owned();
             // The key condition already excluded expired bans; this only guards odd items.
             (expires_at > now_ms).then_some(Ban {
@@ -243,14 +188,14 @@ pub async fn set_tags(
                 .table_name(&state.table)
                 .set_key(Some(key))
                 .build();
-            return Ok(TransactWriteItem::builder().delete(built(delete)?).build());
+            return Ok(TransactWriteItem::builder().delete(delete?).build());
         }
         let mut item = key;
         item.extend([
             ("userId".to_owned(), s(user_id)),
             (
                 "tags".to_owned(),
-                AttributeValue::L(tags.iter().map(|t| s(t)).collect()),
+                AttributeValue::L(tags.iter().map(s).collect()),
             ),
             ("updatedAt".to_owned(), n(now_ms)),
         ]);
@@ -258,7 +203,7 @@ pub async fn set_tags(
             .table_name(&state.table)
             .set_item(Some(item))
             .build();
-        Ok(TransactWriteItem::builder().put(built(put)?).build())
+        Ok(TransactWriteItem::builder().put(put?).build())
     })
     .await
 }
@@ -281,7 +226,7 @@ pub async fn get_tags(
             ]
         })
         .collect();
-    let items = users::get_items(state, keys).await?;
+    let items = db::get_all(state, keys).await?;
     let mut active = std::collections::HashSet::new();
     let mut tags: HashMap<String, Vec<String>> = HashMap::new();
     for item in &items {
@@ -348,7 +293,7 @@ pub async fn set_mute(
                 .table_name(&state.table)
                 .set_key(Some(key))
                 .build();
-            return Ok(TransactWriteItem::builder().delete(built(delete)?).build());
+            return Ok(TransactWriteItem::builder().delete(delete?).build());
         }
         let update = Update::builder()
             .table_name(&state.table)
@@ -361,10 +306,10 @@ pub async fn set_mute(
             .expression_attribute_names("#lsk", table::GSI1SK)
             .expression_attribute_values(":user", s(user_id))
             .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":list", s(&table::list_pk(app_key, MUTED_PERSON)))
-            .expression_attribute_values(":order", s(&table::time_sort_key(now_ms, user_id)))
+            .expression_attribute_values(":list", s(table::list_pk(app_key, MUTED_PERSON)))
+            .expression_attribute_values(":order", s(table::time_sort_key(now_ms, user_id)))
             .build();
-        Ok(TransactWriteItem::builder().update(built(update)?).build())
+        Ok(TransactWriteItem::builder().update(update?).build())
     })
     .await
 }
@@ -495,7 +440,7 @@ pub async fn check_dm(
         users::key(key, to),
         users::item_key(key, to, &block_sk),
     ];
-    let items = users::get_items(state, keys).await?;
+    let items = db::get_all(state, keys).await?;
     let from_pk = table::user_pk(key, from);
     let mut facts = DmFacts::default();
     for item in &items {
@@ -507,7 +452,9 @@ pub async fn check_dm(
         match (sender_side, sort_key(item)) {
             (true, Some(table::SK_USER)) => facts.sender = Some(state_of(item)),
             (false, Some(table::SK_USER)) => facts.recipient = Some(state_of(item)),
-            (true, Some(table::SK_BAN)) => facts.sender_ban_until = number(item, BAN_EXPIRES_AT),
+            (true, Some(table::SK_BAN)) => {
+                facts.sender_ban_until = number(item, table::BAN_EXPIRES_AT)
+            }
             (true, Some(table::SK_MUTE_PERSON)) => facts.sender_muted = true,
             (true, Some(sk)) if sk == friend_sk => facts.friends = true,
             (false, Some(sk)) if sk == block_sk => facts.blocked = true,
@@ -531,7 +478,7 @@ mod tests {
     #[test]
     fn ban_items_are_listed_by_expiry_and_expire_by_ttl() {
         let item = ban_item("k", "bob", 1_700_000_000_001, 5);
-        assert_eq!(item[BAN_EXPIRES_AT], n(1_700_000_000_001_i64));
+        assert_eq!(item[table::BAN_EXPIRES_AT], n(1_700_000_000_001_i64));
         assert_eq!(item["ttl"], n(1_700_000_001), "rounded up");
         assert_eq!(item["GSI1PK"], s("APP#k#BANS"));
         assert_eq!(item["GSI1SK"], s("1700000000001#bob"));

@@ -13,7 +13,7 @@ use sha2::Sha256;
 
 use crate::error::ApiError;
 
-type Key = HashMap<String, AttributeValue>;
+use crate::db::Item as Key;
 
 #[derive(Serialize, Deserialize)]
 struct Payload {

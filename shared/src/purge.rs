@@ -10,36 +10,16 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, PutRequest, TransactWriteItem, Update, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use futures::{StreamExt, TryStreamExt};
 
+use crate::db::{self, n, s};
 use crate::error::ApiError;
-use crate::lifecycle::{self, PURGE_DONE, PURGE_PENDING, UserResult};
+use crate::operations::{self, PURGE_DONE, PURGE_PENDING, TICKET_SHARDS, UserResult};
 use crate::state::State;
 use crate::table;
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn internal(err: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(err.to_string())
-}
-
-pub(crate) type Key = HashMap<String, AttributeValue>;
-
-fn item_key(item: &HashMap<String, AttributeValue>) -> Option<Key> {
-    Some(HashMap::from([
-        (table::PK.to_owned(), item.get(table::PK)?.clone()),
-        (table::SK.to_owned(), item.get(table::SK)?.clone()),
-    ]))
-}
+use crate::db::Item as Key;
 
 /// Items of the user's partition read and purged at a time: one page bounds the memory and the
 /// work between two checks of the deadline.
@@ -160,14 +140,11 @@ pub async fn on_user_change(
     match finished {
         Ok(_) => {}
         // Already finished by an earlier delivery, or removed by the console meanwhile.
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+        Err(err) if crate::db::condition_failed(&err) => {}
         Err(err) => return Err(err.into()),
     }
     let done = UserResult::new(user_id, PURGE_DONE, None);
-    lifecycle::set_results(state, app_key, &image.purge_operation, &[done]).await
+    operations::set_results(state, app_key, &image.purge_operation, &[done]).await
 }
 
 /// Records progress on a USER item still pending `image`'s purge (`purgeRounds`, `purgeRemoved`
@@ -205,13 +182,7 @@ async fn checkpoint(
     match result {
         Ok(_) => Ok(()),
         // Finished (or removed) meanwhile: nothing left to continue.
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(())
-        }
+        Err(err) if crate::db::condition_failed(&err) => Ok(()),
         Err(err) => Err(err.into()),
     }
 }
@@ -354,7 +325,7 @@ pub async fn purge_user_data(
                     .map(String::as_str)
                     != Some(table::SK_USER)
             })
-            .filter_map(item_key)
+            .filter_map(db::key_of)
             .collect();
         removed += purge_page(state, app_key, user_id, own).await?;
         start = out.last_evaluated_key;
@@ -413,7 +384,7 @@ async fn remove_blocks_of(state: &State, user_pk: &str) -> Result<usize, ApiErro
     let mut removed = 0;
     for attempt in 0..50 {
         if attempt > 0 {
-            tokio::time::sleep(crate::users::backoff(attempt)).await;
+            tokio::time::sleep(crate::db::backoff(attempt)).await;
         }
         let out = state
             .db
@@ -433,7 +404,7 @@ async fn remove_blocks_of(state: &State, user_pk: &str) -> Result<usize, ApiErro
         }
         for block in &blocks {
             if let (Some(key), Some(AttributeValue::S(counter))) =
-                (item_key(block), block.get("countedIn"))
+                (db::key_of(block), block.get("countedIn"))
             {
                 delete_counted_edge(state, key, counter).await?;
                 removed += 1;
@@ -455,8 +426,7 @@ async fn delete_counted_edge(state: &State, key: Key, counter_sk: &str) -> Resul
         .table_name(&state.table)
         .set_key(Some(key))
         .condition_expression("attribute_exists(PK)")
-        .build()
-        .map_err(internal)?;
+        .build()?;
     let decrement = Update::builder()
         .table_name(&state.table)
         .key(table::PK, edge_pk)
@@ -465,8 +435,7 @@ async fn delete_counted_edge(state: &State, key: Key, counter_sk: &str) -> Resul
         .condition_expression("attribute_exists(PK)")
         .expression_attribute_names("#count", "count")
         .expression_attribute_values(":minus", n(-1))
-        .build()
-        .map_err(internal)?;
+        .build()?;
     // Cancelled: the edge went meanwhile, and whoever removed it decremented the counter.
     delete_and_update(state, delete, decrement)
         .await
@@ -486,95 +455,19 @@ pub(crate) async fn delete_and_update(
         TransactWriteItem::builder().delete(delete).build(),
         TransactWriteItem::builder().update(update).build(),
     ];
-    Ok(crate::edges::transact(state, items).await?.is_none())
-}
-
-/// `BatchWriteItem` of any puts and deletes, 25 at a time, unprocessed ones retried with
-/// backoff; [`ApiError::Busy`] when some stay unprocessed.
-pub(crate) async fn write_all(state: &State, writes: Vec<WriteRequest>) -> Result<(), ApiError> {
-    for chunk in writes.chunks(25) {
-        let mut requests = chunk.to_vec();
-        for attempt in 0..8u32 {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
-            }
-            let out = state
-                .db
-                .batch_write_item()
-                .request_items(&state.table, requests)
-                .send()
-                .await?;
-            requests = out
-                .unprocessed_items
-                .and_then(|mut u| u.remove(&state.table))
-                .unwrap_or_default();
-            if requests.is_empty() {
-                break;
-            }
-        }
-        if !requests.is_empty() {
-            return Err(ApiError::Busy);
-        }
-    }
-    Ok(())
+    Ok(crate::db::transact(state, items).await?.is_none())
 }
 
 /// Deletes the items, 25 per `BatchWriteItem`.
 async fn delete_all(state: &State, keys: Vec<Key>) -> Result<(), ApiError> {
-    let writes = keys
-        .into_iter()
-        .map(|key| {
-            let delete = DeleteRequest::builder()
-                .set_key(Some(key))
-                .build()
-                .map_err(internal)?;
-            Ok(WriteRequest::builder().delete_request(delete).build())
-        })
-        .collect::<Result<_, ApiError>>()?;
-    write_all(state, writes).await
-}
-
-/// A `PutRequest` of `item`, for [`write_all`].
-pub(crate) fn put(item: HashMap<String, AttributeValue>) -> Result<WriteRequest, ApiError> {
-    let put = PutRequest::builder()
-        .set_item(Some(item))
-        .build()
-        .map_err(internal)?;
-    Ok(WriteRequest::builder().put_request(put).build())
+    let writes = keys.into_iter().map(db::delete).collect::<Result<_, _>>()?;
+    db::write_all(state, writes).await
 }
 
 // ---- the sweeper ----------------------------------------------------------------------------
 
 /// How long a purge may show no progress before the sweeper re-drives it.
 pub const STUCK_AFTER: Duration = Duration::from_secs(15 * 60);
-/// The sweeper's tickets are spread over this many partitions (`PURGES#0` .. `PURGES#f`, by the
-/// operation ID's first hex digit), so no partition takes every soft delete's write.
-const TICKET_SHARDS: &str = "0123456789abcdef";
-
-fn ticket_pk(operation_id: &str) -> String {
-    let shard = operation_id.chars().next().unwrap_or('0');
-    format!("PURGES#{shard}")
-}
-
-/// The sweeper's ticket for a soft-delete operation: written with the operation record, before
-/// any user changes, and deleted by the sweeper once none of its users is pending. Sorted by
-/// time, so the sweeper reads only tickets older than its cut-off.
-pub(crate) fn ticket(
-    app_key: &str,
-    operation_id: &str,
-    now_ms: i64,
-) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (table::PK.to_owned(), s(ticket_pk(operation_id))),
-        (
-            table::SK.to_owned(),
-            s(format!("{:013}#{app_key}#{operation_id}", now_ms.max(0))),
-        ),
-        ("appKey".to_owned(), s(app_key)),
-        ("operationId".to_owned(), s(operation_id)),
-    ])
-}
-
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -663,7 +556,7 @@ async fn sweep_operation(
         operations: 1,
         ..Swept::default()
     };
-    let pending: Vec<String> = match lifecycle::get_operation(state, &app_key, &operation_id).await
+    let pending: Vec<String> = match operations::get_operation(state, &app_key, &operation_id).await
     {
         Ok(operation) => operation
             .users
@@ -702,9 +595,10 @@ async fn sweep_operation(
         }
     }
     swept.settled = settled.len();
-    lifecycle::set_results(state, &app_key, &operation_id, &settled).await?;
+    operations::set_results(state, &app_key, &operation_id, &settled).await?;
     if settled.len() == pending.len() {
-        let key = item_key(ticket).ok_or_else(|| internal("a ticket without a key"))?;
+        let key = db::key_of(ticket)
+            .ok_or_else(|| ApiError::Internal("a ticket without a key".into()))?;
         state
             .db
             .delete_item()
@@ -743,19 +637,5 @@ mod tests {
         assert!(Deadline::within(Duration::from_secs(30), PURGE_RESERVE).passed());
         assert!(!Deadline::within(Duration::from_secs(120), PURGE_RESERVE).passed());
         assert!(Deadline::from_lambda(0).passed());
-    }
-
-    #[test]
-    fn tickets_sort_by_time_within_sixteen_partitions() {
-        let early = ticket("app", "0f3a", 5);
-        let late = ticket("app", "0b11", 1_000);
-        assert_eq!(early[table::PK], s("PURGES#0"));
-        assert!(early[table::SK].as_s().unwrap() < late[table::SK].as_s().unwrap());
-        assert!(early[table::SK].as_s().unwrap().as_str() < format!("{:013}", 6).as_str());
-        assert!(late[table::SK].as_s().unwrap().as_str() >= format!("{:013}", 1_000).as_str());
-        let shards: std::collections::HashSet<String> = (0..256)
-            .map(|_| ticket_pk(&uuid::Uuid::new_v4().simple().to_string()))
-            .collect();
-        assert_eq!(shards.len(), TICKET_SHARDS.len());
     }
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region, retry::RetryConfig, timeout::TimeoutConfig};
 
-use crate::apps::AppCache;
+use crate::app::AppCache;
 use crate::clock::Clock;
-use crate::connections::{self, ConnectionCloser, Connections, ManagementApiCloser, NoCloser};
+use crate::closer::{self, ConnectionCloser, Connections, ManagementApiCloser, NoCloser};
 
 pub struct State {
     pub db: Client,
@@ -165,7 +165,7 @@ impl State {
             Ok(v) => v.parse::<i64>().ok().filter(|t| *t > 0).ok_or_else(|| {
                 ConfigError::Invalid("CONNECTION_TTL_SECONDS must be a positive integer".into())
             })?,
-            Err(_) => connections::DEFAULT_TTL_SECONDS,
+            Err(_) => closer::DEFAULT_TTL_SECONDS,
         };
         Ok(Arc::new(State {
             db,

@@ -27,6 +27,8 @@ pub const SK_APP: &str = "APP";
 pub const SK_USER: &str = "USER";
 pub const SK_PROFILE: &str = "PROFILE";
 pub const SK_BAN: &str = "BAN";
+/// The ban item's end (ms); also in the connect-time check's condition.
+pub const BAN_EXPIRES_AT: &str = "banExpiresAt";
 pub const SK_TAGS: &str = "TAGS";
 pub const SK_MUTE_PERSON: &str = "MUTE#PERSON";
 pub const SK_FRIEND_PERMISSION: &str = "FRIEND_PERMISSION";

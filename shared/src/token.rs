@@ -3,15 +3,14 @@
 //! token against its records": [`verify`] checks the signature, the app, the user's state, bans
 //! and the user's `tokensValidAfter`.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::apps::{App, AppStatus};
+use crate::db;
 use crate::error::ApiError;
 use crate::state::State;
 use crate::table;
@@ -168,41 +167,14 @@ struct Records {
 /// The app, the user record and the ban expiry (if any), in one strongly consistent
 /// `BatchGetItem`.
 async fn records(state: &State, app_key: &str, user_id: &str) -> Result<Records, ApiError> {
-    let user_pk = AttributeValue::S(table::user_pk(app_key, user_id));
-    let key = |pk: AttributeValue, sk: &str| {
-        HashMap::from([
-            (table::PK.to_owned(), pk),
-            (table::SK.to_owned(), AttributeValue::S(sk.to_owned())),
-        ])
-    };
-    let keys = KeysAndAttributes::builder()
-        .keys(key(
-            AttributeValue::S(table::app_pk(app_key)),
-            table::SK_APP,
-        ))
-        .keys(key(user_pk.clone(), table::SK_USER))
-        .keys(key(user_pk, table::SK_BAN))
-        .consistent_read(true)
-        .build()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut request = HashMap::from([(state.table.clone(), keys)]);
-    let mut items = Vec::new();
-    // Unprocessed keys are rare with three items, but must be read again, not ignored.
-    for _ in 0..5 {
-        let out = state
-            .db
-            .batch_get_item()
-            .set_request_items(Some(request))
-            .send()
-            .await?;
-        if let Some(mut responses) = out.responses {
-            items.extend(responses.remove(&state.table).unwrap_or_default());
-        }
-        match out.unprocessed_keys.filter(|u| !u.is_empty()) {
-            Some(unprocessed) => request = unprocessed,
-            None => break,
-        }
-    }
+    let user_pk = table::user_pk(app_key, user_id);
+    let keys = vec![
+        db::key(table::app_pk(app_key), table::SK_APP),
+        db::key(&user_pk, table::SK_USER),
+        db::key(&user_pk, table::SK_BAN),
+    ];
+    // One consistent BatchGetItem; unprocessed keys (rare with three) are read again.
+    let items = db::get_all(state, keys).await?;
     let mut records = Records {
         app: None,
         user: None,
@@ -217,10 +189,7 @@ async fn records(state: &State, app_key: &str, user_id: &str) -> Result<Records,
                 records.user = Some(serde_dynamo::from_item(item)?)
             }
             Some(AttributeValue::S(sk)) if sk == table::SK_BAN => {
-                records.ban_until = item
-                    .get("banExpiresAt")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok());
+                records.ban_until = db::number(&item, table::BAN_EXPIRES_AT);
             }
             _ => {}
         }

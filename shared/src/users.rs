@@ -1,7 +1,6 @@
 //! Users: registration under the app's cap, reads, updates and token expiry.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -9,6 +8,7 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use crate::apps::{App, Environment, FREE_USER_CAP, Plan};
+use crate::db::{n, s};
 use crate::error::ApiError;
 use crate::state::State;
 use crate::table;
@@ -92,14 +92,6 @@ pub fn key(app_key: &str, user_id: &str) -> HashMap<String, AttributeValue> {
             AttributeValue::S(table::SK_USER.to_owned()),
         ),
     ])
-}
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &E) -> bool {
@@ -200,7 +192,7 @@ async fn register(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let take_slot = Update::builder()
         .table_name(&state.table)
-        .key(table::PK, s(&table::app_pk(&app.app_key)))
+        .key(table::PK, s(table::app_pk(&app.app_key)))
         .key(table::SK, s(table::SK_APP))
         .update_expression("SET userCount = if_not_exists(userCount, :zero) + :one")
         .condition_expression(
@@ -277,18 +269,11 @@ pub async fn upsert_for_token(
             Registration::AlreadyExists => try_update = true,
             Registration::Conflict => {
                 try_update = false;
-                tokio::time::sleep(backoff(attempt)).await;
+                tokio::time::sleep(crate::db::backoff(attempt)).await;
             }
         }
     }
     Err(ApiError::Busy)
-}
-
-/// Exponential backoff with full jitter, capped at about 200 ms.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    let ceiling_ms = (10u64 << attempt.min(4)).min(200);
-    let jitter = uuid::Uuid::new_v4().as_u128() as u64 % ceiling_ms.max(1);
-    Duration::from_millis(jitter + 1)
 }
 
 /// A user record, strongly consistent (read-after-write for the app's backend).
@@ -401,51 +386,6 @@ pub fn item_key(app_key: &str, user_id: &str, sk: &str) -> HashMap<String, Attri
         ),
         (table::SK.to_owned(), AttributeValue::S(sk.to_owned())),
     ])
-}
-
-/// Reads items by key, strongly consistent, in `BatchGetItem` requests of at most 100 keys sent
-/// concurrently; unprocessed keys are read again (with backoff). Missing items are simply absent
-/// from the result, whose order is unspecified. The keys must be distinct.
-pub async fn get_items(
-    state: &State,
-    keys: Vec<HashMap<String, AttributeValue>>,
-) -> Result<Vec<HashMap<String, AttributeValue>>, ApiError> {
-    const KEYS_PER_REQUEST: usize = 100;
-    const ATTEMPTS: u32 = 8;
-    let batches = keys.chunks(KEYS_PER_REQUEST).map(|chunk| async move {
-        let mut pending = chunk.to_vec();
-        let mut items = Vec::new();
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            let out = state
-                .db
-                .batch_get_item()
-                .request_items(&state.table, keys)
-                .send()
-                .await?;
-            if let Some(mut responses) = out.responses {
-                items.extend(responses.remove(&state.table).unwrap_or_default());
-            }
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&state.table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(items);
-            }
-        }
-        Err(ApiError::Busy)
-    });
-    let batches = futures::future::try_join_all(batches).await?;
-    Ok(batches.into_iter().flatten().collect())
 }
 
 /// What [`write_for_active`] does with a user who is unknown or soft-deleted.
@@ -620,7 +560,7 @@ where
                 if conflicts >= CONFLICT_ATTEMPTS {
                     return Err(ApiError::Busy);
                 }
-                tokio::time::sleep(backoff(conflicts)).await;
+                tokio::time::sleep(crate::db::backoff(conflicts)).await;
             }
             Cancelled::Other(codes) => {
                 return Err(ApiError::Internal(format!(
@@ -663,13 +603,6 @@ mod tests {
     }
 
     #[test]
-    fn backoff_stays_bounded() {
-        for attempt in 0..20 {
-            assert!(backoff(attempt) <= Duration::from_millis(201));
-        }
-    }
-
-    #[test]
     fn cancelled_chunks_name_the_users_whose_check_failed() {
         use aws_sdk_dynamodb::types::CancellationReason;
         let reason = |code: &str| CancellationReason::builder().code(code).build();
@@ -701,7 +634,7 @@ mod tests {
         );
         assert_eq!(
             item_key("k", "bob", table::SK_BAN)["PK"],
-            s(&table::user_pk("k", "bob"))
+            s(table::user_pk("k", "bob"))
         );
     }
 }

@@ -437,7 +437,7 @@ async fn a_thousand_connect_disconnect_cycles_leave_no_connection_item() {
     }
 }
 
-fn websocket_event(name: &str) -> shared::connections::ApiGatewayWebsocketProxyRequest {
+fn websocket_event(name: &str) -> shared::websocket::ApiGatewayWebsocketProxyRequest {
     let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("event file");
     serde_json::from_str(&text).expect("a WebSocket event")
@@ -448,7 +448,7 @@ async fn the_websocket_functions_accept_their_api_gateway_events() {
     let env = env().await;
     let app = env.dev_app().await;
     let token = env.issue(&app, "alice").await;
-    let body = |r: &shared::connections::ApiGatewayProxyResponse| match &r.body {
+    let body = |r: &shared::websocket::ApiGatewayProxyResponse| match &r.body {
         Some(shared::lambda_http::Body::Text(t)) => serde_json::from_str::<Value>(t).expect("json"),
         other => panic!("{other:?}"),
     };

@@ -6,31 +6,32 @@ use std::sync::Arc;
 
 use serde_json::json;
 use shared::State;
-use shared::connections::{self, ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use shared::connections;
 use shared::token::{Rejection, VerifyError};
+use shared::websocket::{self, ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 
 pub async fn handle(
     state: Arc<State>,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> ApiGatewayProxyResponse {
-    let Some(connection_id) = connections::connection_id(&event) else {
-        return connections::response(400, &json!({ "code": 400, "reason": "no-connection-id" }));
+    let Some(connection_id) = websocket::connection_id(&event) else {
+        return websocket::response(400, &json!({ "code": 400, "reason": "no-connection-id" }));
     };
-    let Some(token) = connections::token_of(&event) else {
-        return connections::refusal(&Rejection::Invalid);
+    let Some(token) = websocket::token_of(&event) else {
+        return websocket::refusal(&Rejection::Invalid);
     };
     match connections::connect(&state, &token, connection_id).await {
         Ok(verified) => {
             tracing::info!(op = "connect", app = %verified.app_key, user = %verified.user_id, connection = connection_id, "connected");
-            connections::response(200, &json!({ "code": 0 }))
+            websocket::response(200, &json!({ "code": 0 }))
         }
         Err(VerifyError::Rejected(rejection)) => {
             tracing::info!(op = "connect", reason = rejection.reason(), "refused");
-            connections::refusal(&rejection)
+            websocket::refusal(&rejection)
         }
         Err(VerifyError::Store(err)) => {
             tracing::error!(op = "connect", error = %err, "failed");
-            connections::failure()
+            websocket::failure()
         }
     }
 }

@@ -4,20 +4,21 @@ use std::sync::Arc;
 
 use serde_json::json;
 use shared::State;
-use shared::connections::{self, ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use shared::connections;
+use shared::websocket::{self, ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 
 pub async fn handle(
     state: Arc<State>,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> ApiGatewayProxyResponse {
-    let Some(connection_id) = connections::connection_id(&event) else {
-        return connections::response(400, &json!({ "code": 400, "reason": "no-connection-id" }));
+    let Some(connection_id) = websocket::connection_id(&event) else {
+        return websocket::response(400, &json!({ "code": 400, "reason": "no-connection-id" }));
     };
     match connections::disconnect(&state, connection_id).await {
-        Ok(()) => connections::response(200, &json!({ "code": 0 })),
+        Ok(()) => websocket::response(200, &json!({ "code": 0 })),
         Err(err) => {
             tracing::error!(op = "disconnect", error = %err, "failed");
-            connections::failure()
+            websocket::failure()
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (Nexconn only offers a callback for these).
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, lifecycle};
+use shared::{ApiError, Call, Operation, Reply, operations};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,7 +25,7 @@ impl Operation for GetOperation {
 
     async fn run(self, call: Call) -> Result<Reply, ApiError> {
         Reply::with(
-            lifecycle::get_operation(&call.state, &call.app.app_key, &self.operation_id).await?,
+            operations::get_operation(&call.state, &call.app.app_key, &self.operation_id).await?,
         )
     }
 }

@@ -6,17 +6,18 @@ use std::sync::Arc;
 
 use serde_json::json;
 use shared::State;
-use shared::connections::{self, ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use shared::connections;
+use shared::websocket::{self, ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 
 pub async fn handle(
     state: Arc<State>,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> ApiGatewayProxyResponse {
-    let Some(connection_id) = connections::connection_id(&event) else {
-        return connections::response(400, &json!({ "code": 400, "reason": "no-connection-id" }));
+    let Some(connection_id) = websocket::connection_id(&event) else {
+        return websocket::response(400, &json!({ "code": 400, "reason": "no-connection-id" }));
     };
     let result = match connections::heartbeat(&state, connection_id).await {
-        Ok(true) => return connections::response(200, &json!({ "type": "pong" })),
+        Ok(true) => return websocket::response(200, &json!({ "type": "pong" })),
         Ok(false) => {
             async {
                 connections::disconnect(&state, connection_id).await?;
@@ -27,10 +28,10 @@ pub async fn handle(
         Err(err) => Err(err),
     };
     match result {
-        Ok(()) => connections::response(200, &json!({ "type": "gone" })),
+        Ok(()) => websocket::response(200, &json!({ "type": "gone" })),
         Err(err) => {
             tracing::error!(op = "heartbeat", error = %err, "failed");
-            connections::failure()
+            websocket::failure()
         }
     }
 }

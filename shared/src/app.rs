@@ -1,0 +1,184 @@
+//! An app's record and settings, and the short per-container cache of apps: types only, below
+//! every module that reads or writes apps (no `State`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    Free,
+    Starter,
+    Pro,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppStatus {
+    Enabled,
+    Offline,
+}
+
+/// Registered users allowed in development, and in production on the free plan.
+pub const FREE_USER_CAP: u32 = 100;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSettings {
+    pub restrict_dm_to_friends: bool,
+    pub default_friend_permission: u8,
+    pub declared_ext_profile_keys: Option<Vec<String>>,
+    pub callback_url: Option<String>,
+    pub blocklist_limit: u32,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            restrict_dm_to_friends: false,
+            default_friend_permission: 2,
+            declared_ext_profile_keys: None,
+            callback_url: None,
+            blocklist_limit: 3000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    pub app_key: String,
+    pub app_secret: String,
+    pub environment: Environment,
+    pub plan: Plan,
+    pub status: AppStatus,
+    #[serde(default)]
+    pub user_count: u64,
+    pub created_at: i64,
+    #[serde(default)]
+    pub settings: AppSettings,
+}
+
+impl App {
+    /// The app as the console shows it: everything but the secret.
+    pub fn view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "appKey": self.app_key,
+            "environment": self.environment,
+            "plan": self.plan,
+            "status": self.status,
+            "userCount": self.user_count,
+            "userCap": self.user_cap(),
+            "createdAt": crate::clock::format_utc(self.created_at),
+            "settings": self.settings,
+        })
+    }
+
+    /// The registered-user cap, or `None` when unlimited (production on a paid plan).
+    pub fn user_cap(&self) -> Option<u32> {
+        match (self.environment, self.plan) {
+            (Environment::Production, Plan::Starter | Plan::Pro) => None,
+            _ => Some(FREE_USER_CAP),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct AppItem {
+    #[serde(rename = "PK")]
+    pub(crate) pk: String,
+    #[serde(rename = "SK")]
+    pub(crate) sk: String,
+    #[serde(flatten)]
+    pub(crate) app: App,
+}
+
+/// The app of a stored app item.
+pub fn from_item(item: HashMap<String, AttributeValue>) -> Result<App, ApiError> {
+    Ok(serde_dynamo::from_item::<_, AppItem>(item)?.app)
+}
+
+/// Apps cached per container for a short time, so a read can run with the app's settings while
+/// the app as stored now is checked beside it (`crate::auth`). Console changes made in another
+/// container reach a cached copy's settings within the TTL; the secret and status are checked
+/// against the stored app on every request.
+pub struct AppCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, Arc<App>)>>,
+}
+
+impl AppCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long an entry is served without a re-read.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    fn cached(&self, app_key: &str, max_age: Duration) -> Option<Arc<App>> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .get(app_key)
+            .filter(|(at, _)| at.elapsed() < max_age)
+            .map(|(_, app)| app.clone())
+    }
+
+    /// Caches what a strongly consistent read found (`None`: the app is gone).
+    pub fn store(&self, app_key: &str, app: Option<Arc<App>>) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match app {
+            Some(app) => {
+                entries.insert(app_key.to_owned(), (Instant::now(), app));
+            }
+            None => {
+                entries.remove(app_key);
+            }
+        }
+    }
+
+    /// The cached app, if the container read it within the TTL (no I/O).
+    pub fn peek(&self, app_key: &str) -> Option<Arc<App>> {
+        self.cached(app_key, self.ttl)
+    }
+
+    /// Puts an app in the cache as if it had just been read (tests start warm with it).
+    pub fn remember(&self, app: Arc<App>) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.insert(app.app_key.clone(), (Instant::now(), app));
+    }
+
+    pub fn forget(&self, app_key: &str) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.remove(app_key);
+    }
+}

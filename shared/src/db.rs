@@ -1,0 +1,288 @@
+//! One home for DynamoDB mechanics, below every domain module: attribute values and readers,
+//! keys, the one backoff, batch reads and writes that retry what DynamoDB left unprocessed, and
+//! transactions whose cancellation says which item failed and why. Conversions into
+//! [`ApiError`] live in `error.rs` (`?` on an SDK or builder error).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, TransactWriteItem, WriteRequest,
+};
+
+use crate::error::ApiError;
+use crate::state::State;
+use crate::table;
+
+/// An item, or a key, as the SDK holds it.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Attempts of a transaction cancelled by conflicts or throttling (or of a read-then-transact
+/// loop that lost a race) before giving up with 504/1050.
+pub const ATTEMPTS: u32 = 10;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The key `{PK, SK}`.
+pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([(table::PK.to_owned(), s(pk)), (table::SK.to_owned(), s(sk))])
+}
+
+/// The key of a stored item (`None` if it lacks one).
+pub fn key_of(item: &Item) -> Option<Item> {
+    Some(HashMap::from([
+        (table::PK.to_owned(), item.get(table::PK)?.clone()),
+        (table::SK.to_owned(), item.get(table::SK)?.clone()),
+    ]))
+}
+
+/// A string attribute.
+pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)?.as_s().ok().map(String::as_str)
+}
+
+/// A number attribute that fits an `i64`.
+pub fn number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+/// Whether a request failed only its condition (nothing was written).
+pub fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
+}
+
+/// Exponential backoff with full jitter, capped at about 200 ms.
+pub fn backoff(attempt: u32) -> Duration {
+    let ceiling_ms = (10u64 << attempt.min(4)).min(200);
+    let jitter = uuid::Uuid::new_v4().as_u128() as u64 % ceiling_ms.max(1);
+    Duration::from_millis(jitter + 1)
+}
+
+// ---- batches ----------------------------------------------------------------------------------
+
+/// Reads items by key, strongly consistent, in `BatchGetItem` requests of at most 100 keys sent
+/// concurrently; unprocessed keys are read again (with backoff). Missing items are simply absent
+/// from the result, whose order is unspecified. The keys must be distinct.
+pub async fn get_all(state: &State, keys: Vec<Item>) -> Result<Vec<Item>, ApiError> {
+    const KEYS_PER_REQUEST: usize = 100;
+    let batches = keys.chunks(KEYS_PER_REQUEST).map(|chunk| async move {
+        let mut pending = chunk.to_vec();
+        let mut items = Vec::new();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()?;
+            let out = state
+                .db
+                .batch_get_item()
+                .request_items(&state.table, keys)
+                .send()
+                .await?;
+            if let Some(mut responses) = out.responses {
+                items.extend(responses.remove(&state.table).unwrap_or_default());
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&state.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(items);
+            }
+        }
+        Err(ApiError::Busy)
+    });
+    let batches = futures::future::try_join_all(batches).await?;
+    Ok(batches.into_iter().flatten().collect())
+}
+
+/// `BatchWriteItem` of any puts and deletes, 25 at a time, unprocessed ones sent again with
+/// backoff; [`ApiError::Busy`] when some stay unprocessed.
+pub async fn write_all(state: &State, writes: Vec<WriteRequest>) -> Result<(), ApiError> {
+    for chunk in writes.chunks(25) {
+        let mut requests = chunk.to_vec();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let out = state
+                .db
+                .batch_write_item()
+                .request_items(&state.table, requests)
+                .send()
+                .await?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&state.table))
+                .unwrap_or_default();
+            if requests.is_empty() {
+                break;
+            }
+        }
+        if !requests.is_empty() {
+            return Err(ApiError::Busy);
+        }
+    }
+    Ok(())
+}
+
+/// A put of `item`, for [`write_all`].
+pub fn put(item: Item) -> Result<WriteRequest, ApiError> {
+    let put = PutRequest::builder().set_item(Some(item)).build()?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
+/// A delete of `key`, for [`write_all`].
+pub fn delete(key: Item) -> Result<WriteRequest, ApiError> {
+    let delete = DeleteRequest::builder().set_key(Some(key)).build()?;
+    Ok(WriteRequest::builder().delete_request(delete).build())
+}
+
+// ---- transactions -----------------------------------------------------------------------------
+
+/// A transaction cancelled by failed conditions: which items failed, and the old item where the
+/// item asked for it (`ReturnValuesOnConditionCheckFailure`).
+#[derive(Debug, Default)]
+pub struct Cancelled {
+    pub(crate) failed: Vec<bool>,
+    pub(crate) items: Vec<Option<Item>>,
+}
+
+impl Cancelled {
+    pub fn failed(&self, index: usize) -> bool {
+        self.failed.get(index).copied().unwrap_or(false)
+    }
+
+    /// The item at `index` as it was, if the cancellation returned it.
+    pub fn old_item(&self, index: usize) -> Option<&Item> {
+        self.items.get(index).and_then(Option::as_ref)
+    }
+
+    fn codes(&self) -> String {
+        self.failed
+            .iter()
+            .map(|f| if *f { "failed" } else { "ok" })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// An error for a cancellation the caller did not expect (a bug or corrupted data).
+    pub fn unexpected(&self, what: &str) -> ApiError {
+        ApiError::Internal(format!("{what}: transaction cancelled ({})", self.codes()))
+    }
+}
+
+/// Whether a cancellation reason passes with time: a conflict with another transaction, or
+/// throttling.
+pub fn transient(code: &str) -> bool {
+    matches!(
+        code,
+        "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+    )
+}
+
+/// Runs one `TransactWriteItems`, retrying it with backoff while other transactions conflict or
+/// DynamoDB throttles it (504/1050 after [`ATTEMPTS`]). `Ok(None)`: written; `Ok(Some(_))`:
+/// cancelled because conditions failed (nothing was written).
+pub async fn transact(
+    state: &State,
+    items: Vec<TransactWriteItem>,
+) -> Result<Option<Cancelled>, ApiError> {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        let result = state
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await;
+        let Err(err) = result else {
+            return Ok(None);
+        };
+        match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                let reasons = e.cancellation_reasons();
+                let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+                let failed: Vec<bool> = (0..reasons.len())
+                    .map(|i| code(i) == "ConditionalCheckFailed")
+                    .collect();
+                if failed.iter().any(|f| *f) {
+                    return Ok(Some(Cancelled {
+                        failed,
+                        items: reasons.iter().map(|r| r.item().cloned()).collect(),
+                    }));
+                }
+                if !(0..reasons.len()).any(|i| transient(code(i))) {
+                    let codes: Vec<&str> = (0..reasons.len()).map(code).collect();
+                    return Err(ApiError::Internal(format!(
+                        "transaction cancelled: {codes:?}"
+                    )));
+                }
+            }
+            Some(e) if e.code() == Some("TransactionConflictException") => {}
+            _ => return Err(err.into()),
+        }
+    }
+    Err(ApiError::Busy)
+}
+
+/// Runs `attempt` until it reports done, at most [`ATTEMPTS`] times with backoff between tries
+/// (for read-then-transact loops whose transaction lost a race and must read again).
+pub async fn retry<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
+{
+    for round in 0..ATTEMPTS {
+        if round > 0 {
+            tokio::time::sleep(backoff(round)).await;
+        }
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+    }
+    Err(ApiError::Busy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_bounded() {
+        for attempt in 0..20 {
+            assert!(backoff(attempt) <= Duration::from_millis(201));
+        }
+    }
+
+    #[test]
+    fn attributes_read_back_and_keys_are_pk_and_sk() {
+        let item = HashMap::from([
+            (table::PK.to_owned(), s("P")),
+            (table::SK.to_owned(), s("S")),
+            ("count".to_owned(), n(7)),
+        ]);
+        assert_eq!(key_of(&item), Some(key("P", "S")));
+        assert_eq!(
+            (text(&item, "PK"), number(&item, "count")),
+            (Some("P"), Some(7))
+        );
+        assert_eq!((text(&item, "count"), number(&item, "PK")), (None, None));
+        assert!(transient("ThrottlingError") && !transient("ConditionalCheckFailed"));
+    }
+}

@@ -1,0 +1,272 @@
+//! Operation records of soft deletes and restores (`/v4/ext/operation/get`): one item per
+//! operation with each user's result, and the sweeper's ticket of a soft delete.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+
+use crate::db::{n, s};
+use crate::error::ApiError;
+use crate::state::State;
+use crate::table;
+
+pub(crate) const PURGE_PENDING: &str = "pending";
+pub(crate) const PURGE_DONE: &str = "done";
+const SK_OPERATION: &str = "OP";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationType {
+    SoftDelete,
+    Restore,
+}
+
+impl OperationType {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SoftDelete => "soft-delete",
+            Self::Restore => "restore",
+        }
+    }
+}
+
+/// One user's result in an operation: `pending` (purge running), `done`, or `refused` + code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserResult {
+    pub user_id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+}
+
+impl UserResult {
+    pub(crate) fn new(user_id: &str, status: &str, code: Option<i64>) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            status: status.to_owned(),
+            code,
+        }
+    }
+
+    fn attribute(&self) -> AttributeValue {
+        let mut map = HashMap::from([("status".to_owned(), s(&self.status))]);
+        if let Some(code) = self.code {
+            map.insert("code".to_owned(), n(code));
+        }
+        AttributeValue::M(map)
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub operation_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub created_at: String,
+    pub users: Vec<UserResult>,
+}
+
+fn operation_key(app_key: &str, operation_id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            table::PK.to_owned(),
+            s(table::operation_pk(app_key, operation_id)),
+        ),
+        (table::SK.to_owned(), s(SK_OPERATION)),
+    ])
+}
+
+pub(crate) async fn put_operation(
+    state: &State,
+    app_key: &str,
+    operation_id: &str,
+    kind: OperationType,
+    results: &[UserResult],
+) -> Result<(), ApiError> {
+    let mut item = operation_key(app_key, operation_id);
+    item.insert("type".into(), s(kind.as_str()));
+    item.insert("createdAt".into(), n(state.clock.now_ms()));
+    item.insert(
+        "order".into(),
+        AttributeValue::L(results.iter().map(|r| s(&r.user_id)).collect()),
+    );
+    let users = results
+        .iter()
+        .map(|r| (r.user_id.clone(), r.attribute()))
+        .collect();
+    item.insert("users".into(), AttributeValue::M(users));
+    if kind == OperationType::SoftDelete {
+        // The sweeper's ticket goes in the same request: a purge that nothing finishes is found.
+        let ticket = ticket(app_key, operation_id, state.clock.now_ms());
+        return crate::db::write_all(state, vec![crate::db::put(item)?, crate::db::put(ticket)?])
+            .await;
+    }
+    state
+        .db
+        .put_item()
+        .table_name(&state.table)
+        .set_item(Some(item))
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Records results of some users of an operation in one `UpdateItem` (a missing record, which
+/// only a console removal racing a purge can cause, has nothing to record into).
+pub(crate) async fn set_results(
+    state: &State,
+    app_key: &str,
+    operation_id: &str,
+    results: &[UserResult],
+) -> Result<(), ApiError> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    let mut request = state
+        .db
+        .update_item()
+        .table_name(&state.table)
+        .set_key(Some(operation_key(app_key, operation_id)))
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_names("#users", "users");
+    let mut sets = Vec::new();
+    for (i, result) in results.iter().enumerate() {
+        sets.push(format!("#users.#u{i} = :r{i}"));
+        request = request
+            .expression_attribute_names(format!("#u{i}"), &result.user_id)
+            .expression_attribute_values(format!(":r{i}"), result.attribute());
+    }
+    match request
+        .update_expression(format!("SET {}", sets.join(", ")))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err) if crate::db::condition_failed(&err) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub async fn get_operation(
+    state: &State,
+    app_key: &str,
+    operation_id: &str,
+) -> Result<Operation, ApiError> {
+    let not_found = || ApiError::NotFound(format!("operation {operation_id} does not exist"));
+    let out = state
+        .db
+        .get_item()
+        .table_name(&state.table)
+        .set_key(Some(operation_key(app_key, operation_id)))
+        .consistent_read(true)
+        .send()
+        .await?;
+    let item = out.item.ok_or_else(not_found)?;
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let created_at = item
+        .get("createdAt")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let empty = HashMap::new();
+    let users_map = item
+        .get("users")
+        .and_then(|v| v.as_m().ok())
+        .unwrap_or(&empty);
+    let order = item
+        .get("order")
+        .and_then(|v| v.as_l().ok())
+        .cloned()
+        .unwrap_or_default();
+    let users = order
+        .iter()
+        .filter_map(|id| id.as_s().ok())
+        .map(|user_id| {
+            let result = users_map.get(user_id).and_then(|v| v.as_m().ok());
+            let status = result
+                .and_then(|m| m.get("status"))
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            let code = result
+                .and_then(|m| m.get("code"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|c| c.parse().ok());
+            UserResult {
+                user_id: user_id.clone(),
+                status,
+                code,
+            }
+        })
+        .collect();
+    Ok(Operation {
+        operation_id: operation_id.to_owned(),
+        kind: text("type"),
+        created_at: crate::clock::format_utc(created_at),
+        users,
+    })
+}
+
+// ---- the sweeper's tickets ------------------------------------------------------------------
+
+/// The sweeper's tickets are spread over this many partitions (`PURGES#0` .. `PURGES#f`, by the
+/// operation ID's first hex digit), so no partition takes every soft delete's write.
+pub(crate) const TICKET_SHARDS: &str = "0123456789abcdef";
+
+fn ticket_pk(operation_id: &str) -> String {
+    let shard = operation_id.chars().next().unwrap_or('0');
+    format!("PURGES#{shard}")
+}
+
+/// The sweeper's ticket for a soft-delete operation: written with the operation record, before
+/// any user changes, and deleted by the sweeper once none of its users is pending. Sorted by
+/// time, so the sweeper reads only tickets older than its cut-off.
+pub(crate) fn ticket(
+    app_key: &str,
+    operation_id: &str,
+    now_ms: i64,
+) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (table::PK.to_owned(), s(ticket_pk(operation_id))),
+        (
+            table::SK.to_owned(),
+            s(format!("{:013}#{app_key}#{operation_id}", now_ms.max(0))),
+        ),
+        ("appKey".to_owned(), s(app_key)),
+        ("operationId".to_owned(), s(operation_id)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_results_render_code_only_when_refused() {
+        let done = serde_json::to_value(UserResult::new("a", "done", None)).unwrap();
+        assert_eq!(done, serde_json::json!({"userId": "a", "status": "done"}));
+        let refused = serde_json::to_value(UserResult::new("b", "refused", Some(20102))).unwrap();
+        assert_eq!(refused["code"], 20102);
+    }
+
+    #[test]
+    fn tickets_sort_by_time_within_sixteen_partitions() {
+        let early = ticket("app", "0f3a", 5);
+        let late = ticket("app", "0b11", 1_000);
+        assert_eq!(early[table::PK], s("PURGES#0"));
+        assert!(early[table::SK].as_s().unwrap() < late[table::SK].as_s().unwrap());
+        assert!(early[table::SK].as_s().unwrap().as_str() < format!("{:013}", 6).as_str());
+        assert!(late[table::SK].as_s().unwrap().as_str() >= format!("{:013}", 1_000).as_str());
+        let shards: std::collections::HashSet<String> = (0..256)
+            .map(|_| ticket_pk(&uuid::Uuid::new_v4().simple().to_string()))
+            .collect();
+        assert_eq!(shards.len(), TICKET_SHARDS.len());
+    }
+}

@@ -1,0 +1,93 @@
+//! The WebSocket API's glue, beside the HTTP API's (`http.rs`): reading `$connect`/route events
+//! and answering them.
+
+use serde_json::{Value, json};
+
+use crate::token::Rejection;
+
+pub use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest,
+};
+
+/// The connection ID of a WebSocket event.
+pub fn connection_id(event: &ApiGatewayWebsocketProxyRequest) -> Option<&str> {
+    event.request_context.connection_id.as_deref()
+}
+
+/// The access token of a `$connect` event: query parameter `token`, else
+/// `Authorization: Bearer <token>`.
+pub fn token_of(event: &ApiGatewayWebsocketProxyRequest) -> Option<String> {
+    if let Some(token) = event.query_string_parameters.first("token") {
+        return Some(token.to_owned()).filter(|t| !t.is_empty());
+    }
+    let header = event.headers.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = header.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .then(|| token.trim().to_owned())
+}
+
+/// A WebSocket route answer with a JSON body.
+pub fn response(status: u16, body: &Value) -> ApiGatewayProxyResponse {
+    let mut response = ApiGatewayProxyResponse::default();
+    response.status_code = i64::from(status);
+    response.headers.insert(
+        "content-type",
+        lambda_http::http::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response.body = Some(lambda_http::Body::Text(body.to_string()));
+    response
+}
+
+/// The refusal of a `$connect`: 401 for a token that is not valid, 403 for a valid token of a
+/// user or app that may not connect; body `{"code","reason"}`.
+pub fn refusal(rejection: &Rejection) -> ApiGatewayProxyResponse {
+    let status = match rejection {
+        Rejection::Invalid
+        | Rejection::Expired
+        | Rejection::UnknownApp
+        | Rejection::UnknownUser => 401,
+        Rejection::AppOffline | Rejection::SoftDeleted | Rejection::Banned { .. } => 403,
+    };
+    let mut body = json!({ "code": status, "reason": rejection.reason() });
+    if let Rejection::Banned { until_ms } = rejection {
+        body["bannedUntil"] = json!(until_ms);
+    }
+    response(status, &body)
+}
+
+/// A 500 answer (logged by the caller).
+pub fn failure() -> ApiGatewayProxyResponse {
+    response(500, &json!({ "code": 500, "reason": "internal" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn tokens_come_from_the_query_or_the_bearer_header() {
+        let mut event = ApiGatewayWebsocketProxyRequest::default();
+        assert_eq!(token_of(&event), None);
+        event.headers.insert(
+            "authorization",
+            lambda_http::http::HeaderValue::from_static("Bearer abc"),
+        );
+        assert_eq!(token_of(&event).as_deref(), Some("abc"));
+        event.query_string_parameters =
+            HashMap::from([("token".to_owned(), "xyz".to_owned())]).into();
+        assert_eq!(token_of(&event).as_deref(), Some("xyz"));
+    }
+
+    #[test]
+    fn refusals_name_their_reason() {
+        let r = refusal(&Rejection::Banned { until_ms: 5 });
+        assert_eq!(r.status_code, 403);
+        let Some(lambda_http::Body::Text(body)) = r.body else {
+            panic!("text body")
+        };
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["reason"], "banned");
+        assert_eq!(refusal(&Rejection::Expired).status_code, 401);
+    }
+}
