@@ -7,12 +7,13 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use serde_json::Value;
 
 use crate::apps::App;
 use crate::db::{self, n, number, s, text};
 use crate::error::ApiError;
+use crate::items::{self, Kind as _};
 use crate::state::State;
 use crate::table;
 use crate::users::{self, Inactive, UserState};
@@ -20,7 +21,7 @@ use crate::users::{self, Inactive, UserState};
 use crate::db::Item;
 
 /// `GSI1` list of an app's bans, by expiry.
-pub const BANS: &str = "BANS";
+pub use crate::items::BANS;
 /// `GSI1` list of the users muted in direct channels, by the time muted.
 pub const MUTED_PERSON: &str = "MUTED#PERSON";
 pub const MAX_BAN_MINUTES: u32 = 43_200;
@@ -45,7 +46,7 @@ pub async fn ban(
     users::write_for_active(state, app_key, user_ids, Inactive::Refuse, |user_id| {
         let put = Put::builder()
             .table_name(&state.table)
-            .set_item(Some(ban_item(app_key, user_id, expires_at, now_ms)))
+            .set_item(Some(ban_item(app_key, user_id, expires_at, now_ms)?))
             .build();
         Ok(TransactWriteItem::builder().put(put?).build())
     })
@@ -53,24 +54,8 @@ pub async fn ban(
     .map(|_| ())
 }
 
-fn ban_item(app_key: &str, user_id: &str, expires_at: i64, now_ms: i64) -> Item {
-    let mut item = users::item_key(app_key, user_id, table::SK_BAN);
-    item.extend([
-        ("userId".to_owned(), s(user_id)),
-        (table::BAN_EXPIRES_AT.to_owned(), n(expires_at)),
-        ("bannedAt".to_owned(), n(now_ms)),
-        // Epoch seconds, rounded up so DynamoDB never deletes a ban before it ends.
-        (
-            table::TTL.to_owned(),
-            n((expires_at + 999).div_euclid(1000)),
-        ),
-        (table::GSI1PK.to_owned(), s(table::list_pk(app_key, BANS))),
-        (
-            table::GSI1SK.to_owned(),
-            s(table::time_sort_key(expires_at, user_id)),
-        ),
-    ]);
-    item
+fn ban_item(app_key: &str, user_id: &str, expires_at: i64, now_ms: i64) -> Result<Item, ApiError> {
+    items::Ban::new(app_key, user_id, expires_at, now_ms).item()
 }
 
 /// Lifts the bans of these users. Users who are not banned, or unknown, are no-ops. One
@@ -112,14 +97,12 @@ pub async fn list_bans(
     Ok(items
         .iter()
         .skip(skip)
-        .filter_map(|item| {
-            let expires_at = number(item, table::BAN_EXPIRES_AT)?;
-            let user_id = text(item, "userId")?.to_owned();
-            // The key condition already excluded expired bans; this only guards odd items.
-            (expires_at > now_ms).then_some(Ban {
-                user_id,
-                expires_at,
-            })
+        .filter_map(|item| items::Ban::from_item(item.clone()).ok())
+        // The key condition already excluded expired bans; this only guards odd items.
+        .filter(|ban| ban.ban_expires_at > now_ms)
+        .map(|ban| Ban {
+            user_id: ban.user_id,
+            expires_at: ban.ban_expires_at,
         })
         .collect())
 }
@@ -190,15 +173,13 @@ pub async fn set_tags(
                 .build();
             return Ok(TransactWriteItem::builder().delete(delete?).build());
         }
-        let mut item = key;
-        item.extend([
-            ("userId".to_owned(), s(user_id)),
-            (
-                "tags".to_owned(),
-                AttributeValue::L(tags.iter().map(s).collect()),
-            ),
-            ("updatedAt".to_owned(), n(now_ms)),
-        ]);
+        let item = items::Tags {
+            app_key: app_key.to_owned(),
+            user_id: user_id.to_owned(),
+            tags: tags.clone(),
+            updated_at: now_ms,
+        }
+        .item()?;
         let put = Put::builder()
             .table_name(&state.table)
             .set_item(Some(item))
@@ -238,9 +219,8 @@ pub async fn get_tags(
                 active.insert(user_id.to_owned());
             }
             Some(table::SK_TAGS) => {
-                let list = item.get("tags").and_then(|v| v.as_l().ok());
-                let list = list.map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()));
-                tags.insert(user_id.to_owned(), list.into_iter().flatten().collect());
+                let stored = items::Tags::from_item(item.clone())?;
+                tags.insert(user_id.to_owned(), stored.tags);
             }
             _ => {}
         }
@@ -477,7 +457,7 @@ mod tests {
 
     #[test]
     fn ban_items_are_listed_by_expiry_and_expire_by_ttl() {
-        let item = ban_item("k", "bob", 1_700_000_000_001, 5);
+        let item = ban_item("k", "bob", 1_700_000_000_001, 5).unwrap();
         assert_eq!(item[table::BAN_EXPIRES_AT], n(1_700_000_000_001_i64));
         assert_eq!(item["ttl"], n(1_700_000_001), "rounded up");
         assert_eq!(item["GSI1PK"], s("APP#k#BANS"));

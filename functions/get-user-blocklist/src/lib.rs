@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use shared::paging::CursorPaging;
 use shared::{ApiError, Call, Operation, Reply, blocklist, page_token, validate};
 
 pub const MAX_PAGE_SIZE: u32 = 1_000;
@@ -12,9 +13,8 @@ pub const MAX_PAGE_SIZE: u32 = 1_000;
 #[serde(rename_all = "camelCase")]
 pub struct GetUserBlocklist {
     pub user_id: String,
-    pub page_token: Option<String>,
-    pub page_size: Option<u32>,
-    pub order: Option<u8>,
+    #[serde(flatten)]
+    pub paging: CursorPaging,
 }
 
 impl Operation for GetUserBlocklist {
@@ -24,28 +24,15 @@ impl Operation for GetUserBlocklist {
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
-        if let Some(size) = self.page_size
-            && !(1..=MAX_PAGE_SIZE).contains(&size)
-        {
-            return Err(ApiError::invalid(
-                "pageSize",
-                format!("must be 1 to {MAX_PAGE_SIZE}"),
-            ));
-        }
-        if let Some(order) = self.order
-            && order > 1
-        {
-            return Err(ApiError::invalid("order", "must be 0 or 1"));
-        }
-        Ok(())
+        self.paging.validate(MAX_PAGE_SIZE)
     }
 
     async fn run(self, call: Call) -> Result<Reply, ApiError> {
         let secret = &call.state.token_secret;
         let app_key = &call.app.app_key;
         let listing = format!("{}:{}", Self::NAME, self.user_id);
-        let start = page_token::decode(secret, app_key, &listing, self.page_token.as_deref())?;
-        let size = self.page_size.unwrap_or(MAX_PAGE_SIZE) as usize;
+        let start = page_token::decode(secret, app_key, &listing, self.paging.token())?;
+        let size = self.paging.size(MAX_PAGE_SIZE);
         let (blocked, next) =
             blocklist::page(&call.state, &call.app, &self.user_id, size, start).await?;
         let token = page_token::encode(secret, app_key, &listing, next.as_ref())?;
@@ -61,9 +48,11 @@ mod tests {
     fn limits_follow_the_contract() {
         let get = |page_size, order| GetUserBlocklist {
             user_id: "alice".into(),
-            page_token: None,
-            page_size,
-            order,
+            paging: CursorPaging {
+                page_token: None,
+                page_size,
+                order,
+            },
         };
         assert!(get(Some(1000), Some(0)).validate().is_ok());
         assert!(get(None, Some(1)).validate().is_ok());

@@ -1,9 +1,11 @@
 //! `POST /v4/ext/friend/request/list` (extension): the pending friend requests `userId` received,
 //! newest first: `{"requests":[{"requesterId","extra","createdAt"}],"pageToken"}`. Optional
-//! `pageSize` (default and maximum 100) and `pageToken` (empty on the last page).
+//! `pageSize` (default and maximum 100) and `pageToken` (empty on the last page); `order` (0 or 1)
+//! is accepted and the order stays newest first.
 
 use serde::Deserialize;
 use serde_json::json;
+use shared::paging::CursorPaging;
 use shared::{ApiError, Call, Operation, Reply, friends, page_token, validate};
 
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -12,8 +14,8 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 #[serde(rename_all = "camelCase")]
 pub struct ListFriendRequests {
     pub user_id: String,
-    pub page_token: Option<String>,
-    pub page_size: Option<u32>,
+    #[serde(flatten)]
+    pub paging: CursorPaging,
 }
 
 impl Operation for ListFriendRequests {
@@ -23,23 +25,15 @@ impl Operation for ListFriendRequests {
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
-        if let Some(size) = self.page_size
-            && !(1..=MAX_PAGE_SIZE).contains(&size)
-        {
-            return Err(ApiError::invalid(
-                "pageSize",
-                format!("must be 1 to {MAX_PAGE_SIZE}"),
-            ));
-        }
-        Ok(())
+        self.paging.validate(MAX_PAGE_SIZE)
     }
 
     async fn run(self, call: Call) -> Result<Reply, ApiError> {
         let secret = &call.state.token_secret;
         let app_key = &call.app.app_key;
         let listing = format!("{}:{}", Self::NAME, self.user_id);
-        let start = page_token::decode(secret, app_key, &listing, self.page_token.as_deref())?;
-        let size = self.page_size.unwrap_or(MAX_PAGE_SIZE) as usize;
+        let start = page_token::decode(secret, app_key, &listing, self.paging.token())?;
+        let size = self.paging.size(MAX_PAGE_SIZE);
         let (requests, next) =
             friends::requests(&call.state, &call.app, &self.user_id, size, start).await?;
         let token = page_token::encode(secret, app_key, &listing, next.as_ref())?;
@@ -55,8 +49,11 @@ mod tests {
     fn limits_are_checked() {
         let list = |page_size| ListFriendRequests {
             user_id: "alice".into(),
-            page_token: None,
-            page_size,
+            paging: CursorPaging {
+                page_token: None,
+                page_size,
+                order: None,
+            },
         };
         assert!(list(None).validate().is_ok());
         assert!(list(Some(100)).validate().is_ok());

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use shared::paging::CursorPaging;
 use shared::{ApiError, Call, Operation, Reply, friends, page_token, validate};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -13,23 +14,18 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 #[serde(rename_all = "camelCase")]
 pub struct ListFriends {
     pub user_id: String,
-    pub page_token: Option<String>,
-    pub page_size: Option<u32>,
-    pub order: Option<u8>,
+    #[serde(flatten)]
+    pub paging: CursorPaging,
 }
 
 impl ListFriends {
-    fn newest_first(&self) -> bool {
-        self.order == Some(1)
-    }
-
     /// The listing a page token is bound to: the user and the order.
     fn listing(&self) -> String {
         format!(
             "{}:{}:{}",
             Self::NAME,
             self.user_id,
-            u8::from(self.newest_first())
+            u8::from(self.paging.newest_first())
         )
     }
 }
@@ -41,33 +37,20 @@ impl Operation for ListFriends {
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
-        if let Some(size) = self.page_size
-            && !(1..=MAX_PAGE_SIZE).contains(&size)
-        {
-            return Err(ApiError::invalid(
-                "pageSize",
-                format!("must be 1 to {MAX_PAGE_SIZE}"),
-            ));
-        }
-        if let Some(order) = self.order
-            && order > 1
-        {
-            return Err(ApiError::invalid("order", "must be 0 or 1"));
-        }
-        Ok(())
+        self.paging.validate(MAX_PAGE_SIZE)
     }
 
     async fn run(self, call: Call) -> Result<Reply, ApiError> {
         let secret = &call.state.token_secret;
         let app_key = &call.app.app_key;
         let listing = self.listing();
-        let start = page_token::decode(secret, app_key, &listing, self.page_token.as_deref())?;
+        let start = page_token::decode(secret, app_key, &listing, self.paging.token())?;
         let page = friends::list(
             &call.state,
             &call.app,
             &self.user_id,
-            self.newest_first(),
-            self.page_size.unwrap_or(DEFAULT_PAGE_SIZE) as usize,
+            self.paging.newest_first(),
+            self.paging.size(DEFAULT_PAGE_SIZE),
             start,
         )
         .await?;
@@ -87,9 +70,11 @@ mod tests {
     fn list(page_size: Option<u32>, order: Option<u8>) -> ListFriends {
         ListFriends {
             user_id: "alice".into(),
-            page_token: None,
-            page_size,
-            order,
+            paging: CursorPaging {
+                page_token: None,
+                page_size,
+                order,
+            },
         }
     }
 

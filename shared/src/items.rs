@@ -1,0 +1,134 @@
+//! The typed item layer: item kinds as `serde` structs, written and read with `serde_dynamo`,
+//! each with its keys (and index keys) built in one place from `table`. Converted so far: the
+//! app (`app.rs`), the user (`users.rs`), the ban and the tags; the other kinds still build
+//! their attribute maps in their modules (docs/ARCHITECTURE.md).
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Item;
+use crate::error::ApiError;
+use crate::table;
+
+/// An item kind: its body plus the keys it is stored under.
+pub trait Kind: Serialize + DeserializeOwned {
+    /// `(PK, SK)`.
+    fn key(&self) -> (String, String);
+
+    /// The whole item, keys included.
+    fn item(&self) -> Result<Item, ApiError> {
+        let (pk, sk) = self.key();
+        let mut item: Item = serde_dynamo::to_item(self)?;
+        item.insert(table::PK.to_owned(), crate::db::s(pk));
+        item.insert(table::SK.to_owned(), crate::db::s(sk));
+        Ok(item)
+    }
+
+    /// The body of a stored item (its keys and unknown attributes are ignored).
+    fn from_item(item: Item) -> Result<Self, ApiError> {
+        Ok(serde_dynamo::from_item(item)?)
+    }
+}
+
+/// A user's ban (`SK = BAN`): listed in the app's `GSI1` `BANS` list by expiry, deleted by the
+/// table's TTL after it ends (and ignored at read time once ended).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ban {
+    #[serde(skip)]
+    pub app_key: String,
+    pub user_id: String,
+    /// When the ban ends (ms): `table::BAN_EXPIRES_AT`.
+    pub ban_expires_at: i64,
+    pub banned_at: i64,
+    /// Epoch seconds, rounded up so DynamoDB never deletes a ban before it ends.
+    pub ttl: i64,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1_pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1_sk: String,
+}
+
+/// The `GSI1` list of an app's bans, by expiry.
+pub const BANS: &str = "BANS";
+
+impl Ban {
+    pub fn new(app_key: &str, user_id: &str, expires_at: i64, now_ms: i64) -> Self {
+        Self {
+            app_key: app_key.to_owned(),
+            user_id: user_id.to_owned(),
+            ban_expires_at: expires_at,
+            banned_at: now_ms,
+            ttl: (expires_at + 999).div_euclid(1000),
+            gsi1_pk: table::list_pk(app_key, BANS),
+            gsi1_sk: table::time_sort_key(expires_at, user_id),
+        }
+    }
+}
+
+impl Kind for Ban {
+    fn key(&self) -> (String, String) {
+        (
+            table::user_pk(&self.app_key, &self.user_id),
+            table::SK_BAN.to_owned(),
+        )
+    }
+}
+
+/// A user's tags (`SK = TAGS`); no item when the user has none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tags {
+    #[serde(skip)]
+    pub app_key: String,
+    pub user_id: String,
+    pub tags: Vec<String>,
+    pub updated_at: i64,
+}
+
+impl Kind for Tags {
+    fn key(&self) -> (String, String) {
+        (
+            table::user_pk(&self.app_key, &self.user_id),
+            table::SK_TAGS.to_owned(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{n, s};
+
+    #[test]
+    fn a_ban_is_stored_with_its_keys_expiry_ttl_and_list_entry() {
+        let item = Ban::new("k", "bob", 1_700_000_000_001, 5).item().unwrap();
+        assert_eq!(item[table::PK], s(table::user_pk("k", "bob")));
+        assert_eq!(item[table::SK], s(table::SK_BAN));
+        assert_eq!(item[table::BAN_EXPIRES_AT], n(1_700_000_000_001_i64));
+        assert_eq!(item[table::TTL], n(1_700_000_001_i64));
+        assert_eq!(item[table::GSI1PK], s(table::list_pk("k", BANS)));
+        assert_eq!(item["bannedAt"], n(5));
+        let back = Ban::from_item(item).unwrap();
+        assert_eq!(
+            (back.user_id.as_str(), back.ban_expires_at),
+            ("bob", 1_700_000_000_001)
+        );
+    }
+
+    #[test]
+    fn tags_are_a_list_of_strings() {
+        let tags = Tags {
+            app_key: "k".into(),
+            user_id: "u".into(),
+            tags: vec!["a".into(), "b".into()],
+            updated_at: 1,
+        };
+        let item = tags.item().unwrap();
+        assert_eq!(
+            item["tags"],
+            aws_sdk_dynamodb::types::AttributeValue::L(vec![s("a"), s("b")])
+        );
+        assert_eq!(Tags::from_item(item).unwrap().tags, tags.tags);
+    }
+}
