@@ -1,6 +1,7 @@
 //! The typed item layer: item kinds as `serde` structs, written and read with `serde_dynamo`,
 //! each with its keys (and index keys) built in one place from `table`. Converted so far: the
-//! app (`app.rs`), the user (`users.rs`), the ban and the tags; the other kinds still build
+//! app (`app.rs`), the user (`users.rs`), the ban, the tags and the operation record; the other
+//! kinds still build
 //! their attribute maps in their modules (docs/ARCHITECTURE.md).
 
 use serde::de::DeserializeOwned;
@@ -95,10 +96,89 @@ impl Kind for Tags {
     }
 }
 
+/// A soft-delete or restore operation (`PK = <operation pk>`, `SK = OP`): each user's result,
+/// and the users in request order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationRecord {
+    #[serde(skip)]
+    pub app_key: String,
+    #[serde(skip)]
+    pub operation_id: String,
+    /// `soft-delete` or `restore`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub created_at: i64,
+    pub order: Vec<String>,
+    pub users: std::collections::BTreeMap<String, StoredResult>,
+}
+
+/// One user's result as an operation record stores it (under `users.<userId>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredResult {
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+}
+
+/// The operation record's sort key.
+pub const SK_OPERATION: &str = "OP";
+
+impl OperationRecord {
+    pub fn key_of(app_key: &str, operation_id: &str) -> Item {
+        crate::db::key(table::operation_pk(app_key, operation_id), SK_OPERATION)
+    }
+}
+
+impl Kind for OperationRecord {
+    fn key(&self) -> (String, String) {
+        (
+            table::operation_pk(&self.app_key, &self.operation_id),
+            SK_OPERATION.to_owned(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::db::{n, s};
+
+    #[test]
+    fn an_operation_record_keeps_order_and_codes() {
+        let record = OperationRecord {
+            app_key: "k".into(),
+            operation_id: "op".into(),
+            kind: "soft-delete".into(),
+            created_at: 3,
+            order: vec!["b".into(), "a".into()],
+            users: [
+                (
+                    "a".to_owned(),
+                    StoredResult {
+                        status: "done".into(),
+                        code: None,
+                    },
+                ),
+                (
+                    "b".to_owned(),
+                    StoredResult {
+                        status: "refused".into(),
+                        code: Some(400),
+                    },
+                ),
+            ]
+            .into(),
+        };
+        let item = record.item().unwrap();
+        assert_eq!(item[table::SK], s(SK_OPERATION));
+        assert_eq!(item["type"], s("soft-delete"));
+        let users = item["users"].as_m().unwrap();
+        assert!(!users["a"].as_m().unwrap().contains_key("code"));
+        assert_eq!(users["b"].as_m().unwrap()["code"], n(400));
+        let back = OperationRecord::from_item(item).unwrap();
+        assert_eq!((back.order, back.users), (record.order, record.users));
+    }
 
     #[test]
     fn a_ban_is_stored_with_its_keys_expiry_ttl_and_list_entry() {

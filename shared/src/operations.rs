@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
-use crate::db::{n, s};
+use crate::db::s;
 use crate::error::ApiError;
+use crate::items::{Kind as _, OperationRecord, StoredResult};
 use crate::state::State;
 use crate::table;
 
 pub(crate) const PURGE_PENDING: &str = "pending";
 pub(crate) const PURGE_DONE: &str = "done";
-const SK_OPERATION: &str = "OP";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperationType {
@@ -49,12 +49,11 @@ impl UserResult {
         }
     }
 
-    fn attribute(&self) -> AttributeValue {
-        let mut map = HashMap::from([("status".to_owned(), s(&self.status))]);
-        if let Some(code) = self.code {
-            map.insert("code".to_owned(), n(code));
+    fn stored(&self) -> StoredResult {
+        StoredResult {
+            status: self.status.clone(),
+            code: self.code,
         }
-        AttributeValue::M(map)
     }
 }
 
@@ -68,16 +67,6 @@ pub struct Operation {
     pub users: Vec<UserResult>,
 }
 
-fn operation_key(app_key: &str, operation_id: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            table::PK.to_owned(),
-            s(table::operation_pk(app_key, operation_id)),
-        ),
-        (table::SK.to_owned(), s(SK_OPERATION)),
-    ])
-}
-
 pub(crate) async fn put_operation(
     state: &State,
     app_key: &str,
@@ -85,18 +74,18 @@ pub(crate) async fn put_operation(
     kind: OperationType,
     results: &[UserResult],
 ) -> Result<(), ApiError> {
-    let mut item = operation_key(app_key, operation_id);
-    item.insert("type".into(), s(kind.as_str()));
-    item.insert("createdAt".into(), n(state.clock.now_ms()));
-    item.insert(
-        "order".into(),
-        AttributeValue::L(results.iter().map(|r| s(&r.user_id)).collect()),
-    );
-    let users = results
-        .iter()
-        .map(|r| (r.user_id.clone(), r.attribute()))
-        .collect();
-    item.insert("users".into(), AttributeValue::M(users));
+    let item = OperationRecord {
+        app_key: app_key.to_owned(),
+        operation_id: operation_id.to_owned(),
+        kind: kind.as_str().to_owned(),
+        created_at: state.clock.now_ms(),
+        order: results.iter().map(|r| r.user_id.clone()).collect(),
+        users: results
+            .iter()
+            .map(|r| (r.user_id.clone(), r.stored()))
+            .collect(),
+    }
+    .item()?;
     if kind == OperationType::SoftDelete {
         // The sweeper's ticket goes in the same request: a purge that nothing finishes is found.
         let ticket = ticket(app_key, operation_id, state.clock.now_ms());
@@ -128,7 +117,7 @@ pub(crate) async fn set_results(
         .db
         .update_item()
         .table_name(&state.table)
-        .set_key(Some(operation_key(app_key, operation_id)))
+        .set_key(Some(OperationRecord::key_of(app_key, operation_id)))
         .condition_expression("attribute_exists(PK)")
         .expression_attribute_names("#users", "users");
     let mut sets = Vec::new();
@@ -136,7 +125,10 @@ pub(crate) async fn set_results(
         sets.push(format!("#users.#u{i} = :r{i}"));
         request = request
             .expression_attribute_names(format!("#u{i}"), &result.user_id)
-            .expression_attribute_values(format!(":r{i}"), result.attribute());
+            .expression_attribute_values(
+                format!(":r{i}"),
+                serde_dynamo::to_attribute_value(result.stored())?,
+            );
     }
     match request
         .update_expression(format!("SET {}", sets.join(", ")))
@@ -159,57 +151,30 @@ pub async fn get_operation(
         .db
         .get_item()
         .table_name(&state.table)
-        .set_key(Some(operation_key(app_key, operation_id)))
+        .set_key(Some(OperationRecord::key_of(app_key, operation_id)))
         .consistent_read(true)
         .send()
         .await?;
-    let item = out.item.ok_or_else(not_found)?;
-    let text = |name: &str| {
-        item.get(name)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
-    };
-    let created_at = item
-        .get("createdAt")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let empty = HashMap::new();
-    let users_map = item
-        .get("users")
-        .and_then(|v| v.as_m().ok())
-        .unwrap_or(&empty);
-    let order = item
-        .get("order")
-        .and_then(|v| v.as_l().ok())
-        .cloned()
-        .unwrap_or_default();
-    let users = order
+    let mut record = OperationRecord::from_item(out.item.ok_or_else(not_found)?)?;
+    let users = record
+        .order
         .iter()
-        .filter_map(|id| id.as_s().ok())
         .map(|user_id| {
-            let result = users_map.get(user_id).and_then(|v| v.as_m().ok());
-            let status = result
-                .and_then(|m| m.get("status"))
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default();
-            let code = result
-                .and_then(|m| m.get("code"))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|c| c.parse().ok());
+            let stored = record.users.remove(user_id);
             UserResult {
                 user_id: user_id.clone(),
-                status,
-                code,
+                status: stored
+                    .as_ref()
+                    .map(|r| r.status.clone())
+                    .unwrap_or_default(),
+                code: stored.and_then(|r| r.code),
             }
         })
         .collect();
     Ok(Operation {
         operation_id: operation_id.to_owned(),
-        kind: text("type"),
-        created_at: crate::clock::format_utc(created_at),
+        kind: record.kind,
+        created_at: crate::clock::format_utc(record.created_at),
         users,
     })
 }
