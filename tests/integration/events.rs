@@ -123,6 +123,8 @@ async fn every_function_has_an_event_that_its_handler_accepts() {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
     assert!(functions.len() >= 8);
+    let spec = integration_tests::openapi::Spec::load();
+    let mut checked = 0;
     for function in functions
         .iter()
         .filter(|f| !STREAM_FUNCTIONS.contains(&f.as_str()))
@@ -143,6 +145,7 @@ async fn every_function_has_an_event_that_its_handler_accepts() {
             assert_eq!(request.headers()["app-key"], "EVENTSAPPKEY", "{function}");
             env.sign(&mut request, &app);
         }
+        let path = request.uri().path().to_owned();
         let response = env.send(request).await;
         assert_eq!(
             response.outcome(),
@@ -150,5 +153,21 @@ async fn every_function_has_an_event_that_its_handler_accepts() {
             "{function}: {}",
             response.body
         );
+        // A success of an official operation has the shape the official SDK is generated from.
+        if response.outcome() == (200, 0)
+            && let Some(schema) = spec.success_schema(&path)
+        {
+            checked += 1;
+            let violations = spec.violations(schema, &response.body);
+            assert!(
+                violations.is_empty(),
+                "{function}: {path} answers outside the OpenAPI schema: {violations:?}\n{}",
+                response.body
+            );
+        }
     }
+    assert!(
+        checked >= 20,
+        "only {checked} answers checked against the OpenAPI file"
+    );
 }

@@ -3,6 +3,7 @@
 //! through the same router the local API serves, each function in its own container held to its
 //! IAM policy, as on AWS.
 
+pub mod openapi;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
