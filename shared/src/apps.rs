@@ -22,16 +22,7 @@ fn random_token(len: usize) -> String {
 }
 
 fn app_key_attr(app_key: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            table::PK.to_owned(),
-            AttributeValue::S(table::app_pk(app_key)),
-        ),
-        (
-            table::SK.to_owned(),
-            AttributeValue::S(table::SK_APP.to_owned()),
-        ),
-    ])
+    crate::db::key(table::app_pk(app_key), table::SK_APP)
 }
 
 /// What the console may set on an app. Absent fields keep their values.

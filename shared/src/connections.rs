@@ -11,8 +11,6 @@
 //!   `$disconnect` and heartbeats, which only know the connection ID, find the user, and the
 //!   purge of a soft-deleted user removes it through the `EDGES` index), `expiresAtMs`, `ttl`.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem};
 
 use crate::db::{self, Item, n, s, text};
@@ -21,36 +19,20 @@ use crate::state::State;
 use crate::table;
 use crate::token::{self, Rejection, VerifiedToken, VerifyError};
 
-/// The `GSI1` list of an app's connections (app-wide kicks on secret rotation).
-pub const LIST_CONNECTIONS: &str = "CONNECTIONS";
+use crate::items::{self, Kind as _, ttl_seconds};
+pub use crate::items::{LIST_CONNECTIONS, SK_LOOKUP};
 
 /// The partition of a connection's lookup item.
 pub fn lookup_pk(connection_id: &str) -> String {
     format!("{}{connection_id}", table::SK_CONN_PREFIX)
 }
 
-pub const SK_LOOKUP: &str = "CONN";
-
 fn lookup_key(connection_id: &str) -> Item {
-    HashMap::from([
-        (table::PK.to_owned(), s(lookup_pk(connection_id))),
-        (table::SK.to_owned(), s(SK_LOOKUP)),
-    ])
+    db::key(lookup_pk(connection_id), SK_LOOKUP)
 }
 
 fn user_conn_key(user_pk: &str, connection_id: &str) -> Item {
-    HashMap::from([
-        (table::PK.to_owned(), s(user_pk)),
-        (
-            table::SK.to_owned(),
-            s(format!("{}{connection_id}", table::SK_CONN_PREFIX)),
-        ),
-    ])
-}
-
-/// TTL seconds for an expiry in ms, rounded up (DynamoDB never deletes a live connection).
-fn ttl_seconds(expires_at_ms: i64) -> i64 {
-    (expires_at_ms + 999).div_euclid(1000)
+    db::key(user_pk, format!("{}{connection_id}", table::SK_CONN_PREFIX))
 }
 
 /// Connection IDs are opaque (API Gateway's are base64-like); keep them key-safe.
@@ -80,29 +62,16 @@ pub async fn connect(
     let now = state.clock.now_ms();
     let expires = now + state.connections.ttl_ms;
     let user_pk = table::user_pk(&verified.app_key, &verified.user_id);
-    let mut conn = user_conn_key(&user_pk, connection_id);
-    conn.extend([
-        ("connectionId".to_owned(), s(connection_id)),
-        ("userId".to_owned(), s(&verified.user_id)),
-        ("iatMs".to_owned(), n(verified.issued_at_ms)),
-        ("connectedAtMs".to_owned(), n(now)),
-        ("expiresAtMs".to_owned(), n(expires)),
-        (table::TTL.to_owned(), n(ttl_seconds(expires))),
-        (
-            table::GSI1PK.to_owned(),
-            s(table::list_pk(&verified.app_key, LIST_CONNECTIONS)),
-        ),
-        (
-            table::GSI1SK.to_owned(),
-            s(table::time_sort_key(now, &verified.user_id)),
-        ),
-    ]);
-    let mut lookup = lookup_key(connection_id);
-    lookup.extend([
-        (table::EDGE_TO.to_owned(), s(&user_pk)),
-        ("expiresAtMs".to_owned(), n(expires)),
-        (table::TTL.to_owned(), n(ttl_seconds(expires))),
-    ]);
+    let connection = items::Connection::new(
+        &verified.app_key,
+        &verified.user_id,
+        connection_id,
+        verified.issued_at_ms,
+        now,
+        expires,
+    );
+    let conn = connection.item().map_err(VerifyError::Store)?;
+    let lookup = connection.lookup().item().map_err(VerifyError::Store)?;
     let put = |item: Item| {
         Put::builder()
             .table_name(&state.table)

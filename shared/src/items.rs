@@ -60,7 +60,7 @@ impl Ban {
             user_id: user_id.to_owned(),
             ban_expires_at: expires_at,
             banned_at: now_ms,
-            ttl: (expires_at + 999).div_euclid(1000),
+            ttl: ttl_seconds(expires_at),
             gsi1_pk: table::list_pk(app_key, BANS),
             gsi1_sk: table::time_sort_key(expires_at, user_id),
         }
@@ -139,6 +139,100 @@ impl Kind for OperationRecord {
     }
 }
 
+/// A live client connection (`SK = CONN#<connectionId>` in the user's partition), in the app's
+/// `GSI1` `CONNECTIONS` list; offline once `expiresAtMs` passes (heartbeats move it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    #[serde(skip)]
+    pub app_key: String,
+    pub connection_id: String,
+    pub user_id: String,
+    /// The access token's issue time.
+    pub iat_ms: i64,
+    pub connected_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub ttl: i64,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1_pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1_sk: String,
+}
+
+/// The `GSI1` list of an app's connections (app-wide kicks on secret rotation).
+pub const LIST_CONNECTIONS: &str = "CONNECTIONS";
+/// The sort key of a connection's lookup item.
+pub const SK_LOOKUP: &str = "CONN";
+
+/// Epoch seconds for the table's TTL, rounded up so DynamoDB never deletes an item before
+/// `expires_at_ms`.
+pub fn ttl_seconds(expires_at_ms: i64) -> i64 {
+    (expires_at_ms + 999).div_euclid(1000)
+}
+
+impl Connection {
+    pub fn new(
+        app_key: &str,
+        user_id: &str,
+        connection_id: &str,
+        iat_ms: i64,
+        now: i64,
+        expires: i64,
+    ) -> Self {
+        Self {
+            app_key: app_key.to_owned(),
+            connection_id: connection_id.to_owned(),
+            user_id: user_id.to_owned(),
+            iat_ms,
+            connected_at_ms: now,
+            expires_at_ms: expires,
+            ttl: ttl_seconds(expires),
+            gsi1_pk: table::list_pk(app_key, LIST_CONNECTIONS),
+            gsi1_sk: table::time_sort_key(now, user_id),
+        }
+    }
+
+    /// Its lookup item, for `$disconnect` and heartbeats that know only the connection ID.
+    pub fn lookup(&self) -> ConnectionLookup {
+        ConnectionLookup {
+            connection_id: self.connection_id.clone(),
+            edge_to: table::user_pk(&self.app_key, &self.user_id),
+            expires_at_ms: self.expires_at_ms,
+            ttl: self.ttl,
+        }
+    }
+}
+
+impl Kind for Connection {
+    fn key(&self) -> (String, String) {
+        (
+            table::user_pk(&self.app_key, &self.user_id),
+            format!("{}{}", table::SK_CONN_PREFIX, self.connection_id),
+        )
+    }
+}
+
+/// `PK = CONN#<connectionId>`, `SK = CONN`: the user a connection belongs to (`edgeTo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionLookup {
+    #[serde(skip)]
+    pub connection_id: String,
+    /// The user's partition key (`table::EDGE_TO`).
+    pub edge_to: String,
+    pub expires_at_ms: i64,
+    pub ttl: i64,
+}
+
+impl Kind for ConnectionLookup {
+    fn key(&self) -> (String, String) {
+        (
+            format!("{}{}", table::SK_CONN_PREFIX, self.connection_id),
+            SK_LOOKUP.to_owned(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +288,21 @@ mod tests {
             (back.user_id.as_str(), back.ban_expires_at),
             ("bob", 1_700_000_000_001)
         );
+    }
+
+    #[test]
+    fn a_connection_and_its_lookup_point_at_each_other() {
+        let connection = Connection::new("k", "bob", "c1", 1, 2_000, 3_500);
+        let item = connection.item().unwrap();
+        assert_eq!(item[table::SK], s("CONN#c1"));
+        assert_eq!(item["expiresAtMs"], n(3_500));
+        assert_eq!(item[table::TTL], n(4), "rounded up");
+        let lookup = connection.lookup().item().unwrap();
+        assert_eq!(
+            (&lookup[table::PK], &lookup[table::SK]),
+            (&s("CONN#c1"), &s(SK_LOOKUP))
+        );
+        assert_eq!(lookup[table::EDGE_TO], item[table::PK]);
     }
 
     #[test]

@@ -251,9 +251,7 @@ enum Mirror {
 
 /// The item elsewhere that an item of `user_id`'s own partition (by its sort key) mirrors.
 fn mirror_of(app_key: &str, user_id: &str, sk: &str) -> Option<Mirror> {
-    let key = |pk: String, sk: String| {
-        HashMap::from([(table::PK.to_owned(), s(pk)), (table::SK.to_owned(), s(sk))])
-    };
+    let key = |pk: String, sk: String| db::key(pk, sk);
     if let Some(friend) = sk.strip_prefix(table::SK_FRIEND_PREFIX) {
         return Some(Mirror::FriendEdge(key(
             table::user_pk(app_key, friend),

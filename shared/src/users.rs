@@ -82,16 +82,7 @@ pub fn update_expression(sets: &[&str], removes: &[&str]) -> String {
 }
 
 pub fn key(app_key: &str, user_id: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            table::PK.to_owned(),
-            AttributeValue::S(table::user_pk(app_key, user_id)),
-        ),
-        (
-            table::SK.to_owned(),
-            AttributeValue::S(table::SK_USER.to_owned()),
-        ),
-    ])
+    item_key(app_key, user_id, table::SK_USER)
 }
 
 fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &E) -> bool {
@@ -379,13 +370,7 @@ pub async fn expire_tokens(
 
 /// The key of any item in a user's partition (`sk`: `table::SK_BAN`, `"FRIEND#bob"`, ...).
 pub fn item_key(app_key: &str, user_id: &str, sk: &str) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (
-            table::PK.to_owned(),
-            AttributeValue::S(table::user_pk(app_key, user_id)),
-        ),
-        (table::SK.to_owned(), AttributeValue::S(sk.to_owned())),
-    ])
+    crate::db::key(table::user_pk(app_key, user_id), sk)
 }
 
 /// What [`write_for_active`] does with a user who is unknown or soft-deleted.

@@ -19,13 +19,10 @@ impl Order {
 }
 
 pub(super) fn memory_key(app_key: &str, order: Order, page_size: u32, page: u64) -> Item {
-    HashMap::from([
-        (table::PK.to_owned(), s(table::profile_pages_pk(app_key))),
-        (
-            table::SK.to_owned(),
-            s(format!("{}#{page_size}#{page}", order.name())),
-        ),
-    ])
+    db::key(
+        table::profile_pages_pk(app_key),
+        format!("{}#{page_size}#{page}", order.name()),
+    )
 }
 
 /// The sort key the previous page of a walk ended at, if remembered and not expired.
