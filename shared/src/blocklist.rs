@@ -49,7 +49,7 @@ pub async fn add(
             items.push(edges::user_check(state, key, target)?);
             items.push(edges::put_new(
                 state,
-                edges::edge_item(key, Kind::Block, user_id, target, now_ms),
+                edges::edge_item(key, Kind::Block, user_id, target, now_ms)?,
             )?);
         }
         items.push(edges::count_up(
@@ -203,7 +203,7 @@ pub async fn page(
     }
     let ids = items
         .iter()
-        .filter_map(|item| edges::string(item, edges::TARGET_ID).map(str::to_owned))
+        .filter_map(|item| db::text(item, edges::TARGET_ID).map(str::to_owned))
         .collect();
     Ok((ids, next))
 }

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Up
 
 use crate::db::{self, Cancelled, n, s};
 use crate::error::ApiError;
+use crate::items::Kind as _;
 use crate::state::State;
 use crate::table;
 use crate::users::{self, UserState};
@@ -64,34 +65,23 @@ pub fn key(app_key: &str, user_id: &str, sk: &str) -> Item {
 }
 
 /// The edge `owner` → `target` of `kind`, made at `added_at` (ms).
-pub fn edge_item(app_key: &str, kind: Kind, owner: &str, target: &str, added_at: i64) -> Item {
-    let mut item = key(app_key, owner, &kind.sk(target));
-    item.insert(
-        table::LSI1SK.to_owned(),
-        s(table::lsi1_sort_key(kind.prefix(), added_at, target)),
-    );
-    item.insert(
-        table::EDGE_TO.to_owned(),
-        s(table::user_pk(app_key, target)),
-    );
-    item.insert(COUNTED_IN.to_owned(), s(kind.counter_sk()));
-    item.insert(TARGET_ID.to_owned(), s(target));
-    item.insert(ADDED_AT.to_owned(), n(added_at));
-    item
-}
-
-/// A string attribute of an item.
-pub fn string<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-}
-
-/// A number attribute of an item.
-pub fn number(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
+pub fn edge_item(
+    app_key: &str,
+    kind: Kind,
+    owner: &str,
+    target: &str,
+    added_at: i64,
+) -> Result<Item, ApiError> {
+    crate::items::Edge {
+        owner_pk: table::user_pk(app_key, owner),
+        sk: kind.sk(target),
+        lsi1_sk: table::lsi1_sort_key(kind.prefix(), added_at, target),
+        edge_to: table::user_pk(app_key, target),
+        counted_in: kind.counter_sk().to_owned(),
+        target_id: target.to_owned(),
+        added_at,
+    }
+    .item()
 }
 
 // ---- transaction items ------------------------------------------------------------------------
@@ -220,8 +210,8 @@ impl Fetched {
             items
                 .into_iter()
                 .filter_map(|item| {
-                    let pk = string(&item, table::PK)?.to_owned();
-                    let sk = string(&item, table::SK)?.to_owned();
+                    let pk = db::text(&item, table::PK)?.to_owned();
+                    let sk = db::text(&item, table::SK)?.to_owned();
                     Some(((pk, sk), item))
                 })
                 .collect(),
@@ -327,7 +317,7 @@ pub async fn all_sks(
             out.items
                 .unwrap_or_default()
                 .iter()
-                .filter_map(|item| string(item, table::SK).map(str::to_owned)),
+                .filter_map(|item| db::text(item, table::SK).map(str::to_owned)),
         );
         start = out.last_evaluated_key;
         if start.is_none() {
@@ -340,7 +330,7 @@ pub async fn all_sks(
 pub fn count_of(fetched: &Fetched, app_key: &str, kind: Kind, user_id: &str) -> i64 {
     fetched
         .get(app_key, user_id, kind.counter_sk())
-        .and_then(|item| number(item, COUNT))
+        .and_then(|item| db::number(item, COUNT))
         .unwrap_or(0)
 }
 
@@ -350,16 +340,16 @@ mod tests {
 
     #[test]
     fn edges_point_at_their_target_and_name_their_counter() {
-        let item = edge_item("k", Kind::Friend, "alice", "bob", 42);
-        assert_eq!(string(&item, "PK"), Some("APP#k#U#alice"));
-        assert_eq!(string(&item, "SK"), Some("FRIEND#bob"));
-        assert_eq!(string(&item, "LSI1SK"), Some("FRIEND#0000000000042#bob"));
-        assert_eq!(string(&item, "edgeTo"), Some("APP#k#U#bob"));
-        assert_eq!(string(&item, "countedIn"), Some("FRIEND_COUNT"));
-        assert_eq!(number(&item, "addedAt"), Some(42));
-        let block = edge_item("k", Kind::Block, "alice", "bob", 1);
-        assert_eq!(string(&block, "SK"), Some("BLOCK#bob"));
-        assert_eq!(string(&block, "countedIn"), Some("BLOCK_COUNT"));
+        let item = edge_item("k", Kind::Friend, "alice", "bob", 42).unwrap();
+        assert_eq!(db::text(&item, "PK"), Some("APP#k#U#alice"));
+        assert_eq!(db::text(&item, "SK"), Some("FRIEND#bob"));
+        assert_eq!(db::text(&item, "LSI1SK"), Some("FRIEND#0000000000042#bob"));
+        assert_eq!(db::text(&item, "edgeTo"), Some("APP#k#U#bob"));
+        assert_eq!(db::text(&item, "countedIn"), Some("FRIEND_COUNT"));
+        assert_eq!(db::number(&item, "addedAt"), Some(42));
+        let block = edge_item("k", Kind::Block, "alice", "bob", 1).unwrap();
+        assert_eq!(db::text(&block, "SK"), Some("BLOCK#bob"));
+        assert_eq!(db::text(&block, "countedIn"), Some("BLOCK_COUNT"));
     }
 
     #[test]

@@ -233,6 +233,98 @@ impl Kind for ConnectionLookup {
     }
 }
 
+/// An edge `owner → target` in the owner's partition (`SK = FRIEND#<target>` or
+/// `BLOCK#<target>`): `edgeTo` names the target's partition, `countedIn` the owner's counter item
+/// it is counted in, `LSI1SK` orders the owner's edges of its kind by time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Edge {
+    #[serde(skip)]
+    pub owner_pk: String,
+    #[serde(skip)]
+    pub sk: String,
+    #[serde(rename = "LSI1SK")]
+    pub lsi1_sk: String,
+    pub edge_to: String,
+    pub counted_in: String,
+    pub target_id: String,
+    pub added_at: i64,
+}
+
+impl Kind for Edge {
+    fn key(&self) -> (String, String) {
+        (self.owner_pk.clone(), self.sk.clone())
+    }
+}
+
+/// A pending friend request in the target's partition (`SK = FRIEND_REQUEST#<requester>`),
+/// `edgeTo` the requester's partition; mirrored by `REQUEST_SENT#<target>` in the requester's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FriendRequest {
+    #[serde(skip)]
+    pub app_key: String,
+    #[serde(skip)]
+    pub target_id: String,
+    #[serde(rename = "LSI1SK")]
+    pub lsi1_sk: String,
+    pub edge_to: String,
+    pub requester_id: String,
+    /// Left out when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub extra: String,
+    pub created_at: i64,
+}
+
+impl FriendRequest {
+    pub fn new(
+        app_key: &str,
+        requester_id: &str,
+        target_id: &str,
+        extra: &str,
+        now_ms: i64,
+    ) -> Self {
+        Self {
+            app_key: app_key.to_owned(),
+            target_id: target_id.to_owned(),
+            lsi1_sk: table::lsi1_sort_key(table::SK_FRIEND_REQUEST_PREFIX, now_ms, requester_id),
+            edge_to: table::user_pk(app_key, requester_id),
+            requester_id: requester_id.to_owned(),
+            extra: extra.to_owned(),
+            created_at: now_ms,
+        }
+    }
+}
+
+impl Kind for FriendRequest {
+    fn key(&self) -> (String, String) {
+        (
+            table::user_pk(&self.app_key, &self.target_id),
+            table::friend_request_sk(&self.requester_id),
+        )
+    }
+}
+
+/// A user's friend permission (`SK = FRIEND_PERMISSION`); absent: the app's default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FriendPermission {
+    #[serde(skip)]
+    pub app_key: String,
+    #[serde(skip)]
+    pub user_id: String,
+    pub permission_type: u8,
+}
+
+impl Kind for FriendPermission {
+    fn key(&self) -> (String, String) {
+        (
+            table::user_pk(&self.app_key, &self.user_id),
+            table::SK_FRIEND_PERMISSION.to_owned(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

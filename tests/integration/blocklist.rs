@@ -81,7 +81,7 @@ async fn stored(
         if let Some(target) = sk.strip_prefix(table::SK_BLOCK_PREFIX) {
             edges_found.insert(target.to_owned(), item);
         } else if sk == table::SK_BLOCK_COUNT {
-            count = edges::number(&item, edges::COUNT);
+            count = shared::db::number(&item, edges::COUNT);
         }
     }
     (edges_found, count)
@@ -133,7 +133,7 @@ async fn blocking_listing_newest_first_and_unblocking() {
         Some(table::user_pk(&app.app_key, "bob").as_str())
     );
     assert_eq!(text(bob, "countedIn"), Some(table::SK_BLOCK_COUNT));
-    let added = edges::number(bob, "addedAt").unwrap();
+    let added = shared::db::number(bob, "addedAt").unwrap();
     assert_eq!(
         text(bob, "LSI1SK"),
         Some(table::lsi1_sort_key(table::SK_BLOCK_PREFIX, added, "bob").as_str())

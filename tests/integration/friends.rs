@@ -132,7 +132,7 @@ impl Friendships {
                 out.requests.insert((requester.to_owned(), owner));
             } else if sk == table::SK_FRIEND_COUNT {
                 out.counts
-                    .insert(owner, edges::number(&item, edges::COUNT).unwrap());
+                    .insert(owner, shared::db::number(&item, edges::COUNT).unwrap());
             }
         }
         out
@@ -150,8 +150,12 @@ impl Friendships {
                 .edges
                 .get(&(b.clone(), a.clone()))
                 .unwrap_or_else(|| panic!("edge {a} → {b} without {b} → {a}"));
-            let added = edges::number(edge, edges::ADDED_AT).unwrap();
-            assert_eq!(edges::number(back, edges::ADDED_AT), Some(added), "{a} {b}");
+            let added = shared::db::number(edge, edges::ADDED_AT).unwrap();
+            assert_eq!(
+                shared::db::number(back, edges::ADDED_AT),
+                Some(added),
+                "{a} {b}"
+            );
             assert_eq!(
                 text(edge, table::LSI1SK),
                 Some(table::lsi1_sort_key(table::SK_FRIEND_PREFIX, added, b).as_str())
@@ -210,7 +214,8 @@ async fn adding_directly_makes_both_sides_friends_at_once() {
     assert_eq!(table.edges.len(), 2);
     assert_eq!(table.counts["alice"], 1);
     assert_eq!(table.counts["bob"], 1);
-    let added = edges::number(&table.edges[&("alice".into(), "bob".into())], "addedAt").unwrap();
+    let added =
+        shared::db::number(&table.edges[&("alice".into(), "bob".into())], "addedAt").unwrap();
     assert!(added >= before && added <= env.state.clock.now_ms());
 
     // Again, with either action: already friends, nothing changes.
@@ -1315,8 +1320,8 @@ async fn seed_friends(env: &Env, app: &App, hub: &str, friends: &[String], first
         user.insert("state".into(), AttributeValue::S("active".into()));
         items.push(user);
         let added = first_ms + i as i64;
-        items.push(edges::edge_item(key, Kind::Friend, hub, friend, added));
-        items.push(edges::edge_item(key, Kind::Friend, friend, hub, added));
+        items.push(edges::edge_item(key, Kind::Friend, hub, friend, added).unwrap());
+        items.push(edges::edge_item(key, Kind::Friend, friend, hub, added).unwrap());
         let mut count = edges::key(key, friend, table::SK_FRIEND_COUNT);
         count.insert(edges::COUNT.into(), AttributeValue::N("1".into()));
         items.push(count);

@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 
 use crate::apps::App;
 use crate::db;
-use crate::db::{n, s};
+use crate::db::s;
+use crate::items::Kind as _;
 use crate::edges::{self, Fetched, Item, Kind};
 use crate::error::ApiError;
 use crate::state::State;
@@ -124,7 +125,7 @@ pub async fn add(
 fn permission_of(fetched: &Fetched, app: &App, user_id: &str) -> u8 {
     fetched
         .get(&app.app_key, user_id, table::SK_FRIEND_PERMISSION)
-        .and_then(|item| edges::number(item, PERMISSION_TYPE))
+        .and_then(|item| db::number(item, PERMISSION_TYPE))
         .and_then(|p| u8::try_from(p).ok())
         .filter(|p| (PERMISSION_ANYONE..=PERMISSION_NOBODY).contains(p))
         .unwrap_or(app.settings.default_friend_permission)
@@ -140,21 +141,7 @@ async fn request(
     extra: &str,
     now_ms: i64,
 ) -> Result<Added, ApiError> {
-    let mut item = edges::key(key, target_id, &table::friend_request_sk(user_id));
-    item.insert(
-        table::LSI1SK.to_owned(),
-        s(table::lsi1_sort_key(
-            table::SK_FRIEND_REQUEST_PREFIX,
-            now_ms,
-            user_id,
-        )),
-    );
-    item.insert(table::EDGE_TO.to_owned(), s(table::user_pk(key, user_id)));
-    item.insert(REQUESTER_ID.to_owned(), s(user_id));
-    if !extra.is_empty() {
-        item.insert(EXTRA.to_owned(), s(extra));
-    }
-    item.insert(CREATED_AT.to_owned(), n(now_ms));
+    let item = crate::items::FriendRequest::new(key, user_id, target_id, extra, now_ms).item()?;
     let items = vec![
         edges::user_check(state, key, user_id)?,
         edges::user_check(state, key, target_id)?,
@@ -203,8 +190,8 @@ async fn befriend(
     let items = vec![
         edges::user_check(state, key, a)?,
         edges::user_check(state, key, b)?,
-        edges::put_new(state, edges::edge_item(key, Kind::Friend, a, b, now_ms))?,
-        edges::put_new(state, edges::edge_item(key, Kind::Friend, b, a, now_ms))?,
+        edges::put_new(state, edges::edge_item(key, Kind::Friend, a, b, now_ms)?)?,
+        edges::put_new(state, edges::edge_item(key, Kind::Friend, b, a, now_ms)?)?,
         edges::count_up(state, key, Kind::Friend, a, 1, MAX_FRIENDS)?,
         edges::count_up(state, key, Kind::Friend, b, 1, MAX_FRIENDS)?,
         edges::delete(

@@ -52,7 +52,7 @@ pub async fn list(
     let total = edges::count_of(&own, key, Kind::Friend, user_id);
     let ids: Vec<String> = edges_page
         .iter()
-        .filter_map(|edge| edges::string(edge, edges::TARGET_ID).map(str::to_owned))
+        .filter_map(|edge| db::text(edge, edges::TARGET_ID).map(str::to_owned))
         .collect();
     let name_keys = ids
         .iter()
@@ -71,13 +71,13 @@ pub async fn list(
     let friends = edges_page
         .iter()
         .filter_map(|edge| {
-            let id = edges::string(edge, edges::TARGET_ID)?;
+            let id = db::text(edge, edges::TARGET_ID)?;
             Some(Friend {
                 user_id: id.to_owned(),
                 name: display_name(&names, key, id),
-                alias: edges::string(edge, ALIAS).unwrap_or_default().to_owned(),
+                alias: db::text(edge, ALIAS).unwrap_or_default().to_owned(),
                 friend_ext_profile: ext_profile(edge),
-                added_at: edges::number(edge, edges::ADDED_AT).unwrap_or(0),
+                added_at: db::number(edge, edges::ADDED_AT).unwrap_or(0),
             })
         })
         .collect();
@@ -101,7 +101,7 @@ pub(super) fn display_name(names: &Fetched, key: &str, user_id: &str) -> String 
         Some(name) => name.clone(),
         None => names
             .get(key, user_id, table::SK_USER)
-            .and_then(|user| edges::string(user, "name"))
+            .and_then(|user| db::text(user, "name"))
             .unwrap_or_default()
             .to_owned(),
     }
@@ -185,9 +185,9 @@ pub async fn requests(
         .iter()
         .filter_map(|item| {
             Some(Request {
-                requester_id: edges::string(item, REQUESTER_ID)?.to_owned(),
-                extra: edges::string(item, EXTRA).unwrap_or_default().to_owned(),
-                created_at: edges::number(item, CREATED_AT).unwrap_or(0),
+                requester_id: db::text(item, REQUESTER_ID)?.to_owned(),
+                extra: db::text(item, EXTRA).unwrap_or_default().to_owned(),
+                created_at: db::number(item, CREATED_AT).unwrap_or(0),
             })
         })
         .collect();

@@ -32,8 +32,12 @@ pub async fn set_permissions(
         users::Inactive::Skip
     };
     let write = |user_id: &str| {
-        let mut item = edges::key(key, user_id, table::SK_FRIEND_PERMISSION);
-        item.insert(PERMISSION_TYPE.to_owned(), n(permission));
+        let item = crate::items::FriendPermission {
+            app_key: key.to_owned(),
+            user_id: user_id.to_owned(),
+            permission_type: permission,
+        }
+        .item()?;
         edges::put(state, item)
     };
     users::write_for_active(state, key, &user_ids, inactive, write)
