@@ -1,6 +1,6 @@
 """Hosted user profiles through the official SDK (ncsdk 0.1.2): set, batch get, list, delete.
 
-Contract: /work/shared/API.md, "Hosted user profiles"; our decisions: docs/API-DECISIONS.md,
+Contract: the Nexconn API, "Hosted user profiles"; our decisions: docs/API-DECISIONS.md,
 "Hosted user profiles". Concurrency and walks while profiles are added are tested in Rust
 (tests/integration/profiles.rs).
 """
