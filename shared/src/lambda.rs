@@ -53,3 +53,22 @@ where
     ))
     .await
 }
+
+/// Runs `handler` as a Lambda function driven by an event source (a stream batch, a schedule):
+/// JSON in, JSON out, each invocation within its deadline less [`crate::purge::PURGE_RESERVE`].
+pub async fn run_event<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(Arc<State>, serde_json::Value, crate::purge::Deadline) -> Fut,
+    Fut: Future<Output = serde_json::Value> + Send,
+{
+    init_logs();
+    let state = State::from_env().await?;
+    lambda_http::lambda_runtime::run(service_fn(
+        |event: lambda_http::LambdaEvent<serde_json::Value>| {
+            let deadline = crate::purge::Deadline::from_lambda(event.context.deadline);
+            let answer = handler(state.clone(), event.payload, deadline);
+            async move { Ok::<_, std::convert::Infallible>(answer.await) }
+        },
+    ))
+    .await
+}
