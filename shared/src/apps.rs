@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub use crate::app::*;
+use crate::db::value;
 use crate::error::ApiError;
 use crate::state::State;
 use crate::table;
@@ -162,48 +163,31 @@ pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result
         sets.push(format!("{} = {placeholder}", expr_path.join(".")));
         values.insert(placeholder, value);
     };
-    let string = |s: &str| AttributeValue::S(s.to_owned());
     if let Some(v) = changes.environment {
-        set(&["environment"], enum_attr(&v));
+        set(&["environment"], value(v)?);
     }
     if let Some(v) = changes.plan {
-        set(&["plan"], enum_attr(&v));
+        set(&["plan"], value(v)?);
     }
     if let Some(v) = changes.status {
-        set(&["status"], enum_attr(&v));
+        set(&["status"], value(v)?);
     }
     if let Some(v) = changes.restrict_dm_to_friends {
-        set(
-            &["settings", "restrictDmToFriends"],
-            AttributeValue::Bool(v),
-        );
+        set(&["settings", "restrictDmToFriends"], value(v)?);
     }
     if let Some(v) = changes.default_friend_permission {
-        set(
-            &["settings", "defaultFriendPermission"],
-            AttributeValue::N(v.to_string()),
-        );
+        set(&["settings", "defaultFriendPermission"], value(v)?);
     }
     if let Some(keys) = &changes.declared_ext_profile_keys {
-        let list = keys.iter().map(|k| string(k)).collect();
-        set(
-            &["settings", "declaredExtProfileKeys"],
-            AttributeValue::L(list),
-        );
+        set(&["settings", "declaredExtProfileKeys"], value(keys)?);
     }
     if let Some(url) = &changes.callback_url {
-        let value = if url.is_empty() {
-            AttributeValue::Null(true)
-        } else {
-            string(url)
-        };
-        set(&["settings", "callbackUrl"], value);
+        // Cleared with "": stored as null.
+        let url = (!url.is_empty()).then_some(url);
+        set(&["settings", "callbackUrl"], value(url)?);
     }
     if let Some(v) = changes.blocklist_limit {
-        set(
-            &["settings", "blocklistLimit"],
-            AttributeValue::N(v.to_string()),
-        );
+        set(&["settings", "blocklistLimit"], value(v)?);
     }
     if sets.is_empty() {
         return fetch(state, app_key).await?.ok_or_else(unknown_app);
@@ -279,14 +263,6 @@ fn not_found_on_condition<R: std::fmt::Debug>(
         unknown_app()
     } else {
         err.into()
-    }
-}
-
-/// The stored (serde) spelling of a settings enum, as an attribute value.
-fn enum_attr<T: Serialize>(value: &T) -> AttributeValue {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => AttributeValue::S(s),
-        _ => AttributeValue::Null(true),
     }
 }
 

@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::HeaderMap;
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
 use crate::apps::{App, AppStatus};
 use crate::error::ApiError;
+use crate::items::Kind as _;
 use crate::state::State;
 use crate::table;
 
@@ -142,19 +142,19 @@ pub async fn authenticate_current(
 pub async fn remember_nonce(state: &State, headers: &SigningHeaders) -> Result<(), ApiError> {
     let now_s = state.clock.now_ms() / 1000;
     let keep_until_s = (headers.timestamp_ms + WINDOW_MS) / 1000 + 1;
+    let nonce = crate::items::Nonce {
+        app_key: headers.app_key.clone(),
+        nonce: headers.nonce.clone(),
+        ttl: keep_until_s,
+    };
     let result = state
         .db
         .put_item()
         .table_name(&state.table)
-        .item(
-            table::PK,
-            AttributeValue::S(table::nonce_pk(&headers.app_key, &headers.nonce)),
-        )
-        .item(table::SK, AttributeValue::S(table::SK_NONCE.to_owned()))
-        .item(table::TTL, AttributeValue::N(keep_until_s.to_string()))
+        .set_item(Some(nonce.item()?))
         .condition_expression("attribute_not_exists(PK) OR #ttl < :now")
         .expression_attribute_names("#ttl", table::TTL)
-        .expression_attribute_values(":now", AttributeValue::N(now_s.to_string()))
+        .expression_attribute_values(":now", crate::db::n(now_s))
         .send()
         .await;
     match result {

@@ -13,11 +13,11 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem};
 
+use crate::access::{self, Rejection, VerifiedToken, VerifyError};
 use crate::db::{self, Item, n, s, text};
 use crate::error::ApiError;
 use crate::state::State;
 use crate::table;
-use crate::token::{self, Rejection, VerifiedToken, VerifyError};
 
 use crate::items::{self, Kind as _, ttl_seconds};
 pub use crate::items::{LIST_CONNECTIONS, SK_LOOKUP};
@@ -58,7 +58,7 @@ pub async fn connect(
             "malformed connection ID".into(),
         )));
     }
-    let verified = token::verify(state, token).await?;
+    let verified = access::verify(state, token).await?;
     let now = state.clock.now_ms();
     let expires = now + state.connections.ttl_ms;
     let user_pk = table::user_pk(&verified.app_key, &verified.user_id);
@@ -131,7 +131,7 @@ pub async fn connect(
                 .is_some_and(|e| e.is_transaction_canceled_exception()) =>
         {
             // The records changed since the verification: verify again for the reason.
-            match token::verify(state, token).await {
+            match access::verify(state, token).await {
                 Err(refused) => Err(refused),
                 Ok(_) => Err(VerifyError::Rejected(Rejection::Invalid)),
             }

@@ -23,6 +23,11 @@ pub type Item = HashMap<String, AttributeValue>;
 /// loop that lost a race) before giving up with 504/1050.
 pub const ATTEMPTS: u32 = 10;
 
+/// Any serializable value as an attribute value (enums as their names, `None` as `NULL`).
+pub fn value<T: serde::Serialize>(value: T) -> Result<AttributeValue, ApiError> {
+    Ok(serde_dynamo::to_attribute_value(value)?)
+}
+
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -159,6 +164,8 @@ pub fn delete(key: Item) -> Result<WriteRequest, ApiError> {
 pub struct Cancelled {
     pub(crate) failed: Vec<bool>,
     pub(crate) items: Vec<Option<Item>>,
+    /// Each item's reason code as DynamoDB gave it (`None` for items that did not fail).
+    pub(crate) codes: Vec<String>,
 }
 
 impl Cancelled {
@@ -171,17 +178,73 @@ impl Cancelled {
         self.items.get(index).and_then(Option::as_ref)
     }
 
-    fn codes(&self) -> String {
-        self.failed
-            .iter()
-            .map(|f| if *f { "failed" } else { "ok" })
-            .collect::<Vec<_>>()
-            .join(",")
+    /// The reason codes, comma-separated, for errors and logs.
+    pub fn codes(&self) -> String {
+        self.codes.join(",")
     }
 
     /// An error for a cancellation the caller did not expect (a bug or corrupted data).
     pub fn unexpected(&self, what: &str) -> ApiError {
         ApiError::Internal(format!("{what}: transaction cancelled ({})", self.codes()))
+    }
+}
+
+/// What a `TransactionCanceledException` means, read from its reasons (the only parser of them).
+#[derive(Debug)]
+pub enum Cancellation {
+    /// Conditions failed: a definite answer the caller interprets.
+    Failed(Cancelled),
+    /// A conflict with another transaction or throttling: passes with time.
+    Transient,
+    /// Anything else (a validation error: a bug): the reason codes.
+    Other(String),
+}
+
+pub fn cancellation(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> Cancellation {
+    let codes: Vec<String> = reasons
+        .iter()
+        .map(|r| r.code().unwrap_or("None").to_owned())
+        .collect();
+    let failed: Vec<bool> = codes
+        .iter()
+        .map(|c| c == "ConditionalCheckFailed")
+        .collect();
+    if failed.iter().any(|f| *f) {
+        return Cancellation::Failed(Cancelled {
+            failed,
+            items: reasons.iter().map(|r| r.item().cloned()).collect(),
+            codes,
+        });
+    }
+    if codes.iter().any(|c| transient(c)) {
+        return Cancellation::Transient;
+    }
+    Cancellation::Other(codes.join(","))
+}
+
+/// Sends the transaction once: `Ok(None)` when it committed, the cancellation otherwise
+/// (`TransactionConflictException` counts as [`Cancellation::Transient`]).
+pub async fn transact_once(
+    state: &State,
+    items: Vec<TransactWriteItem>,
+) -> Result<Option<Cancellation>, ApiError> {
+    let result = state
+        .db
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await;
+    let Err(err) = result else {
+        return Ok(None);
+    };
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+            Ok(Some(cancellation(e.cancellation_reasons())))
+        }
+        Some(e) if e.code() == Some("TransactionConflictException") => {
+            Ok(Some(Cancellation::Transient))
+        }
+        _ => Err(err.into()),
     }
 }
 
@@ -205,37 +268,15 @@ pub async fn transact(
         if attempt > 0 {
             tokio::time::sleep(backoff(attempt)).await;
         }
-        let result = state
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items.clone()))
-            .send()
-            .await;
-        let Err(err) = result else {
-            return Ok(None);
-        };
-        match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-                let reasons = e.cancellation_reasons();
-                let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
-                let failed: Vec<bool> = (0..reasons.len())
-                    .map(|i| code(i) == "ConditionalCheckFailed")
-                    .collect();
-                if failed.iter().any(|f| *f) {
-                    return Ok(Some(Cancelled {
-                        failed,
-                        items: reasons.iter().map(|r| r.item().cloned()).collect(),
-                    }));
-                }
-                if !(0..reasons.len()).any(|i| transient(code(i))) {
-                    let codes: Vec<&str> = (0..reasons.len()).map(code).collect();
-                    return Err(ApiError::Internal(format!(
-                        "transaction cancelled: {codes:?}"
-                    )));
-                }
+        match transact_once(state, items.clone()).await? {
+            None => return Ok(None),
+            Some(Cancellation::Failed(cancelled)) => return Ok(Some(cancelled)),
+            Some(Cancellation::Transient) => {}
+            Some(Cancellation::Other(codes)) => {
+                return Err(ApiError::Internal(format!(
+                    "transaction cancelled: {codes}"
+                )));
             }
-            Some(e) if e.code() == Some("TransactionConflictException") => {}
-            _ => return Err(err.into()),
         }
     }
     Err(ApiError::Busy)

@@ -358,6 +358,7 @@ mod tests {
         let cancelled = Cancelled {
             failed: vec![true, true, false],
             items: vec![None, Some(soft), None],
+            ..Default::default()
         };
         assert_eq!(cancelled.inactive_user(0, "a").code(), 400);
         assert_eq!(cancelled.inactive_user(1, "b").code(), 20101);

@@ -1,8 +1,8 @@
 //! The typed item layer: item kinds as `serde` structs, written and read with `serde_dynamo`,
-//! each with its keys (and index keys) built in one place from `table`. Converted so far: the
-//! app (`app.rs`), the user (`users.rs`), the ban, the tags and the operation record; the other
-//! kinds still build
-//! their attribute maps in their modules (docs/ARCHITECTURE.md).
+//! each with its keys (and index keys) built in one place from `table`. The app lives in
+//! `app.rs` and the user in `users.rs`; every other kind is here. Counters and the mute entry are
+//! written by update expressions only (`ADD`, `if_not_exists`), so they have attribute names,
+//! not structs.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -321,6 +321,148 @@ impl Kind for FriendPermission {
         (
             table::user_pk(&self.app_key, &self.user_id),
             table::SK_FRIEND_PERMISSION.to_owned(),
+        )
+    }
+}
+
+/// The pending request's mirror in the requester's partition (`SK = REQUEST_SENT#<target>`), so
+/// the requester's purge finds it with a strongly consistent read of its own partition. Written
+/// and deleted in the same transaction as the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestSent {
+    #[serde(skip)]
+    pub app_key: String,
+    #[serde(skip)]
+    pub requester_id: String,
+    #[serde(skip)]
+    pub target_id: String,
+}
+
+impl Kind for RequestSent {
+    fn key(&self) -> (String, String) {
+        (
+            table::user_pk(&self.app_key, &self.requester_id),
+            table::request_sent_sk(&self.target_id),
+        )
+    }
+}
+
+/// A used request nonce (`PK = APP#<app>#NONCE#<nonce>`, `SK = NONCE`), kept until its
+/// timestamp leaves the signature window; a second use of the nonce is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nonce {
+    #[serde(skip)]
+    pub app_key: String,
+    #[serde(skip)]
+    pub nonce: String,
+    /// Epoch seconds (`table::TTL`).
+    pub ttl: i64,
+}
+
+impl Kind for Nonce {
+    fn key(&self) -> (String, String) {
+        (
+            table::nonce_pk(&self.app_key, &self.nonce),
+            table::SK_NONCE.to_owned(),
+        )
+    }
+}
+
+/// A hosted profile (`SK = PROFILE`), in the app's `GSI1` `PROFILES` list by the user's
+/// registration time; an empty part is not stored (it would be noise in every read and stream
+/// record). Values are strings and numbers only (the contract's limits).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileItem {
+    #[serde(skip)]
+    pub app_key: String,
+    pub user_id: String,
+    pub version: i64,
+    pub registered_at: i64,
+    pub updated_at: i64,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub user_profile: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub user_ext_profile: serde_json::Map<String, serde_json::Value>,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1_pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1_sk: String,
+}
+
+impl Kind for ProfileItem {
+    fn key(&self) -> (String, String) {
+        (
+            table::user_pk(&self.app_key, &self.user_id),
+            table::SK_PROFILE.to_owned(),
+        )
+    }
+}
+
+/// One remembered boundary of the profile list's page walk (`PK = APP#<app>#PROFILE_PAGES`,
+/// `SK = <order>#<pageSize>#<page>`): the sort key the page before ended at, kept briefly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageMemory {
+    #[serde(skip)]
+    pub app_key: String,
+    /// `<order>#<pageSize>#<page>`.
+    #[serde(skip)]
+    pub walk: String,
+    pub after: String,
+    /// Epoch seconds (`table::TTL`).
+    pub ttl: i64,
+}
+
+impl PageMemory {
+    pub fn key_of(app_key: &str, walk: &str) -> Item {
+        crate::db::key(table::profile_pages_pk(app_key), walk)
+    }
+}
+
+impl Kind for PageMemory {
+    fn key(&self) -> (String, String) {
+        (table::profile_pages_pk(&self.app_key), self.walk.clone())
+    }
+}
+
+/// The sweeper's ticket of a soft delete (`PK = PURGES#<first hex digit of the operation ID>`,
+/// `SK = <13-digit ms>#<app>#<operation>`): spread over 16 partitions so no partition takes every
+/// soft delete's write, sorted by time so the sweeper reads only tickets older than its cut-off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PurgeTicket {
+    pub app_key: String,
+    pub operation_id: String,
+    #[serde(skip)]
+    pub created_at: i64,
+}
+
+/// The partitions of the sweeper's tickets: `PURGES#` and one of these digits.
+pub const TICKET_SHARDS: &str = "0123456789abcdef";
+
+impl PurgeTicket {
+    /// The partition of one shard (a digit of [`TICKET_SHARDS`]).
+    pub fn shard_pk(shard: char) -> String {
+        format!("PURGES#{shard}")
+    }
+
+    /// The sort key below which every ticket is older than `cutoff_ms`.
+    pub fn older_than(cutoff_ms: i64) -> String {
+        format!("{:013}", cutoff_ms.max(0))
+    }
+}
+
+impl Kind for PurgeTicket {
+    fn key(&self) -> (String, String) {
+        let shard = self.operation_id.chars().next().unwrap_or('0');
+        (
+            Self::shard_pk(shard),
+            format!(
+                "{}#{}#{}",
+                Self::older_than(self.created_at),
+                self.app_key,
+                self.operation_id
+            ),
         )
     }
 }

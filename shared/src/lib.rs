@@ -1,5 +1,6 @@
 //! The library every operation shares. See DESIGN.md for the architecture.
 
+pub mod access;
 pub mod app;
 pub mod apps;
 pub mod auth;

@@ -1,16 +1,11 @@
 //! Operation records of soft deletes and restores (`/v4/ext/operation/get`): one item per
 //! operation with each user's result, and the sweeper's ticket of a soft delete.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
-use crate::db::s;
 use crate::error::ApiError;
 use crate::items::{Kind as _, OperationRecord, StoredResult};
 use crate::state::State;
-use crate::table;
 
 pub(crate) const PURGE_PENDING: &str = "pending";
 pub(crate) const PURGE_DONE: &str = "done";
@@ -88,7 +83,12 @@ pub(crate) async fn put_operation(
     .item()?;
     if kind == OperationType::SoftDelete {
         // The sweeper's ticket goes in the same request: a purge that nothing finishes is found.
-        let ticket = ticket(app_key, operation_id, state.clock.now_ms());
+        let ticket = crate::items::PurgeTicket {
+            app_key: app_key.to_owned(),
+            operation_id: operation_id.to_owned(),
+            created_at: state.clock.now_ms(),
+        }
+        .item()?;
         return crate::db::write_all(state, vec![crate::db::put(item)?, crate::db::put(ticket)?])
             .await;
     }
@@ -179,36 +179,6 @@ pub async fn get_operation(
     })
 }
 
-// ---- the sweeper's tickets ------------------------------------------------------------------
-
-/// The sweeper's tickets are spread over this many partitions (`PURGES#0` .. `PURGES#f`, by the
-/// operation ID's first hex digit), so no partition takes every soft delete's write.
-pub(crate) const TICKET_SHARDS: &str = "0123456789abcdef";
-
-fn ticket_pk(operation_id: &str) -> String {
-    let shard = operation_id.chars().next().unwrap_or('0');
-    format!("PURGES#{shard}")
-}
-
-/// The sweeper's ticket for a soft-delete operation: written with the operation record, before
-/// any user changes, and deleted by the sweeper once none of its users is pending. Sorted by
-/// time, so the sweeper reads only tickets older than its cut-off.
-pub(crate) fn ticket(
-    app_key: &str,
-    operation_id: &str,
-    now_ms: i64,
-) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (table::PK.to_owned(), s(ticket_pk(operation_id))),
-        (
-            table::SK.to_owned(),
-            s(format!("{:013}#{app_key}#{operation_id}", now_ms.max(0))),
-        ),
-        ("appKey".to_owned(), s(app_key)),
-        ("operationId".to_owned(), s(operation_id)),
-    ])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,14 +193,31 @@ mod tests {
 
     #[test]
     fn tickets_sort_by_time_within_sixteen_partitions() {
-        let early = ticket("app", "0f3a", 5);
-        let late = ticket("app", "0b11", 1_000);
+        use crate::db::s;
+        use crate::items::{Kind, PurgeTicket, TICKET_SHARDS};
+        use crate::table;
+        let ticket = |operation_id: &str, created_at| {
+            PurgeTicket {
+                app_key: "app".into(),
+                operation_id: operation_id.into(),
+                created_at,
+            }
+            .item()
+            .unwrap()
+        };
+        let early = ticket("0f3a", 5);
+        let late = ticket("0b11", 1_000);
         assert_eq!(early[table::PK], s("PURGES#0"));
         assert!(early[table::SK].as_s().unwrap() < late[table::SK].as_s().unwrap());
         assert!(early[table::SK].as_s().unwrap().as_str() < format!("{:013}", 6).as_str());
         assert!(late[table::SK].as_s().unwrap().as_str() >= format!("{:013}", 1_000).as_str());
         let shards: std::collections::HashSet<String> = (0..256)
-            .map(|_| ticket_pk(&uuid::Uuid::new_v4().simple().to_string()))
+            .map(|_| {
+                ticket(&uuid::Uuid::new_v4().simple().to_string(), 0)[table::PK]
+                    .as_s()
+                    .unwrap()
+                    .clone()
+            })
             .collect();
         assert_eq!(shards.len(), TICKET_SHARDS.len());
     }

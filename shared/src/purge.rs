@@ -15,7 +15,8 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::db::{self, n, s};
 use crate::error::ApiError;
-use crate::operations::{self, PURGE_DONE, PURGE_PENDING, TICKET_SHARDS, UserResult};
+use crate::items::{Kind, PurgeTicket, TICKET_SHARDS};
+use crate::operations::{self, PURGE_DONE, PURGE_PENDING, UserResult};
 use crate::state::State;
 use crate::table;
 
@@ -401,8 +402,8 @@ async fn remove_blocks_of(state: &State, user_pk: &str) -> Result<usize, ApiErro
             return Ok(removed);
         }
         for block in &blocks {
-            if let (Some(key), Some(AttributeValue::S(counter))) =
-                (db::key_of(block), block.get("countedIn"))
+            if let (Some(key), Some(counter)) =
+                (db::key_of(block), db::text(block, crate::edges::COUNTED_IN))
             {
                 delete_counted_edge(state, key, counter).await?;
                 removed += 1;
@@ -431,7 +432,7 @@ async fn delete_counted_edge(state: &State, key: Key, counter_sk: &str) -> Resul
         .key(table::SK, s(counter_sk))
         .update_expression("ADD #count :minus")
         .condition_expression("attribute_exists(PK)")
-        .expression_attribute_names("#count", "count")
+        .expression_attribute_names("#count", crate::edges::COUNT)
         .expression_attribute_values(":minus", n(-1))
         .build()?;
     // Cancelled: the edge went meanwhile, and whoever removed it decremented the counter.
@@ -511,8 +512,8 @@ pub async fn sweep(
                 .query()
                 .table_name(&state.table)
                 .key_condition_expression("PK = :pk AND SK < :cutoff")
-                .expression_attribute_values(":pk", s(format!("PURGES#{shard}")))
-                .expression_attribute_values(":cutoff", s(format!("{:013}", cutoff.max(0))))
+                .expression_attribute_values(":pk", s(PurgeTicket::shard_pk(shard)))
+                .expression_attribute_values(":cutoff", s(PurgeTicket::older_than(cutoff)))
                 .consistent_read(true)
                 .limit(100)
                 .set_exclusive_start_key(start);
@@ -542,14 +543,11 @@ async fn sweep_operation(
     ticket: &HashMap<String, AttributeValue>,
     cutoff: i64,
 ) -> Result<Swept, ApiError> {
-    let text = |name: &str| {
-        ticket
-            .get(name)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
-    };
-    let (app_key, operation_id) = (text("appKey"), text("operationId"));
+    let PurgeTicket {
+        app_key,
+        operation_id,
+        ..
+    } = PurgeTicket::from_item(ticket.clone())?;
     let mut swept = Swept {
         operations: 1,
         ..Swept::default()

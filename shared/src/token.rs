@@ -1,33 +1,30 @@
 //! Access tokens: HS256 JWTs whose key is derived from the server's signing secret and the app's
-//! own secret, so rotating the app secret kills every token of the app. "The server verifies the
-//! token against its records": [`verify`] checks the signature, the app, the user's state, bans
-//! and the user's `tokensValidAfter`.
+//! own secret, so rotating the app secret kills every token of the app. This is the codec only;
+//! the check against the stored records is `access::verify`.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::apps::{App, AppStatus};
-use crate::db;
+use crate::apps::App;
+#[cfg(test)]
+use crate::apps::AppStatus;
 use crate::error::ApiError;
 use crate::state::State;
-use crate::table;
-use crate::users::{self, UserState};
 
 #[derive(Debug, Serialize, Deserialize)]
-struct Claims {
+pub(crate) struct Claims {
     /// App key.
-    app: String,
+    pub(crate) app: String,
     /// User ID.
-    sub: String,
+    pub(crate) sub: String,
     /// Issued at, seconds (the registered claim), and milliseconds (what expiry compares with).
-    iat: i64,
+    pub(crate) iat: i64,
     #[serde(rename = "iatMs")]
-    iat_ms: i64,
+    pub(crate) iat_ms: i64,
     /// Makes every token unique, even two issued in the same millisecond.
-    jti: String,
+    pub(crate) jti: String,
 }
 
 fn key_for(token_secret: &[u8], app: &App) -> Vec<u8> {
@@ -61,52 +58,8 @@ fn encode(token_secret: &[u8], app: &App, user_id: &str, now_ms: i64) -> Result<
     .map_err(|e| ApiError::Internal(format!("token encoding: {e}")))
 }
 
-/// Why a token was refused, in terms a client can act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rejection {
-    /// Not a token of ours, tampered, or signed with a rotated app secret.
-    Invalid,
-    UnknownApp,
-    AppOffline,
-    UnknownUser,
-    SoftDeleted,
-    Banned {
-        until_ms: i64,
-    },
-    /// Issued before the user's `tokensValidAfter` (expire-access-token).
-    Expired,
-}
-
-impl Rejection {
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::Invalid => "invalid",
-            Self::UnknownApp => "unknown-app",
-            Self::AppOffline => "app-offline",
-            Self::UnknownUser => "unknown-user",
-            Self::SoftDeleted => "soft-deleted",
-            Self::Banned { .. } => "banned",
-            Self::Expired => "expired",
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    #[error("token refused: {}", .0.reason())]
-    Rejected(Rejection),
-    #[error(transparent)]
-    Store(#[from] ApiError),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedToken {
-    pub app_key: String,
-    pub user_id: String,
-    pub issued_at_ms: i64,
-}
-
-fn decode(token_secret: &[u8], app: &App, token: &str) -> Option<Claims> {
+/// The claims of a token signed with this app's key; `None` for anything else.
+pub(crate) fn decode(token_secret: &[u8], app: &App, token: &str) -> Option<Claims> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
@@ -119,82 +72,14 @@ fn decode(token_secret: &[u8], app: &App, token: &str) -> Option<Claims> {
     .map(|data| data.claims)
 }
 
-/// Verifies a token against the records as they are now: the app (its current secret and
-/// status, never a container's cached copy, so a rotation in any container refuses old tokens at
-/// once), the user and the ban, in one strongly consistent `BatchGetItem`.
-pub async fn verify(state: &State, token: &str) -> Result<VerifiedToken, VerifyError> {
-    let reject = |r| Err(VerifyError::Rejected(r));
-    let Ok(unverified) = jsonwebtoken::dangerous::insecure_decode_claims::<Claims>(token) else {
-        return reject(Rejection::Invalid);
-    };
+/// The claims of a token before its signature is checked: only to find which app's key checks
+/// it. `None` when it is not a JWT with our claims, or its app or user ID could not be a key.
+pub(crate) fn peek(token: &str) -> Option<Claims> {
+    let claims = jsonwebtoken::dangerous::insecure_decode_claims::<Claims>(token).ok()?;
     // Never build keys from unchecked text.
-    if crate::validate::user_id("sub", &unverified.sub).is_err()
-        || crate::apps::validate_app_key(&unverified.app).is_err()
-    {
-        return reject(Rejection::Invalid);
-    }
-    let records = records(state, &unverified.app, &unverified.sub).await?;
-    let Some(app) = records.app else {
-        return reject(Rejection::UnknownApp);
-    };
-    let Some(claims) = decode(&state.token_secret, &app, token) else {
-        return reject(Rejection::Invalid);
-    };
-    if app.status == AppStatus::Offline {
-        return reject(Rejection::AppOffline);
-    }
-    let now_ms = state.clock.now_ms();
-    match (records.user, records.ban_until) {
-        (None, _) => reject(Rejection::UnknownUser),
-        (Some(user), _) if user.state == UserState::SoftDeleted => reject(Rejection::SoftDeleted),
-        (_, Some(until_ms)) if until_ms > now_ms => reject(Rejection::Banned { until_ms }),
-        (Some(user), _) if claims.iat_ms < user.tokens_valid_from() => reject(Rejection::Expired),
-        (Some(_), _) => Ok(VerifiedToken {
-            app_key: claims.app,
-            user_id: claims.sub,
-            issued_at_ms: claims.iat_ms,
-        }),
-    }
-}
-
-/// What a token is verified against.
-struct Records {
-    app: Option<App>,
-    user: Option<users::User>,
-    ban_until: Option<i64>,
-}
-
-/// The app, the user record and the ban expiry (if any), in one strongly consistent
-/// `BatchGetItem`.
-async fn records(state: &State, app_key: &str, user_id: &str) -> Result<Records, ApiError> {
-    let user_pk = table::user_pk(app_key, user_id);
-    let keys = vec![
-        db::key(table::app_pk(app_key), table::SK_APP),
-        db::key(&user_pk, table::SK_USER),
-        db::key(&user_pk, table::SK_BAN),
-    ];
-    // One consistent BatchGetItem; unprocessed keys (rare with three) are read again.
-    let items = db::get_all(state, keys).await?;
-    let mut records = Records {
-        app: None,
-        user: None,
-        ban_until: None,
-    };
-    for item in items {
-        match item.get(table::SK) {
-            Some(AttributeValue::S(sk)) if sk == table::SK_APP => {
-                records.app = Some(crate::apps::from_item(item)?)
-            }
-            Some(AttributeValue::S(sk)) if sk == table::SK_USER => {
-                records.user = Some(serde_dynamo::from_item(item)?)
-            }
-            Some(AttributeValue::S(sk)) if sk == table::SK_BAN => {
-                records.ban_until = db::number(&item, table::BAN_EXPIRES_AT);
-            }
-            _ => {}
-        }
-    }
-    Ok(records)
+    let plausible = crate::validate::user_id("sub", &claims.sub).is_ok()
+        && crate::apps::validate_app_key(&claims.app).is_ok();
+    plausible.then_some(claims)
 }
 
 #[cfg(test)]
@@ -253,12 +138,5 @@ mod tests {
         let a = encode(SERVER_SECRET, &app("s1"), "alice", 5).unwrap();
         let b = encode(SERVER_SECRET, &app("s1"), "alice", 5).unwrap();
         assert_ne!(a, b);
-    }
-
-    #[test]
-    fn reasons_are_stable_strings() {
-        assert_eq!(Rejection::Banned { until_ms: 1 }.reason(), "banned");
-        assert_eq!(Rejection::Expired.reason(), "expired");
-        assert_eq!(Rejection::SoftDeleted.reason(), "soft-deleted");
     }
 }

@@ -147,8 +147,6 @@ enum Registration {
     Registered,
     AlreadyExists,
     CapReached,
-    /// Another transaction touched the app's counter at the same moment: try again.
-    Conflict,
 }
 
 /// Creates the user and takes a slot under the app's cap in one transaction. The cap condition
@@ -195,42 +193,21 @@ async fn register(
         .expression_attribute_values(":zero", n(0))
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":cap", n(FREE_USER_CAP))
-        .expression_attribute_values(":production", enum_attr(Environment::Production))
-        .expression_attribute_values(":starter", enum_attr(Plan::Starter))
-        .expression_attribute_values(":pro", enum_attr(Plan::Pro))
+        .expression_attribute_values(":production", crate::db::value(Environment::Production)?)
+        .expression_attribute_values(":starter", crate::db::value(Plan::Starter)?)
+        .expression_attribute_values(":pro", crate::db::value(Plan::Pro)?)
         .build()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let result = state
-        .db
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().put(put_user).build())
-        .transact_items(TransactWriteItem::builder().update(take_slot).build())
-        .send()
-        .await;
-    let Err(err) = result else {
-        return Ok(Registration::Registered);
-    };
-    let reasons = match err.as_service_error() {
-        Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e)) => {
-            e.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect::<Vec<_>>()
-        }
-        Some(e) if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(e) == Some("TransactionConflictException") => return Ok(Registration::Conflict),
-        _ => return Err(err.into()),
-    };
-    match reasons.as_slice() {
-        [user, _] if user == "ConditionalCheckFailed" => Ok(Registration::AlreadyExists),
-        [_, slot] if slot == "ConditionalCheckFailed" => Ok(Registration::CapReached),
-        r if r.iter().any(|c| c == "TransactionConflict") => Ok(Registration::Conflict),
-        _ => Err(ApiError::Internal(format!(
-            "registration cancelled: {reasons:?}"
-        ))),
-    }
-}
-
-fn enum_attr<T: Serialize>(value: T) -> AttributeValue {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(text)) => AttributeValue::S(text),
-        _ => AttributeValue::Null(true),
+    let items = vec![
+        TransactWriteItem::builder().put(put_user).build(),
+        TransactWriteItem::builder().update(take_slot).build(),
+    ];
+    // Conflicts on the app's counter and throttling are retried inside (504/1050 after that).
+    match crate::db::transact(state, items).await? {
+        None => Ok(Registration::Registered),
+        Some(cancelled) if cancelled.failed(0) => Ok(Registration::AlreadyExists),
+        Some(cancelled) if cancelled.failed(1) => Ok(Registration::CapReached),
+        Some(cancelled) => Err(cancelled.unexpected("registration")),
     }
 }
 
@@ -243,25 +220,18 @@ pub async fn upsert_for_token(
     name: &str,
     avatar_url: Option<&str>,
 ) -> Result<(), ApiError> {
-    const ATTEMPTS: u32 = 10;
-    let mut try_update = true;
-    for attempt in 0..ATTEMPTS {
-        if try_update {
-            match update_existing(state, app, user_id, name, avatar_url).await? {
-                Existing::Updated => return Ok(()),
-                Existing::SoftDeleted => return Err(ApiError::UserSoftDeleted(user_id.to_owned())),
-                Existing::Missing => {}
-            }
+    // Each round: update the user if it exists, else register it; registered concurrently by
+    // another request (deleted again in between, at most) means another round.
+    for _ in 0..crate::db::ATTEMPTS {
+        match update_existing(state, app, user_id, name, avatar_url).await? {
+            Existing::Updated => return Ok(()),
+            Existing::SoftDeleted => return Err(ApiError::UserSoftDeleted(user_id.to_owned())),
+            Existing::Missing => {}
         }
         match register(state, app, user_id, name, avatar_url, state.clock.now_ms()).await? {
             Registration::Registered => return Ok(()),
             Registration::CapReached => return Err(ApiError::UserCapReached(FREE_USER_CAP)),
-            // Registered concurrently by another request: now it is an update.
-            Registration::AlreadyExists => try_update = true,
-            Registration::Conflict => {
-                try_update = false;
-                tokio::time::sleep(crate::db::backoff(attempt)).await;
-            }
+            Registration::AlreadyExists => {}
         }
     }
     Err(ApiError::Busy)
@@ -433,24 +403,23 @@ enum Cancelled {
     Other(String),
 }
 
-/// Reads the cancellation reasons of a chunk laid out as `[check 0, write 0, check 1, ...]`.
-fn cancelled(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> Cancelled {
-    fn code(reason: &aws_sdk_dynamodb::types::CancellationReason) -> &str {
-        reason.code().unwrap_or("None")
-    }
-    let inactive: Vec<_> = reasons
-        .iter()
-        .enumerate()
-        .filter(|(i, r)| i % 2 == 0 && code(r) == "ConditionalCheckFailed")
-        .map(|(i, r)| (i / 2, old_state(r.item())))
+/// Reads the cancellation of a chunk laid out as `[check 0, write 0, check 1, ...]`.
+fn cancelled(cancellation: crate::db::Cancellation) -> Cancelled {
+    use crate::db::Cancellation;
+    let failed = match cancellation {
+        Cancellation::Failed(failed) => failed,
+        Cancellation::Transient => return Cancelled::Conflict,
+        Cancellation::Other(codes) => return Cancelled::Other(codes),
+    };
+    let inactive: Vec<_> = (0..failed.failed.len())
+        .filter(|i| i % 2 == 0 && failed.failed(*i))
+        .map(|i| (i / 2, old_state(failed.old_item(i))))
         .collect();
-    if !inactive.is_empty() {
-        return Cancelled::Inactive(inactive);
+    if inactive.is_empty() {
+        // A failed condition on a write (odd index) is a bug: writes carry none.
+        return Cancelled::Other(failed.codes());
     }
-    if reasons.iter().any(|r| code(r) == "TransactionConflict") {
-        return Cancelled::Conflict;
-    }
-    Cancelled::Other(reasons.iter().map(code).collect::<Vec<_>>().join(","))
+    Cancelled::Inactive(inactive)
 }
 
 pub(crate) fn active_check(
@@ -485,8 +454,6 @@ async fn write_chunk<F>(
 where
     F: Fn(&str) -> Result<TransactWriteItem, ApiError> + Sync,
 {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    const CONFLICT_ATTEMPTS: u32 = 10;
     let order = pending.clone();
     let mut skipped = Vec::new();
     let mut conflicts = 0;
@@ -496,27 +463,10 @@ where
             items.push(active_check(state, app_key, user_id, inactive)?);
             items.push(write(user_id)?);
         }
-        let result = state
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let Err(err) = result else {
+        let Some(cancellation) = crate::db::transact_once(state, items).await? else {
             break;
         };
-        let outcome = match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-                cancelled(e.cancellation_reasons())
-            }
-            Some(e)
-                if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(e)
-                    == Some("TransactionConflictException") =>
-            {
-                Cancelled::Conflict
-            }
-            _ => return Err(err.into()),
-        };
+        let outcome = cancelled(cancellation);
         match outcome {
             Cancelled::Inactive(failed) => {
                 if inactive == Inactive::Refuse {
@@ -542,7 +492,7 @@ where
             }
             Cancelled::Conflict => {
                 conflicts += 1;
-                if conflicts >= CONFLICT_ATTEMPTS {
+                if conflicts >= crate::db::ATTEMPTS {
                     return Err(ApiError::Busy);
                 }
                 tokio::time::sleep(crate::db::backoff(conflicts)).await;
@@ -604,6 +554,8 @@ mod tests {
             soft_deleted,
             reason("TransactionConflict"),
         ];
+        let cancelled =
+            |reasons: &[CancellationReason]| cancelled(crate::db::cancellation(reasons));
         assert_eq!(
             cancelled(&reasons),
             Cancelled::Inactive(vec![(1, None), (2, Some(UserState::SoftDeleted))])

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::token::Rejection;
+use crate::access::Rejection;
 
 pub use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest,

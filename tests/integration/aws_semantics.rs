@@ -4,8 +4,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::{Env, env, post, sign_headers};
 use serde_json::{Value, json};
+use shared::access::{Rejection, VerifyError};
 use shared::apps::App;
-use shared::token::{Rejection, VerifyError};
 
 async fn ok(env: &Env, app: &App, path: &str, body: Value) -> Value {
     let response = env.call(app, path, body).await;

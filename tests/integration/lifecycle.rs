@@ -7,15 +7,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use integration_tests::{Env, env};
 use serde_json::{Value, json};
+use shared::access::{self, Rejection, VerifyError};
 use shared::apps::{App, AppChanges, Environment};
-use shared::token::{self, Rejection, VerifyError};
 
 const SOFT_DELETE: &str = "/v4/user/soft-delete";
 const RESTORE: &str = "/v4/user/restore";
 const LIST: &str = "/v4/user/soft-deleted/list";
 const HOUR_MS: i64 = 60 * 60 * 1000;
 
-fn rejection(result: Result<token::VerifiedToken, VerifyError>) -> Option<Rejection> {
+fn rejection(result: Result<access::VerifiedToken, VerifyError>) -> Option<Rejection> {
     match result {
         Ok(_) => None,
         Err(VerifyError::Rejected(r)) => Some(r),
@@ -135,11 +135,11 @@ async fn a_soft_deleted_user_is_gone_for_the_api_at_once() {
     let env = env().await;
     let app = env.dev_app().await;
     let token = env.issue(&app, "alice").await;
-    assert_eq!(rejection(token::verify(&env.state, &token).await), None);
+    assert_eq!(rejection(access::verify(&env.state, &token).await), None);
 
     let operation_id = soft_delete(&env, &app, &["alice", "nobody"]).await;
     assert_eq!(
-        rejection(token::verify(&env.state, &token).await),
+        rejection(access::verify(&env.state, &token).await),
         Some(Rejection::SoftDeleted)
     );
     let issue = env
@@ -366,12 +366,15 @@ async fn restore_follows_the_one_hour_rule_and_brings_no_data_back() {
         json!([])
     );
     assert_eq!(
-        rejection(token::verify(&env.state, &old_token).await),
+        rejection(access::verify(&env.state, &old_token).await),
         Some(Rejection::Expired),
         "old tokens stay dead"
     );
     let new_token = env.issue(&app, "alice").await;
-    assert_eq!(rejection(token::verify(&env.state, &new_token).await), None);
+    assert_eq!(
+        rejection(access::verify(&env.state, &new_token).await),
+        None
+    );
     assert_eq!(
         env.user_count(&app.app_key).await,
         2,
@@ -488,7 +491,7 @@ async fn concurrent_soft_delete_and_issue_never_leave_a_deleted_user_with_a_vali
             .as_ref()
             .is_some_and(|u| u.state == shared::users::UserState::SoftDeleted);
         if let Some(token) = issued.body["result"]["accessToken"].as_str() {
-            let verdict = rejection(token::verify(&env.state, token).await);
+            let verdict = rejection(access::verify(&env.state, token).await);
             if soft_deleted {
                 assert_eq!(
                     verdict,

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::{Env, env};
 use serde_json::{Value, json};
+use shared::access::{self, Rejection, VerifyError};
 use shared::apps::{App, AppChanges};
 use shared::clock::format_utc;
-use shared::token::{self, Rejection, VerifyError};
 
 const BAN: &str = "/v4/user/ban";
 const UNBAN: &str = "/v4/user/unban";
@@ -74,7 +74,7 @@ fn assert_error(response: &integration_tests::Response, outcome: (u16, i64), nee
     assert!(message.contains(needle), "{needle:?} not in {message:?}");
 }
 
-fn rejection(result: Result<token::VerifiedToken, VerifyError>) -> Option<Rejection> {
+fn rejection(result: Result<access::VerifiedToken, VerifyError>) -> Option<Rejection> {
     match result {
         Ok(_) => None,
         Err(VerifyError::Rejected(r)) => Some(r),
@@ -122,20 +122,20 @@ async fn a_ban_refuses_the_token_until_it_ends_then_it_is_valid_again() {
     assert_eq!(response.outcome(), (200, 0), "{}", response.body);
     let after = env.state.clock.now_ms();
 
-    match rejection(token::verify(&env.state, &token_of_alice).await) {
+    match rejection(access::verify(&env.state, &token_of_alice).await) {
         Some(Rejection::Banned { until_ms }) => {
             assert!((before + 10 * MINUTE..=after + 10 * MINUTE).contains(&until_ms))
         }
         other => panic!("expected a ban, got {other:?}"),
     }
     assert_eq!(
-        rejection(token::verify(&env.state, &token_of_bob).await),
+        rejection(access::verify(&env.state, &token_of_bob).await),
         None
     );
     // A token issued during the ban is refused too.
     let during = env.issue(&app, "alice").await;
     assert!(matches!(
-        rejection(token::verify(&env.state, &during).await),
+        rejection(access::verify(&env.state, &during).await),
         Some(Rejection::Banned { .. })
     ));
 
@@ -149,13 +149,13 @@ async fn a_ban_refuses_the_token_until_it_ends_then_it_is_valid_again() {
 
     // One minute before the end: still banned. After it: valid again, and no longer listed.
     env.state.clock.advance_ms(9 * MINUTE);
-    assert!(rejection(token::verify(&env.state, &token_of_alice).await).is_some());
+    assert!(rejection(access::verify(&env.state, &token_of_alice).await).is_some());
     env.state.clock.advance_ms(MINUTE + 1_000);
     assert_eq!(
-        rejection(token::verify(&env.state, &token_of_alice).await),
+        rejection(access::verify(&env.state, &token_of_alice).await),
         None
     );
-    assert_eq!(rejection(token::verify(&env.state, &during).await), None);
+    assert_eq!(rejection(access::verify(&env.state, &during).await), None);
     assert!(banned_list(&env, &app, json!({})).await.is_empty());
     // The expired ban item is still in the table (DynamoDB Local never deletes): it is the
     // read-time check that ignores it.
@@ -178,18 +178,18 @@ async fn banning_again_replaces_the_expiry_both_ways() {
     assert_eq!(ban(1).await.outcome(), (200, 0));
     env.state.clock.advance_ms(2 * MINUTE);
     assert_eq!(
-        rejection(token::verify(&env.state, &token).await),
+        rejection(access::verify(&env.state, &token).await),
         None,
         "shorter ban replaced the longer one"
     );
     assert_eq!(ban(1).await.outcome(), (200, 0));
     assert_eq!(ban(43_200).await.outcome(), (200, 0));
     env.state.clock.advance_ms(29 * 24 * 60 * MINUTE);
-    assert!(rejection(token::verify(&env.state, &token).await).is_some());
+    assert!(rejection(access::verify(&env.state, &token).await).is_some());
     let listed = banned_list(&env, &app, json!({})).await;
     assert_eq!(ids(&listed), ["alice"], "one entry per user");
     env.state.clock.advance_ms(24 * 60 * MINUTE + 1_000);
-    assert_eq!(rejection(token::verify(&env.state, &token).await), None);
+    assert_eq!(rejection(access::verify(&env.state, &token).await), None);
 }
 
 #[tokio::test]
@@ -322,8 +322,8 @@ async fn unban_lifts_bans_and_ignores_unknown_users() {
         )
         .await;
     assert_eq!(response.outcome(), (200, 0), "{}", response.body);
-    assert_eq!(rejection(token::verify(&env.state, &alice).await), None);
-    assert!(rejection(token::verify(&env.state, &bob).await).is_some());
+    assert_eq!(rejection(access::verify(&env.state, &alice).await), None);
+    assert!(rejection(access::verify(&env.state, &bob).await).is_some());
     assert_eq!(ids(&banned_list(&env, &app, json!({})).await), ["bob"]);
     assert_eq!(holders(&env, &app, "BAN").await, ["bob"]);
     // Unbanning someone not banned is fine.
@@ -403,7 +403,7 @@ async fn the_ban_list_is_latest_expiry_first_paged_and_without_expired_bans() {
         ["bob", "carol", "alice"]
     );
     let token = env.issue(&app, "dave").await;
-    assert_eq!(rejection(token::verify(&env.state, &token).await), None);
+    assert_eq!(rejection(access::verify(&env.state, &token).await), None);
     assert_eq!(holders(&env, &app, "BAN").await.len(), 4);
 
     for (body, outcome, field) in [

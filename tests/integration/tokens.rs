@@ -2,9 +2,9 @@
 
 use integration_tests::env;
 use serde_json::json;
-use shared::token::{self, Rejection, VerifyError};
+use shared::access::{self, Rejection, VerifyError};
 
-fn rejection(result: Result<token::VerifiedToken, VerifyError>) -> Rejection {
+fn rejection(result: Result<access::VerifiedToken, VerifyError>) -> Rejection {
     match result {
         Err(VerifyError::Rejected(r)) => r,
         other => panic!("expected a rejection, got {other:?}"),
@@ -32,18 +32,18 @@ async fn expire_kills_tokens_issued_before_and_keeps_those_after() {
     assert_eq!(response.outcome(), (200, 0));
 
     assert_eq!(
-        rejection(token::verify(&env.state, &before).await),
+        rejection(access::verify(&env.state, &before).await),
         Rejection::Expired
     );
     assert_eq!(
-        token::verify(&env.state, &at_or_after)
+        access::verify(&env.state, &at_or_after)
             .await
             .unwrap()
             .user_id,
         "alice"
     );
     assert_eq!(
-        token::verify(&env.state, &other_user)
+        access::verify(&env.state, &other_user)
             .await
             .unwrap()
             .user_id,
@@ -58,7 +58,7 @@ async fn expire_kills_tokens_issued_before_and_keeps_those_after() {
     )
     .await;
     assert_eq!(
-        rejection(token::verify(&env.state, &before).await),
+        rejection(access::verify(&env.state, &before).await),
         Rejection::Expired
     );
 }
@@ -68,12 +68,12 @@ async fn rotating_the_app_secret_invalidates_tokens() {
     let env = env().await;
     let app = env.dev_app().await;
     let old = env.issue(&app, "carol").await;
-    assert!(token::verify(&env.state, &old).await.is_ok());
+    assert!(access::verify(&env.state, &old).await.is_ok());
     shared::apps::rotate_secret(&env.state, &app.app_key)
         .await
         .unwrap();
     assert_eq!(
-        rejection(token::verify(&env.state, &old).await),
+        rejection(access::verify(&env.state, &old).await),
         Rejection::Invalid
     );
 }
@@ -83,7 +83,7 @@ async fn garbage_unknown_users_and_offline_apps_are_refused() {
     let env = env().await;
     let app = env.dev_app().await;
     assert_eq!(
-        rejection(token::verify(&env.state, "not-a-token").await),
+        rejection(access::verify(&env.state, "not-a-token").await),
         Rejection::Invalid
     );
     let valid = env.issue(&app, "dave").await;
@@ -91,7 +91,7 @@ async fn garbage_unknown_users_and_offline_apps_are_refused() {
     tampered.pop();
     tampered.push(if valid.ends_with('A') { 'B' } else { 'A' });
     assert_eq!(
-        rejection(token::verify(&env.state, &tampered).await),
+        rejection(access::verify(&env.state, &tampered).await),
         Rejection::Invalid
     );
 
@@ -106,7 +106,7 @@ async fn garbage_unknown_users_and_offline_apps_are_refused() {
     .await
     .unwrap();
     assert_eq!(
-        rejection(token::verify(&env.state, &valid).await),
+        rejection(access::verify(&env.state, &valid).await),
         Rejection::AppOffline
     );
 }

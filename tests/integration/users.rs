@@ -145,7 +145,7 @@ async fn two_apps_cannot_see_each_others_users_or_use_their_tokens() {
         .call(&a, "/v4/user/get", json!({"userId": "shared"}))
         .await;
     assert_eq!(in_a.body["result"]["name"], "name of shared");
-    let verified = shared::token::verify(&env.state, &token_of_a)
+    let verified = shared::access::verify(&env.state, &token_of_a)
         .await
         .unwrap();
     assert_eq!(
@@ -156,7 +156,7 @@ async fn two_apps_cannot_see_each_others_users_or_use_their_tokens() {
     // A token of A re-labelled as B's fails its signature.
     let forged = relabel(&token_of_a, &a.app_key, &b.app_key);
     assert_eq!(
-        shared::token::verify(&env.state, &forged)
+        shared::access::verify(&env.state, &forged)
             .await
             .unwrap_err()
             .to_string(),

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 use shared::State;
+use shared::access::{Rejection, VerifyError};
 use shared::connections;
-use shared::token::{Rejection, VerifyError};
 use shared::websocket::{self, ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 
 pub async fn handle(

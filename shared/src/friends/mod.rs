@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -156,7 +156,12 @@ async fn request(
         edges::put(state, item)?,
         edges::put(
             state,
-            edges::key(key, user_id, &table::request_sent_sk(target_id)),
+            crate::items::RequestSent {
+                app_key: key.to_owned(),
+                requester_id: user_id.to_owned(),
+                target_id: target_id.to_owned(),
+            }
+            .item()?,
         )?,
     ];
     let Some(cancelled) = db::transact(state, items).await? else {

@@ -102,9 +102,8 @@ pub async fn set_profile(
         if ext.is_empty() {
             removes.push("#ext");
         } else {
-            let map = ext.iter().map(|(k, v)| (k.clone(), s(v))).collect();
             sets.push("#ext = :ext");
-            update = update.expression_attribute_values(":ext", AttributeValue::M(map));
+            update = update.expression_attribute_values(":ext", crate::db::value(ext)?);
         }
     }
     let mut expression = Vec::new();

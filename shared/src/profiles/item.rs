@@ -1,6 +1,8 @@
 //! The profile item: its attributes and their JSON values.
 
 use super::*;
+pub(super) use crate::items::Kind as _;
+use crate::items::ProfileItem;
 
 /// A hosted profile as the API answers it; an empty part is left out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,58 +34,43 @@ pub(super) struct Stored {
     pub(super) sort_key: String,
 }
 
-pub(super) fn value_attribute(value: &Value) -> Option<AttributeValue> {
-    match value {
-        Value::String(text) => Some(s(text.clone())),
-        Value::Number(number) => Some(n(number)),
-        _ => None,
+impl Stored {
+    /// The item of a new profile, listed by the user's registration time.
+    pub(super) fn new_item(
+        app_key: &str,
+        profile: &Profile,
+        registered_at: i64,
+        now_ms: i64,
+    ) -> ProfileItem {
+        ProfileItem {
+            app_key: app_key.to_owned(),
+            user_id: profile.user_id.clone(),
+            version: profile.version,
+            registered_at,
+            updated_at: now_ms,
+            user_profile: profile.user_profile.clone(),
+            user_ext_profile: profile.user_ext_profile.clone(),
+            gsi1_pk: table::list_pk(app_key, table::LIST_PROFILES),
+            gsi1_sk: table::time_sort_key(registered_at, &profile.user_id),
+        }
     }
 }
 
-pub(super) fn attribute_value(attribute: &AttributeValue) -> Option<Value> {
-    match attribute {
-        AttributeValue::S(text) => Some(Value::String(text.clone())),
-        AttributeValue::N(text) => text.parse::<i64>().ok().map(Value::from).or_else(|| {
-            text.parse::<f64>()
-                .ok()
-                .and_then(Number::from_f64)
-                .map(Value::Number)
-        }),
-        _ => None,
-    }
-}
-
-pub(super) fn map_attribute(map: &Map<String, Value>) -> AttributeValue {
-    AttributeValue::M(
-        map.iter()
-            .filter_map(|(k, v)| Some((k.clone(), value_attribute(v)?)))
-            .collect(),
-    )
-}
-
-pub(super) fn attribute_map(attribute: Option<&AttributeValue>) -> Map<String, Value> {
-    match attribute {
-        Some(AttributeValue::M(map)) => map
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), attribute_value(v)?)))
-            .collect(),
-        _ => Map::new(),
-    }
-}
-
+/// The stored profile in a profile item; `None` for any other item.
 pub(super) fn stored_from_item(item: &Item) -> Option<Stored> {
     if db::text(item, table::SK)? != table::SK_PROFILE {
         return None;
     }
+    let item = ProfileItem::from_item(item.clone()).ok()?;
     Some(Stored {
         profile: Profile {
-            user_id: db::text(item, "userId")?.to_owned(),
-            version: number(item, "version")?,
-            user_profile: attribute_map(item.get("userProfile")),
-            user_ext_profile: attribute_map(item.get("userExtProfile")),
+            user_id: item.user_id,
+            version: item.version,
+            user_profile: item.user_profile,
+            user_ext_profile: item.user_ext_profile,
         },
-        registered_at: number(item, "registeredAt")?,
-        sort_key: db::text(item, table::GSI1SK)?.to_owned(),
+        registered_at: item.registered_at,
+        sort_key: item.gsi1_sk,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The list by registration time: pages at an offset through the count tree, and the memory of served page ends.
 
 use super::*;
+use crate::items::{Kind as _, PageMemory};
 
 /// List order by registration time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,11 +19,9 @@ impl Order {
     }
 }
 
-pub(super) fn memory_key(app_key: &str, order: Order, page_size: u32, page: u64) -> Item {
-    db::key(
-        table::profile_pages_pk(app_key),
-        format!("{}#{page_size}#{page}", order.name()),
-    )
+/// `<order>#<pageSize>#<page>`: which walk and which boundary a `PageMemory` remembers.
+fn walk(order: Order, page_size: u32, page: u64) -> String {
+    format!("{}#{page_size}#{page}", order.name())
 }
 
 /// The sort key the previous page of a walk ended at, if remembered and not expired.
@@ -39,7 +38,10 @@ pub(super) async fn remembered(
         .db
         .get_item()
         .table_name(&state.table)
-        .set_key(Some(memory_key(app_key, order, page_size, page)))
+        .set_key(Some(PageMemory::key_of(
+            app_key,
+            &walk(order, page_size, page),
+        )))
         .consistent_read(true)
         .send()
         .await?;
@@ -48,10 +50,8 @@ pub(super) async fn remembered(
         return Ok(None);
     };
     stats.items_read += 1;
-    let fresh = number(&item, table::TTL).is_some_and(|ttl| ttl > now_ms / 1000);
-    Ok(fresh
-        .then(|| db::text(&item, "after").map(str::to_owned))
-        .flatten())
+    let memory = PageMemory::from_item(item)?;
+    Ok((memory.ttl > now_ms / 1000).then_some(memory.after))
 }
 
 pub(super) async fn remember(
@@ -63,12 +63,13 @@ pub(super) async fn remember(
     after: &str,
     now_ms: i64,
 ) -> Result<(), ApiError> {
-    let mut item = memory_key(app_key, order, page_size, page);
-    item.insert("after".to_owned(), s(after));
-    item.insert(
-        table::TTL.to_owned(),
-        n(now_ms / 1000 + PAGE_MEMORY_SECONDS),
-    );
+    let item = PageMemory {
+        app_key: app_key.to_owned(),
+        walk: walk(order, page_size, page),
+        after: after.to_owned(),
+        ttl: now_ms / 1000 + PAGE_MEMORY_SECONDS,
+    }
+    .item()?;
     state
         .db
         .put_item()

@@ -32,14 +32,12 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use serde::Serialize;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use crate::apps::App;
-use crate::db::{self, n, number, s};
+use crate::db::{self, n, s};
 use crate::error::ApiError;
 use crate::state::State;
 use crate::table;
@@ -311,14 +309,13 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap();
-        let item = HashMap::from([
-            (table::SK.to_owned(), s(table::SK_PROFILE)),
-            ("userId".to_owned(), s("a")),
-            ("version".to_owned(), n(7)),
-            ("userProfile".to_owned(), map_attribute(&map)),
-            ("registeredAt".to_owned(), n(5)),
-            (table::GSI1SK.to_owned(), s(table::time_sort_key(5, "a"))),
-        ]);
+        let profile = Profile {
+            user_id: "a".into(),
+            version: 7,
+            user_profile: map.clone(),
+            user_ext_profile: Map::new(),
+        };
+        let item = crate::items::Kind::item(&Stored::new_item("k", &profile, 5, 9)).unwrap();
         let stored = stored_from_item(&item).unwrap();
         assert_eq!(stored.profile.user_profile, map);
         assert!(stored.profile.user_ext_profile.is_empty());

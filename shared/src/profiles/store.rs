@@ -59,28 +59,8 @@ pub(super) async fn create(
     now_ms: i64,
 ) -> Result<Written, ApiError> {
     let user_id = profile.user_id.as_str();
-    let mut item = HashMap::from([
-        (table::PK.to_owned(), s(table::user_pk(app_key, user_id))),
-        (table::SK.to_owned(), s(table::SK_PROFILE)),
-        ("userId".to_owned(), s(user_id)),
-        ("version".to_owned(), n(profile.version)),
-        ("registeredAt".to_owned(), n(registered_at)),
-        ("updatedAt".to_owned(), n(now_ms)),
-        (
-            table::GSI1PK.to_owned(),
-            s(table::list_pk(app_key, table::LIST_PROFILES)),
-        ),
-        (
-            table::GSI1SK.to_owned(),
-            s(table::time_sort_key(registered_at, user_id)),
-        ),
-    ]);
-    // An empty part is not stored (an empty map is noise in every stream record and read).
-    for (name, part) in profile.parts() {
-        if !part.is_empty() {
-            item.insert(name.to_owned(), map_attribute(part));
-        }
-    }
+    // An empty part is not stored (`ProfileItem` leaves it out).
+    let item = Stored::new_item(app_key, profile, registered_at, now_ms).item()?;
     let put = Put::builder()
         .table_name(&state.table)
         .set_item(Some(item))
@@ -114,7 +94,8 @@ pub(super) async fn update(
         if part.is_empty() {
             removes.push(name);
         } else {
-            update = update.expression_attribute_values(placeholder, map_attribute(part));
+            update = update
+                .expression_attribute_values(placeholder, serde_dynamo::to_attribute_value(part)?);
             sets.push(set);
         }
     }
