@@ -71,7 +71,8 @@ fn signed_headers(app: &App, now_ms: i64) -> Vec<(&'static str, String)> {
 }
 
 async fn issue(state: &Arc<State>, app: &App, user_id: &str) -> Result<(), BoxError> {
-    shared::users::upsert_for_token(state, app, user_id, "Bench User", None).await?;
+    let now_ms = state.clock.now_ms();
+    shared::users::upsert_for_token(state, app, user_id, "Bench User", None, now_ms).await?;
     Ok(())
 }
 
@@ -377,7 +378,7 @@ async fn profiles(total: usize, iterations: usize) -> Result<(), BoxError> {
                     .cloned()
                     .unwrap_or_default(),
             };
-            profiles::set(&state, &app, &id, &changes).await?;
+            profiles::set(&state, &app, &id, &changes, state.clock.now_ms()).await?;
             Ok(())
         }
     })
@@ -448,10 +449,20 @@ async fn profiles(total: usize, iterations: usize) -> Result<(), BoxError> {
             times.sort();
             // The same read once more through the shared function, for its cost.
             if after_previous {
-                profiles::list(&state, &app.app_key, page - 1, page_size, list_order).await?;
+                let now_ms = state.clock.now_ms();
+                profiles::list(
+                    &state,
+                    &app.app_key,
+                    page - 1,
+                    page_size,
+                    list_order,
+                    now_ms,
+                )
+                .await?;
             }
+            let now_ms = state.clock.now_ms();
             let (_, stats) =
-                profiles::list(&state, &app.app_key, page, page_size, list_order).await?;
+                profiles::list(&state, &app.app_key, page, page_size, list_order, now_ms).await?;
             println!(
                 "| {label} | {} | {} | {} | {returned} | {} | {} |",
                 if order == 0 {

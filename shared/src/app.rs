@@ -74,17 +74,18 @@ pub struct App {
 
 impl App {
     /// The app as the console shows it: everything but the secret.
-    pub fn view(&self) -> serde_json::Value {
-        serde_json::json!({
-            "appKey": self.app_key,
-            "environment": self.environment,
-            "plan": self.plan,
-            "status": self.status,
-            "userCount": self.user_count,
-            "userCap": self.user_cap(),
-            "createdAt": crate::clock::format_utc(self.created_at),
-            "settings": self.settings,
-        })
+    pub fn view(&self) -> AppView {
+        AppView {
+            app_key: self.app_key.clone(),
+            app_secret: None,
+            environment: self.environment,
+            plan: self.plan,
+            status: self.status,
+            user_count: self.user_count,
+            user_cap: self.user_cap(),
+            created_at: crate::clock::format_utc(self.created_at),
+            settings: self.settings.clone(),
+        }
     }
 
     /// The registered-user cap, or `None` when unlimited (production on a paid plan).
@@ -94,6 +95,23 @@ impl App {
             _ => Some(FREE_USER_CAP),
         }
     }
+}
+
+/// The console's answer about an app; the secret only when the app is created.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppView {
+    pub app_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_secret: Option<String>,
+    pub environment: Environment,
+    pub plan: Plan,
+    pub status: AppStatus,
+    pub user_count: u64,
+    /// `null` when unlimited.
+    pub user_cap: Option<u32>,
+    pub created_at: String,
+    pub settings: AppSettings,
 }
 
 #[derive(Serialize, Deserialize)]

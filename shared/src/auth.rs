@@ -139,8 +139,12 @@ pub async fn authenticate_current(
 
 /// Records the nonce for as long as its timestamp stays acceptable; a second use is refused.
 /// Expired records that DynamoDB has not deleted yet do not count.
-pub async fn remember_nonce(state: &State, headers: &SigningHeaders) -> Result<(), ApiError> {
-    let now_s = state.clock.now_ms() / 1000;
+pub async fn remember_nonce(
+    state: &State,
+    headers: &SigningHeaders,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let now_s = now_ms / 1000;
     let keep_until_s = (headers.timestamp_ms + WINDOW_MS) / 1000 + 1;
     let nonce = crate::items::Nonce {
         app_key: headers.app_key.clone(),

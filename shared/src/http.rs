@@ -30,18 +30,14 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn ok() -> Self {
-        Self {
-            code: 0,
-            result: None,
-        }
-    }
-
-    pub fn with(result: impl serde::Serialize) -> Result<Self, ApiError> {
-        let value = serde_json::to_value(result).map_err(|e| ApiError::Internal(e.to_string()))?;
+    /// An operation's typed response as the envelope carries it: a response that serializes to
+    /// `null` (`()`) leaves `result` out.
+    pub fn of(code: i64, response: &impl serde::Serialize) -> Result<Self, ApiError> {
+        let value =
+            serde_json::to_value(response).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(Self {
-            code: 0,
-            result: Some(value),
+            code,
+            result: (!value.is_null()).then_some(value),
         })
     }
 }
@@ -63,8 +59,14 @@ pub trait Operation: DeserializeOwned + Send + 'static {
     /// A read-only operation runs alongside the replay check and the current app's check (its
     /// result is dropped if either refuses), so neither adds latency to reads.
     const READ_ONLY: bool = false;
+    /// What a success answers as `result`, typed as the contract's schema; `()` for none.
+    type Response: serde::Serialize + Send;
     fn validate(&self) -> Result<(), ApiError>;
-    fn run(self, call: Call) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+    fn run(self, call: Call) -> impl Future<Output = Result<Self::Response, ApiError>> + Send;
+    /// The business code of a success: 0 unless the contract gives an outcome its own.
+    fn code(_response: &Self::Response) -> i64 {
+        0
+    }
 }
 
 /// A console operation (apps and their settings). API Gateway authorises these with IAM; the
@@ -72,8 +74,13 @@ pub trait Operation: DeserializeOwned + Send + 'static {
 pub trait ConsoleOperation: DeserializeOwned + Send + 'static {
     const NAME: &'static str;
     const PATHS: &'static [&'static str];
+    /// What a success answers as `result`; `()` for none.
+    type Response: serde::Serialize + Send;
     fn validate(&self) -> Result<(), ApiError>;
-    fn run(self, state: Arc<State>) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+    fn run(
+        self,
+        state: Arc<State>,
+    ) -> impl Future<Output = Result<Self::Response, ApiError>> + Send;
 }
 
 /// The request id: the caller's `X-Request-ID` when sensible, else a fresh one.
@@ -198,23 +205,25 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
             now_ms,
         };
         let (fresh, current, result) = tokio::join!(
-            auth::remember_nonce(&state, &headers),
+            auth::remember_nonce(&state, &headers, now_ms),
             current,
             operation.run(call)
         );
         fresh?;
         current?;
-        result
+        result.and_then(|response| Reply::of(O::code(&response), &response))
     } else {
         // A change starts only once the current app allows it, and runs with its settings.
-        let (fresh, current) = tokio::join!(auth::remember_nonce(&state, &headers), current);
+        let (fresh, current) =
+            tokio::join!(auth::remember_nonce(&state, &headers, now_ms), current);
         fresh?;
         let call = Call {
             state: state.clone(),
             app: current?,
             now_ms,
         };
-        operation.run(call).await
+        let response = operation.run(call).await?;
+        Reply::of(O::code(&response), &response)
     }
 }
 
@@ -240,7 +249,7 @@ async fn console<O: ConsoleOperation>(
     }
     let operation: O = parse_body(request.body().as_ref())?;
     operation.validate()?;
-    operation.run(state).await
+    Reply::of(0, &operation.run(state).await?)
 }
 
 /// Serves one console request end to end.

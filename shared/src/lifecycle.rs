@@ -38,6 +38,7 @@ pub async fn soft_delete(
     state: &State,
     app: &App,
     user_ids: &[String],
+    now: i64,
 ) -> Result<String, ApiError> {
     let operation_id = new_operation_id();
     let pending: Vec<UserResult> = user_ids
@@ -51,9 +52,9 @@ pub async fn soft_delete(
         &operation_id,
         OperationType::SoftDelete,
         &pending,
+        now,
     )
     .await?;
-    let now = state.clock.now_ms();
     let updates = user_ids.iter().map(|user_id| {
         let operation_id = &operation_id;
         async move {
@@ -101,8 +102,12 @@ pub async fn soft_delete(
 
 /// Restores soft-deleted users whose data is purged and whose deletion is at least an hour old.
 /// Their data does not come back; they may be issued tokens again. Results are final at once.
-pub async fn restore(state: &State, app: &App, user_ids: &[String]) -> Result<String, ApiError> {
-    let now = state.clock.now_ms();
+pub async fn restore(
+    state: &State,
+    app: &App,
+    user_ids: &[String],
+    now: i64,
+) -> Result<String, ApiError> {
     let updates = user_ids.iter().map(|user_id| async move {
         let result = state
             .db
@@ -148,6 +153,7 @@ pub async fn restore(state: &State, app: &App, user_ids: &[String]) -> Result<St
         &operation_id,
         OperationType::Restore,
         &results,
+        now,
     )
     .await?;
     Ok(operation_id)

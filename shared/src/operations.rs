@@ -52,6 +52,13 @@ impl UserResult {
     }
 }
 
+/// The answer of a soft delete or a restore: the operation to follow with `get-operation`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationStarted {
+    pub operation_id: String,
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Operation {
@@ -68,12 +75,13 @@ pub(crate) async fn put_operation(
     operation_id: &str,
     kind: OperationType,
     results: &[UserResult],
+    now_ms: i64,
 ) -> Result<(), ApiError> {
     let item = OperationRecord {
         app_key: app_key.to_owned(),
         operation_id: operation_id.to_owned(),
         kind: kind.as_str().to_owned(),
-        created_at: state.clock.now_ms(),
+        created_at: now_ms,
         order: results.iter().map(|r| r.user_id.clone()).collect(),
         users: results
             .iter()
@@ -86,7 +94,7 @@ pub(crate) async fn put_operation(
         let ticket = crate::items::PurgeTicket {
             app_key: app_key.to_owned(),
             operation_id: operation_id.to_owned(),
-            created_at: state.clock.now_ms(),
+            created_at: now_ms,
         }
         .item()?;
         return crate::db::write_all(state, vec![crate::db::put(item)?, crate::db::put(ticket)?])

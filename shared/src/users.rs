@@ -219,6 +219,7 @@ pub async fn upsert_for_token(
     user_id: &str,
     name: &str,
     avatar_url: Option<&str>,
+    now_ms: i64,
 ) -> Result<(), ApiError> {
     // Each round: update the user if it exists, else register it; registered concurrently by
     // another request (deleted again in between, at most) means another round.
@@ -228,7 +229,7 @@ pub async fn upsert_for_token(
             Existing::SoftDeleted => return Err(ApiError::UserSoftDeleted(user_id.to_owned())),
             Existing::Missing => {}
         }
-        match register(state, app, user_id, name, avatar_url, state.clock.now_ms()).await? {
+        match register(state, app, user_id, name, avatar_url, now_ms).await? {
             Registration::Registered => return Ok(()),
             Registration::CapReached => return Err(ApiError::UserCapReached(FREE_USER_CAP)),
             Registration::AlreadyExists => {}
@@ -268,6 +269,7 @@ pub async fn update(
     user_id: &str,
     name: Option<&str>,
     avatar_url: Option<&str>,
+    now_ms: i64,
 ) -> Result<(), ApiError> {
     let mut sets = vec!["updatedAt = :now"];
     let mut removes = vec![];
@@ -279,7 +281,7 @@ pub async fn update(
         .condition_expression("attribute_exists(PK) AND #state = :active")
         .expression_attribute_names("#state", "state")
         .expression_attribute_values(":active", s("active"))
-        .expression_attribute_values(":now", n(state.clock.now_ms()))
+        .expression_attribute_values(":now", n(now_ms))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
     if let Some(name) = name {
         sets.push("#name = :name");

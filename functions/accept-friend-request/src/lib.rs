@@ -2,7 +2,7 @@
 //! request of `requesterId`; they become friends. No such request: 404/1015.
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, friends, validate};
+use shared::{ApiError, Call, Operation, friends, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -14,6 +14,7 @@ pub struct AcceptFriendRequest {
 impl Operation for AcceptFriendRequest {
     const NAME: &'static str = "accept-friend-request";
     const PATHS: &'static [&'static str] = &["/v4/ext/friend/request/accept"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
@@ -24,7 +25,7 @@ impl Operation for AcceptFriendRequest {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         friends::accept(
             &call.state,
             &call.app,
@@ -33,7 +34,7 @@ impl Operation for AcceptFriendRequest {
             call.now_ms,
         )
         .await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

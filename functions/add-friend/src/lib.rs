@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use shared::friends::{self, Added};
-use shared::{ApiError, Call, Operation, Reply, validate};
+use shared::{ApiError, Call, Operation, validate};
 
 pub const MAX_EXTRA_CHARS: usize = 128;
 pub const ACTION_VERIFY: i64 = 1;
@@ -19,9 +19,20 @@ pub struct AddFriend {
     pub extra: Option<String>,
 }
 
+/// What adding a friend did. No `result`: the code alone tells it (0, or pending).
+#[derive(Debug)]
+pub struct Outcome(pub Added);
+
+impl serde::Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_unit()
+    }
+}
+
 impl Operation for AddFriend {
     const NAME: &'static str = "add-friend";
     const PATHS: &'static [&'static str] = &["/v4/friend/add"];
+    type Response = Outcome;
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
@@ -44,7 +55,14 @@ impl Operation for AddFriend {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    fn code(outcome: &Outcome) -> i64 {
+        match outcome.0 {
+            Added::Friends | Added::AlreadyFriends => 0,
+            Added::Requested => friends::CODE_REQUEST_PENDING,
+        }
+    }
+
+    async fn run(self, call: Call) -> Result<Outcome, ApiError> {
         let added = friends::add(
             &call.state,
             &call.app,
@@ -55,13 +73,7 @@ impl Operation for AddFriend {
             call.now_ms,
         )
         .await?;
-        Ok(match added {
-            Added::Friends | Added::AlreadyFriends => Reply::ok(),
-            Added::Requested => Reply {
-                code: friends::CODE_REQUEST_PENDING,
-                result: None,
-            },
-        })
+        Ok(Outcome(added))
     }
 }
 

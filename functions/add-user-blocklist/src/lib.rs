@@ -2,7 +2,7 @@
 //! no longer send it direct messages. Within the app's blocklist limit (403/20106, nothing added).
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, blocklist, validate};
+use shared::{ApiError, Call, Operation, blocklist, validate};
 
 pub const MAX_TARGETS: usize = 20;
 
@@ -16,6 +16,7 @@ pub struct AddUserBlocklist {
 impl Operation for AddUserBlocklist {
     const NAME: &'static str = "add-user-blocklist";
     const PATHS: &'static [&'static str] = &["/v4/user/blocklist/add"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
@@ -29,7 +30,7 @@ impl Operation for AddUserBlocklist {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         blocklist::add(
             &call.state,
             &call.app,
@@ -38,7 +39,7 @@ impl Operation for AddUserBlocklist {
             call.now_ms,
         )
         .await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

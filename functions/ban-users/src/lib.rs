@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use shared::moderation::{self, MAX_BAN_MINUTES};
-use shared::{ApiError, Call, Operation, Reply, validate};
+use shared::{ApiError, Call, Operation, validate};
 
 pub const MAX_USERS: usize = 20;
 
@@ -17,6 +17,7 @@ pub struct BanUsers {
 impl Operation for BanUsers {
     const NAME: &'static str = "ban-users";
     const PATHS: &'static [&'static str] = &["/v4/user/ban"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, MAX_USERS)?;
@@ -29,7 +30,7 @@ impl Operation for BanUsers {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         let minutes = u32::try_from(self.duration_minutes)
             .map_err(|_| ApiError::invalid("durationMinutes", "out of range"))?;
         moderation::ban(
@@ -43,7 +44,7 @@ impl Operation for BanUsers {
         // Banned users' live connections are closed at once.
         let user_ids = shared::validate::dedup(&self.user_ids);
         shared::connections::close_users(&call.state, &call.app.app_key, &user_ids, None).await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

@@ -1,8 +1,7 @@
 //! `POST /v4/user/tag/batch/get`: the tags of up to 50 users; `[]` for a user without tags.
 
-use serde::Deserialize;
-use serde_json::json;
-use shared::{ApiError, Call, Operation, Reply, moderation, validate};
+use serde::{Deserialize, Serialize};
+use shared::{ApiError, Call, Operation, moderation, validate};
 
 pub const MAX_USERS: usize = 50;
 
@@ -12,22 +11,35 @@ pub struct BatchGetUserTags {
     pub user_ids: Vec<String>,
 }
 
+#[derive(Debug, Serialize)]
+pub struct TagsOfUsers {
+    pub users: Vec<UserTags>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserTags {
+    pub user_id: String,
+    pub tags: Vec<String>,
+}
+
 impl Operation for BatchGetUserTags {
     const NAME: &'static str = "batch-get-user-tags";
     const PATHS: &'static [&'static str] = &["/v4/user/tag/batch/get"];
+    type Response = TagsOfUsers;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, MAX_USERS)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<TagsOfUsers, ApiError> {
         let tags = moderation::get_tags(&call.state, &call.app.app_key, &self.user_ids).await?;
-        let users: Vec<_> = tags
+        let users = tags
             .into_iter()
-            .map(|(user_id, tags)| json!({ "userId": user_id, "tags": tags }))
+            .map(|(user_id, tags)| UserTags { user_id, tags })
             .collect();
-        Reply::with(json!({ "users": users }))
+        Ok(TagsOfUsers { users })
     }
 }
 

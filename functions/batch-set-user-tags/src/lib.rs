@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use shared::moderation::{self, MAX_TAG_BYTES, MAX_TAGS};
-use shared::{ApiError, Call, Operation, Reply, validate};
+use shared::{ApiError, Call, Operation, validate};
 
 pub const MAX_USERS: usize = 1_000;
 
@@ -17,6 +17,7 @@ pub struct BatchSetUserTags {
 impl Operation for BatchSetUserTags {
     const NAME: &'static str = "batch-set-user-tags";
     const PATHS: &'static [&'static str] = &["/v4/user/tag/batch/set"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, MAX_USERS)?;
@@ -28,7 +29,7 @@ impl Operation for BatchSetUserTags {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         let skipped = moderation::set_tags(
             &call.state,
             &call.app.app_key,
@@ -43,7 +44,7 @@ impl Operation for BatchSetUserTags {
                 "unknown or soft-deleted users skipped"
             );
         }
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

@@ -2,9 +2,8 @@
 //! `toUserId`? `{"allowed","reason"}`; the rules and their precedence are in
 //! `shared::moderation::decide`.
 
-use serde::Deserialize;
-use serde_json::json;
-use shared::{ApiError, Call, Operation, Reply, moderation, validate};
+use serde::{Deserialize, Serialize};
+use shared::{ApiError, Call, Operation, moderation, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -13,9 +12,17 @@ pub struct CheckDmPermission {
     pub to_user_id: String,
 }
 
+/// Whether `fromUserId` may send `toUserId` a direct message, and the reason if not.
+#[derive(Debug, Serialize)]
+pub struct DmPermission {
+    pub allowed: bool,
+    pub reason: &'static str,
+}
+
 impl Operation for CheckDmPermission {
     const NAME: &'static str = "check-dm-permission";
     const PATHS: &'static [&'static str] = &["/v4/ext/dm/permission/check"];
+    type Response = DmPermission;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
@@ -27,16 +34,19 @@ impl Operation for CheckDmPermission {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<DmPermission, ApiError> {
         let verdict = moderation::check_dm(
             &call.state,
             &call.app,
             &self.from_user_id,
             &self.to_user_id,
-            call.state.clock.now_ms(),
+            call.now_ms,
         )
         .await?;
-        Reply::with(json!({ "allowed": verdict.allowed(), "reason": verdict.reason() }))
+        Ok(DmPermission {
+            allowed: verdict.allowed(),
+            reason: verdict.reason(),
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! users without one are skipped.
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, profiles, validate};
+use shared::{ApiError, Call, Operation, profiles, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -13,14 +13,15 @@ pub struct DeleteUserProfiles {
 impl Operation for DeleteUserProfiles {
     const NAME: &'static str = "delete-user-profiles";
     const PATHS: &'static [&'static str] = &["/v4/user/profile/delete"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, profiles::MAX_USERS)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         profiles::delete(&call.state, &call.app.app_key, &self.user_ids).await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 //! becomes invalid; tokens issued at or after it stay valid.
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, users, validate};
+use shared::{ApiError, Call, Operation, users, validate};
 
 pub const MAX_USERS: usize = 20;
 
@@ -19,6 +19,7 @@ pub struct ExpireAccessToken {
 impl Operation for ExpireAccessToken {
     const NAME: &'static str = "expire-access-token";
     const PATHS: &'static [&'static str] = &["/v4/auth/access-token/expire"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, MAX_USERS)?;
@@ -28,7 +29,7 @@ impl Operation for ExpireAccessToken {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         let user_ids = validate::dedup(&self.user_ids);
         users::expire_tokens(&call.state, &call.app.app_key, &user_ids, self.expires_at).await?;
         if self.disconnect == Some(true) {
@@ -40,7 +41,7 @@ impl Operation for ExpireAccessToken {
             )
             .await?;
         }
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use shared::apps;
-use shared::{ApiError, ConsoleOperation, Reply, State};
+use shared::apps::AppView;
+use shared::{ApiError, ConsoleOperation, State};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -15,15 +16,16 @@ pub struct GetApp {
 impl ConsoleOperation for GetApp {
     const NAME: &'static str = "get-app";
     const PATHS: &'static [&'static str] = &["/console/v1/apps/get"];
+    type Response = AppView;
 
     fn validate(&self) -> Result<(), ApiError> {
         apps::validate_app_key(&self.app_key)
     }
 
-    async fn run(self, state: Arc<State>) -> Result<Reply, ApiError> {
+    async fn run(self, state: Arc<State>) -> Result<AppView, ApiError> {
         let app = apps::fetch(&state, &self.app_key)
             .await?
             .ok_or_else(apps::unknown_app)?;
-        Reply::with(app.view())
+        Ok(app.view())
     }
 }

@@ -1,9 +1,8 @@
 //! `POST /v4/friend/permission/get`: the friend permission of each of `userIds` (at most 100);
 //! the app's default when never set.
 
-use serde::Deserialize;
-use serde_json::json;
-use shared::{ApiError, Call, Operation, Reply, friends, validate};
+use serde::{Deserialize, Serialize};
+use shared::{ApiError, Call, Operation, friends, validate};
 
 pub const MAX_USERS: usize = 100;
 
@@ -13,22 +12,38 @@ pub struct GetFriendPermission {
     pub user_ids: Vec<String>,
 }
 
+#[derive(Debug, Serialize)]
+pub struct Permissions {
+    pub permissions: Vec<UserPermission>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPermission {
+    pub user_id: String,
+    pub permission_type: u8,
+}
+
 impl Operation for GetFriendPermission {
     const NAME: &'static str = "get-friend-permission";
     const PATHS: &'static [&'static str] = &["/v4/friend/permission/get"];
+    type Response = Permissions;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, MAX_USERS)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<Permissions, ApiError> {
         let permissions = friends::permissions(&call.state, &call.app, &self.user_ids).await?;
-        let permissions: Vec<_> = permissions
+        let permissions = permissions
             .into_iter()
-            .map(|(user_id, p)| json!({ "userId": user_id, "permissionType": p }))
+            .map(|(user_id, permission_type)| UserPermission {
+                user_id,
+                permission_type,
+            })
             .collect();
-        Reply::with(json!({ "permissions": permissions }))
+        Ok(Permissions { permissions })
     }
 }
 

@@ -2,7 +2,7 @@
 //! (Nexconn only offers a callback for these).
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, operations};
+use shared::{ApiError, Call, Operation, operations};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -13,6 +13,7 @@ pub struct GetOperation {
 impl Operation for GetOperation {
     const NAME: &'static str = "get-operation";
     const PATHS: &'static [&'static str] = &["/v4/ext/operation/get"];
+    type Response = operations::Operation;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
@@ -23,9 +24,7 @@ impl Operation for GetOperation {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
-        Reply::with(
-            operations::get_operation(&call.state, &call.app.app_key, &self.operation_id).await?,
-        )
+    async fn run(self, call: Call) -> Result<operations::Operation, ApiError> {
+        operations::get_operation(&call.state, &call.app.app_key, &self.operation_id).await
     }
 }

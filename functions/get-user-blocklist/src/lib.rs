@@ -2,10 +2,9 @@
 //! and maximum 1,000) at a time. The cursor is sent as both `pageToken` (SDK) and `next` (docs),
 //! empty on the last page. The SDK's `order` (0 or 1) is accepted and the order stays newest first.
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use shared::paging::CursorPaging;
-use shared::{ApiError, Call, Operation, Reply, blocklist, page_token, validate};
+use shared::{ApiError, Call, Operation, blocklist, page_token, validate};
 
 pub const MAX_PAGE_SIZE: u32 = 1_000;
 
@@ -17,9 +16,19 @@ pub struct GetUserBlocklist {
     pub paging: CursorPaging,
 }
 
+/// One page of the blocklist; `pageToken` (and its alias `next`) is empty on the last page.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Blocklist {
+    pub page_token: String,
+    pub next: String,
+    pub blocked_user_ids: Vec<String>,
+}
+
 impl Operation for GetUserBlocklist {
     const NAME: &'static str = "get-user-blocklist";
     const PATHS: &'static [&'static str] = &["/v4/user/blocklist/get"];
+    type Response = Blocklist;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
@@ -27,7 +36,7 @@ impl Operation for GetUserBlocklist {
         self.paging.validate(MAX_PAGE_SIZE)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<Blocklist, ApiError> {
         let secret = &call.state.token_secret;
         let app_key = &call.app.app_key;
         let listing = format!("{}:{}", Self::NAME, self.user_id);
@@ -36,7 +45,11 @@ impl Operation for GetUserBlocklist {
         let (blocked, next) =
             blocklist::page(&call.state, &call.app, &self.user_id, size, start).await?;
         let token = page_token::encode(secret, app_key, &listing, next.as_ref())?;
-        Reply::with(json!({ "pageToken": token, "next": token, "blockedUserIds": blocked }))
+        Ok(Blocklist {
+            next: token.clone(),
+            page_token: token,
+            blocked_user_ids: blocked,
+        })
     }
 }
 

@@ -1,14 +1,19 @@
 //! `POST /v4/user/connection-status/get` (alias `/v4/user/online-status/get`): `"1"` while the
 //! user has at least one connection whose TTL has not passed, else `"0"`.
 
-use serde::Deserialize;
-use serde_json::json;
-use shared::{ApiError, Call, Operation, Reply, connections, validate};
+use serde::{Deserialize, Serialize};
+use shared::{ApiError, Call, Operation, connections, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GetUserConnectionStatus {
     pub user_id: String,
+}
+
+/// `"1"` online, `"0"` offline (strings, as the contract has them).
+#[derive(Debug, Serialize)]
+pub struct ConnectionStatus {
+    pub status: &'static str,
 }
 
 impl Operation for GetUserConnectionStatus {
@@ -17,15 +22,18 @@ impl Operation for GetUserConnectionStatus {
         "/v4/user/connection-status/get",
         "/v4/user/online-status/get",
     ];
+    type Response = ConnectionStatus;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<ConnectionStatus, ApiError> {
         let online = connections::is_online(&call.state, &call.app.app_key, &self.user_id).await?;
-        Reply::with(json!({ "status": if online { "1" } else { "0" } }))
+        Ok(ConnectionStatus {
+            status: if online { "1" } else { "0" },
+        })
     }
 }
 

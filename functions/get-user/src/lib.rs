@@ -1,8 +1,7 @@
 //! `POST /v4/user/get`: name, avatar and registration time of an active user.
 
-use serde::Deserialize;
-use serde_json::json;
-use shared::{ApiError, Call, Operation, Reply, clock, users, validate};
+use serde::{Deserialize, Serialize};
+use shared::{ApiError, Call, Operation, clock, users, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -10,22 +9,32 @@ pub struct GetUser {
     pub user_id: String,
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfo {
+    pub name: String,
+    pub avatar_url: String,
+    /// UTC, `yyyy-MM-dd HH:mm:ss`.
+    pub created_at: String,
+}
+
 impl Operation for GetUser {
     const NAME: &'static str = "get-user";
     const PATHS: &'static [&'static str] = &["/v4/user/get"];
+    type Response = UserInfo;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<UserInfo, ApiError> {
         let user = users::get_active(&call.state, &call.app.app_key, &self.user_id).await?;
-        Reply::with(json!({
-            "name": user.name,
-            "avatarUrl": user.avatar_url,
-            "createdAt": clock::format_utc(user.created_at),
-        }))
+        Ok(UserInfo {
+            name: user.name,
+            avatar_url: user.avatar_url,
+            created_at: clock::format_utc(user.created_at),
+        })
     }
 }
 

@@ -1,9 +1,8 @@
 //! `POST /v4/auth/access-token/issue`: registers the user if new (under the app's cap), else
 //! overwrites name and avatar, and returns a new access token.
 
-use serde::Deserialize;
-use serde_json::json;
-use shared::{ApiError, Call, Operation, Reply, token, users, validate};
+use serde::{Deserialize, Serialize};
+use shared::{ApiError, Call, Operation, token, users, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -13,9 +12,17 @@ pub struct IssueAccessToken {
     pub avatar_url: Option<String>,
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessToken {
+    pub user_id: String,
+    pub access_token: String,
+}
+
 impl Operation for IssueAccessToken {
     const NAME: &'static str = "issue-access-token";
     const PATHS: &'static [&'static str] = &["/v4/auth/access-token/issue"];
+    type Response = AccessToken;
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
@@ -27,18 +34,22 @@ impl Operation for IssueAccessToken {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
-        let Call { state, app, .. } = call;
+    async fn run(self, call: Call) -> Result<AccessToken, ApiError> {
+        let Call { state, app, now_ms } = call;
         users::upsert_for_token(
             &state,
             &app,
             &self.user_id,
             &self.name,
             self.avatar_url.as_deref(),
+            now_ms,
         )
         .await?;
-        let access_token = token::issue(&state, &app, &self.user_id, state.clock.now_ms())?;
-        Reply::with(json!({ "userId": self.user_id, "accessToken": access_token }))
+        let access_token = token::issue(&state, &app, &self.user_id, now_ms)?;
+        Ok(AccessToken {
+            user_id: self.user_id,
+            access_token,
+        })
     }
 }
 

@@ -1,9 +1,8 @@
 //! `POST /v4/user/ban/list`: the bans in force, latest expiry first. `page` (from 1) and
 //! `pageSize` (default 50, at most 1,000); without `page` (or with 0), the first 1,000.
 
-use serde::Deserialize;
-use serde_json::json;
-use shared::{ApiError, Call, Operation, Reply, clock, moderation};
+use serde::{Deserialize, Serialize};
+use shared::{ApiError, Call, Operation, clock, moderation};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 1_000;
@@ -26,9 +25,25 @@ impl ListBannedUsers {
     }
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BannedUsers {
+    pub banned_users: Vec<BannedUser>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BannedUser {
+    pub user_id: String,
+    /// UTC, `yyyy-MM-dd HH:mm:ss`.
+    #[serde(rename = "banExpiresAt")]
+    pub banned_expires_at: String,
+}
+
 impl Operation for ListBannedUsers {
     const NAME: &'static str = "list-banned-users";
     const PATHS: &'static [&'static str] = &["/v4/user/ban/list"];
+    type Response = BannedUsers;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
@@ -42,21 +57,18 @@ impl Operation for ListBannedUsers {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<BannedUsers, ApiError> {
         let (skip, take) = self.window();
-        let now_ms = call.state.clock.now_ms();
         let bans =
-            moderation::list_bans(&call.state, &call.app.app_key, now_ms, skip, take).await?;
-        let banned: Vec<_> = bans
-            .iter()
-            .map(|ban| {
-                json!({
-                    "userId": ban.user_id,
-                    "banExpiresAt": clock::format_utc(ban.expires_at),
-                })
+            moderation::list_bans(&call.state, &call.app.app_key, call.now_ms, skip, take).await?;
+        let banned_users = bans
+            .into_iter()
+            .map(|ban| BannedUser {
+                banned_expires_at: clock::format_utc(ban.expires_at),
+                user_id: ban.user_id,
             })
             .collect();
-        Reply::with(json!({ "bannedUsers": banned }))
+        Ok(BannedUsers { banned_users })
     }
 }
 

@@ -1,9 +1,9 @@
 //! `POST /v4/channel-type/mute/list`: the users muted in direct channels, first muted first:
 //! `totalCount` and `pageSize` (default 100, at most 200) user IDs from `offset` (default 0).
 
-use serde::Deserialize;
-use serde_json::{Value, json};
-use shared::{ApiError, Call, Operation, Reply, moderation};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shared::{ApiError, Call, Operation, moderation};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 pub const MAX_PAGE_SIZE: u32 = 200;
@@ -16,9 +16,17 @@ pub struct ListChannelTypeMute {
     pub offset: Option<u32>,
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MutedUsers {
+    pub total_count: usize,
+    pub muted_user_ids: Vec<String>,
+}
+
 impl Operation for ListChannelTypeMute {
     const NAME: &'static str = "list-channel-type-mute";
     const PATHS: &'static [&'static str] = &["/v4/channel-type/mute/list"];
+    type Response = MutedUsers;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
@@ -33,7 +41,7 @@ impl Operation for ListChannelTypeMute {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<MutedUsers, ApiError> {
         let (total, muted) = moderation::list_mutes(
             &call.state,
             &call.app.app_key,
@@ -41,13 +49,17 @@ impl Operation for ListChannelTypeMute {
             self.page_size.unwrap_or(DEFAULT_PAGE_SIZE) as usize,
         )
         .await?;
-        Reply::with(json!({ "totalCount": total, "mutedUserIds": muted }))
+        Ok(MutedUsers {
+            total_count: total,
+            muted_user_ids: muted,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn parse(body: Value) -> Result<(), ApiError> {
         shared::http::parse_body::<ListChannelTypeMute>(body.to_string().as_bytes())?.validate()

@@ -3,10 +3,9 @@
 //! `pageSize` (default and maximum 100) and `pageToken` (empty on the last page); `order` (0 or 1)
 //! is accepted and the order stays newest first.
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use shared::paging::CursorPaging;
-use shared::{ApiError, Call, Operation, Reply, friends, page_token, validate};
+use shared::{ApiError, Call, Operation, friends, page_token, validate};
 
 pub const MAX_PAGE_SIZE: u32 = 100;
 
@@ -18,9 +17,18 @@ pub struct ListFriendRequests {
     pub paging: CursorPaging,
 }
 
+/// One page of pending requests; `pageToken` is empty on the last page.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FriendRequests {
+    pub requests: Vec<shared::friends::Request>,
+    pub page_token: String,
+}
+
 impl Operation for ListFriendRequests {
     const NAME: &'static str = "list-friend-requests";
     const PATHS: &'static [&'static str] = &["/v4/ext/friend/request/list"];
+    type Response = FriendRequests;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
@@ -28,7 +36,7 @@ impl Operation for ListFriendRequests {
         self.paging.validate(MAX_PAGE_SIZE)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<FriendRequests, ApiError> {
         let secret = &call.state.token_secret;
         let app_key = &call.app.app_key;
         let listing = format!("{}:{}", Self::NAME, self.user_id);
@@ -37,7 +45,10 @@ impl Operation for ListFriendRequests {
         let (requests, next) =
             friends::requests(&call.state, &call.app, &self.user_id, size, start).await?;
         let token = page_token::encode(secret, app_key, &listing, next.as_ref())?;
-        Reply::with(json!({ "requests": requests, "pageToken": token }))
+        Ok(FriendRequests {
+            requests,
+            page_token: token,
+        })
     }
 }
 

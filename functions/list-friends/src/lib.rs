@@ -2,10 +2,9 @@
 //! newest first), with `totalCount` and an opaque `pageToken` (empty on the last page). Each
 //! friend's `name` is the hosted profile's name, else the user's name.
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use shared::paging::CursorPaging;
-use shared::{ApiError, Call, Operation, Reply, friends, page_token, validate};
+use shared::{ApiError, Call, Operation, friends, page_token, validate};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -30,9 +29,19 @@ impl ListFriends {
     }
 }
 
+/// One page of friends and how many the user has; `pageToken` is empty on the last page.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Friends {
+    pub page_token: String,
+    pub total_count: i64,
+    pub friends: Vec<shared::friends::Friend>,
+}
+
 impl Operation for ListFriends {
     const NAME: &'static str = "list-friends";
     const PATHS: &'static [&'static str] = &["/v4/friend/list"];
+    type Response = Friends;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
@@ -40,7 +49,7 @@ impl Operation for ListFriends {
         self.paging.validate(MAX_PAGE_SIZE)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<Friends, ApiError> {
         let secret = &call.state.token_secret;
         let app_key = &call.app.app_key;
         let listing = self.listing();
@@ -55,11 +64,11 @@ impl Operation for ListFriends {
         )
         .await?;
         let token = page_token::encode(secret, app_key, &listing, page.next.as_ref())?;
-        Reply::with(json!({
-            "pageToken": token,
-            "totalCount": page.total,
-            "friends": page.friends,
-        }))
+        Ok(Friends {
+            page_token: token,
+            total_count: page.total,
+            friends: page.friends,
+        })
     }
 }
 

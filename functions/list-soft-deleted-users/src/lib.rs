@@ -1,9 +1,8 @@
 //! `POST /v4/user/soft-deleted/list`: soft-deleted users, oldest deletion first, including
 //! users whose purge is still running.
 
-use serde::Deserialize;
-use serde_json::json;
-use shared::{ApiError, Call, Operation, Reply, lifecycle};
+use serde::{Deserialize, Serialize};
+use shared::{ApiError, Call, Operation, lifecycle};
 
 pub const MAX_PAGE_SIZE: u32 = 50;
 
@@ -24,9 +23,16 @@ impl ListSoftDeletedUsers {
     }
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SoftDeletedUsers {
+    pub user_ids: Vec<String>,
+}
+
 impl Operation for ListSoftDeletedUsers {
     const NAME: &'static str = "list-soft-deleted-users";
     const PATHS: &'static [&'static str] = &["/v4/user/soft-deleted/list"];
+    type Response = SoftDeletedUsers;
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
@@ -42,7 +48,7 @@ impl Operation for ListSoftDeletedUsers {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<SoftDeletedUsers, ApiError> {
         let user_ids = lifecycle::list_soft_deleted(
             &call.state,
             &call.app.app_key,
@@ -50,7 +56,7 @@ impl Operation for ListSoftDeletedUsers {
             self.page_size(),
         )
         .await?;
-        Reply::with(json!({ "userIds": user_ids }))
+        Ok(SoftDeletedUsers { user_ids })
     }
 }
 

@@ -3,10 +3,9 @@
 //! walk through the pages returns each profile once while profiles are added (see
 //! `shared::profiles`).
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use shared::profiles::{self, Order};
-use shared::{ApiError, Call, Operation, Reply};
+use shared::{ApiError, Call, Operation};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,9 +24,15 @@ impl ListUserProfiles {
     }
 }
 
+#[derive(Debug, Serialize)]
+pub struct ProfilePage {
+    pub users: Vec<profiles::Profile>,
+}
+
 impl Operation for ListUserProfiles {
     const NAME: &'static str = "list-user-profiles";
     const PATHS: &'static [&'static str] = &["/v4/user/profile/list"];
+    type Response = ProfilePage;
     // Not read-only: it remembers where the page ended, which a replayed request must not do.
 
     fn validate(&self) -> Result<(), ApiError> {
@@ -47,16 +52,17 @@ impl Operation for ListUserProfiles {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<ProfilePage, ApiError> {
         let (users, _) = profiles::list(
             &call.state,
             &call.app.app_key,
             self.page.unwrap_or(1).max(1),
             self.page_size.unwrap_or(profiles::DEFAULT_PAGE_SIZE),
             self.order(),
+            call.now_ms,
         )
         .await?;
-        Reply::with(json!({ "users": users }))
+        Ok(ProfilePage { users })
     }
 }
 

@@ -2,7 +2,7 @@
 //! request of `requesterId`, which is deleted. No such request: 404/1015.
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, friends, validate};
+use shared::{ApiError, Call, Operation, friends, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -14,6 +14,7 @@ pub struct RejectFriendRequest {
 impl Operation for RejectFriendRequest {
     const NAME: &'static str = "reject-friend-request";
     const PATHS: &'static [&'static str] = &["/v4/ext/friend/request/reject"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
@@ -24,9 +25,9 @@ impl Operation for RejectFriendRequest {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         friends::reject(&call.state, &call.app, &self.user_id, &self.requester_id).await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! `POST /v4/friend/remove-all`: ends every friendship of `userId`, in both directions.
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, friends, validate};
+use shared::{ApiError, Call, Operation, friends, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -12,14 +12,15 @@ pub struct RemoveAllFriends {
 impl Operation for RemoveAllFriends {
     const NAME: &'static str = "remove-all-friends";
     const PATHS: &'static [&'static str] = &["/v4/friend/remove-all"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         friends::remove_all(&call.state, &call.app, &self.user_id).await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 //! each of `targetIds` (at most 100) in both directions. Targets who are not friends are skipped.
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, friends, users, validate};
+use shared::{ApiError, Call, Operation, friends, users, validate};
 
 pub const MAX_TARGETS: usize = 100;
 
@@ -16,13 +16,14 @@ pub struct RemoveFriends {
 impl Operation for RemoveFriends {
     const NAME: &'static str = "remove-friends";
     const PATHS: &'static [&'static str] = &["/v4/friend/remove", "/v4/friend/delete"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
         validate::user_ids("targetIds", &self.target_ids, MAX_TARGETS)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         let targets: Vec<String> = validate::dedup(&self.target_ids)
             .into_iter()
             .filter(|t| *t != self.user_id)
@@ -33,12 +34,12 @@ impl Operation for RemoveFriends {
                 .await?
                 .map(|u| u.state);
             if state == Some(users::UserState::Active) {
-                return Ok(Reply::ok());
+                return Ok(());
             }
             return Err(shared::edges::inactive_error(&self.user_id, state));
         }
         friends::remove(&call.state, &call.app, &self.user_id, &targets).await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

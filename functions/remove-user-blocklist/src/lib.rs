@@ -2,7 +2,7 @@
 //! users it does not block are skipped.
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, blocklist, validate};
+use shared::{ApiError, Call, Operation, blocklist, validate};
 
 pub const MAX_TARGETS: usize = 20;
 
@@ -16,13 +16,14 @@ pub struct RemoveUserBlocklist {
 impl Operation for RemoveUserBlocklist {
     const NAME: &'static str = "remove-user-blocklist";
     const PATHS: &'static [&'static str] = &["/v4/user/blocklist/remove"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
         validate::user_ids("blockedUserIds", &self.blocked_user_ids, MAX_TARGETS)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         blocklist::remove(
             &call.state,
             &call.app,
@@ -30,7 +31,7 @@ impl Operation for RemoveUserBlocklist {
             &self.blocked_user_ids,
         )
         .await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

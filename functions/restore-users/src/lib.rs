@@ -2,8 +2,8 @@
 //! (once purged). Data does not come back; per-user results are in the operation record.
 
 use serde::Deserialize;
-use serde_json::json;
-use shared::{ApiError, Call, Operation, Reply, lifecycle, validate};
+use shared::operations::OperationStarted;
+use shared::{ApiError, Call, Operation, lifecycle, validate};
 
 pub const MAX_USERS: usize = 100;
 
@@ -16,15 +16,17 @@ pub struct RestoreUsers {
 impl Operation for RestoreUsers {
     const NAME: &'static str = "restore-users";
     const PATHS: &'static [&'static str] = &["/v4/user/restore"];
+    type Response = OperationStarted;
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, MAX_USERS)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<OperationStarted, ApiError> {
         let user_ids = validate::dedup(&self.user_ids);
-        let operation_id = lifecycle::restore(&call.state, &call.app, &user_ids).await?;
-        Reply::with(json!({ "operationId": operation_id }))
+        let operation_id =
+            lifecycle::restore(&call.state, &call.app, &user_ids, call.now_ms).await?;
+        Ok(OperationStarted { operation_id })
     }
 }
 

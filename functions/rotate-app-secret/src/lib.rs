@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use shared::apps;
-use shared::{ApiError, ConsoleOperation, Reply, State};
+use shared::{ApiError, ConsoleOperation, State};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -14,18 +13,29 @@ pub struct RotateAppSecret {
     pub app_key: String,
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedSecret {
+    pub app_key: String,
+    pub app_secret: String,
+}
+
 impl ConsoleOperation for RotateAppSecret {
     const NAME: &'static str = "rotate-app-secret";
     const PATHS: &'static [&'static str] = &["/console/v1/apps/rotate-secret"];
+    type Response = RotatedSecret;
 
     fn validate(&self) -> Result<(), ApiError> {
         apps::validate_app_key(&self.app_key)
     }
 
-    async fn run(self, state: Arc<State>) -> Result<Reply, ApiError> {
+    async fn run(self, state: Arc<State>) -> Result<RotatedSecret, ApiError> {
         let app = apps::rotate_secret(&state, &self.app_key).await?;
         // Every token of the app died with the old secret: so do its live connections.
         shared::connections::close_app(&state, &app.app_key).await?;
-        Reply::with(json!({ "appKey": app.app_key, "appSecret": app.app_secret }))
+        Ok(RotatedSecret {
+            app_key: app.app_key,
+            app_secret: app.app_secret,
+        })
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use shared::{ApiError, Call, Operation, Reply, moderation, validate};
+use shared::{ApiError, Call, Operation, moderation, validate};
 
 pub const MAX_USERS: usize = 1_000;
 
@@ -21,6 +21,7 @@ pub struct SetChannelTypeMute {
 impl Operation for SetChannelTypeMute {
     const NAME: &'static str = "set-channel-type-mute";
     const PATHS: &'static [&'static str] = &["/v4/channel-type/mute/set"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, MAX_USERS)?;
@@ -41,7 +42,7 @@ impl Operation for SetChannelTypeMute {
         }
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         let skipped = moderation::set_mute(
             &call.state,
             &call.app.app_key,
@@ -56,7 +57,7 @@ impl Operation for SetChannelTypeMute {
                 "unknown or soft-deleted users skipped"
             );
         }
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

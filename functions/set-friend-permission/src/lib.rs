@@ -3,7 +3,7 @@
 //! all requests).
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, friends, validate};
+use shared::{ApiError, Call, Operation, friends, validate};
 
 pub const MAX_USERS: usize = 100;
 
@@ -17,6 +17,7 @@ pub struct SetFriendPermission {
 impl Operation for SetFriendPermission {
     const NAME: &'static str = "set-friend-permission";
     const PATHS: &'static [&'static str] = &["/v4/friend/permission/set"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, MAX_USERS)?;
@@ -26,11 +27,11 @@ impl Operation for SetFriendPermission {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         let permission = u8::try_from(self.permission_type)
             .map_err(|_| ApiError::invalid("permissionType", "must be 1, 2 or 3"))?;
         friends::set_permissions(&call.state, &call.app, &self.user_ids, permission).await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

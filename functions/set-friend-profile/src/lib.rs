@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, friends, validate};
+use shared::{ApiError, Call, Operation, friends, validate};
 
 pub const MAX_ALIAS_CHARS: usize = 64;
 pub const MAX_EXT_PAIRS: usize = 10;
@@ -24,6 +24,7 @@ pub struct SetFriendProfile {
 impl Operation for SetFriendProfile {
     const NAME: &'static str = "set-friend-profile";
     const PATHS: &'static [&'static str] = &["/v4/friend/profile/set"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
@@ -55,7 +56,7 @@ impl Operation for SetFriendProfile {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         friends::set_profile(
             &call.state,
             &call.app,
@@ -65,7 +66,7 @@ impl Operation for SetFriendProfile {
             self.friend_ext_profile.as_ref(),
         )
         .await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

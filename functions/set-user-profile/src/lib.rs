@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use shared::profiles::{self, Changes};
-use shared::{ApiError, Call, Operation, Reply, validate};
+use shared::{ApiError, Call, Operation, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,6 +27,7 @@ impl SetUserProfile {
 impl Operation for SetUserProfile {
     const NAME: &'static str = "set-user-profile";
     const PATHS: &'static [&'static str] = &["/v4/user/profile/set"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
@@ -39,9 +40,16 @@ impl Operation for SetUserProfile {
         self.changes().validate()
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
-        profiles::set(&call.state, &call.app, &self.user_id, &self.changes()).await?;
-        Ok(Reply::ok())
+    async fn run(self, call: Call) -> Result<(), ApiError> {
+        profiles::set(
+            &call.state,
+            &call.app,
+            &self.user_id,
+            &self.changes(),
+            call.now_ms,
+        )
+        .await?;
+        Ok(())
     }
 }
 

@@ -4,8 +4,8 @@
 //! user's result (`/v4/ext/operation/get`).
 
 use serde::Deserialize;
-use serde_json::json;
-use shared::{ApiError, Call, Operation, Reply, lifecycle, validate};
+use shared::operations::OperationStarted;
+use shared::{ApiError, Call, Operation, lifecycle, validate};
 
 pub const MAX_USERS: usize = 100;
 
@@ -18,17 +18,19 @@ pub struct SoftDeleteUsers {
 impl Operation for SoftDeleteUsers {
     const NAME: &'static str = "soft-delete-users";
     const PATHS: &'static [&'static str] = &["/v4/user/soft-delete"];
+    type Response = OperationStarted;
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, MAX_USERS)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<OperationStarted, ApiError> {
         let user_ids = validate::dedup(&self.user_ids);
-        let operation_id = lifecycle::soft_delete(&call.state, &call.app, &user_ids).await?;
+        let operation_id =
+            lifecycle::soft_delete(&call.state, &call.app, &user_ids, call.now_ms).await?;
         // Live connections are closed at once (the purge would only delete their items later).
         shared::connections::close_users(&call.state, &call.app.app_key, &user_ids, None).await?;
-        Reply::with(json!({ "operationId": operation_id }))
+        Ok(OperationStarted { operation_id })
     }
 }
 

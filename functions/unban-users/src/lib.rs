@@ -1,7 +1,7 @@
 //! `POST /v4/user/unban`: lifts the bans of these users (unknown or unbanned users: no-op).
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, moderation, validate};
+use shared::{ApiError, Call, Operation, moderation, validate};
 
 pub const MAX_USERS: usize = 20;
 
@@ -14,14 +14,15 @@ pub struct UnbanUsers {
 impl Operation for UnbanUsers {
     const NAME: &'static str = "unban-users";
     const PATHS: &'static [&'static str] = &["/v4/user/unban"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, MAX_USERS)
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         moderation::unban(&call.state, &call.app.app_key, &self.user_ids).await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

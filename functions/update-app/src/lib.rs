@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
+use shared::apps::AppView;
 use shared::apps::{self, AppChanges};
-use shared::{ApiError, ConsoleOperation, Reply, State};
+use shared::{ApiError, ConsoleOperation, State};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,17 +19,16 @@ pub struct UpdateApp {
 impl ConsoleOperation for UpdateApp {
     const NAME: &'static str = "update-app";
     const PATHS: &'static [&'static str] = &["/console/v1/apps/update"];
+    type Response = AppView;
 
     fn validate(&self) -> Result<(), ApiError> {
         apps::validate_app_key(&self.app_key)?;
         self.changes.validate()
     }
 
-    async fn run(self, state: Arc<State>) -> Result<Reply, ApiError> {
-        Reply::with(
-            apps::update(&state, &self.app_key, self.changes)
-                .await?
-                .view(),
-        )
+    async fn run(self, state: Arc<State>) -> Result<AppView, ApiError> {
+        Ok(apps::update(&state, &self.app_key, self.changes)
+            .await?
+            .view())
     }
 }

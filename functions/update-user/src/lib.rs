@@ -2,7 +2,7 @@
 //! hosted profile is not touched.
 
 use serde::Deserialize;
-use shared::{ApiError, Call, Operation, Reply, users, validate};
+use shared::{ApiError, Call, Operation, users, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -15,6 +15,7 @@ pub struct UpdateUser {
 impl Operation for UpdateUser {
     const NAME: &'static str = "update-user";
     const PATHS: &'static [&'static str] = &["/v4/user/update"];
+    type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_id("userId", &self.user_id)?;
@@ -28,16 +29,17 @@ impl Operation for UpdateUser {
         Ok(())
     }
 
-    async fn run(self, call: Call) -> Result<Reply, ApiError> {
+    async fn run(self, call: Call) -> Result<(), ApiError> {
         users::update(
             &call.state,
             &call.app.app_key,
             &self.user_id,
             self.name.as_deref(),
             self.avatar_url.as_deref(),
+            call.now_ms,
         )
         .await?;
-        Ok(Reply::ok())
+        Ok(())
     }
 }
 

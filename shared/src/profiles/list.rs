@@ -138,8 +138,8 @@ pub async fn list(
     page: u32,
     page_size: u32,
     order: Order,
+    now_ms: i64,
 ) -> Result<(Vec<Profile>, Stats), ApiError> {
-    let now_ms = state.clock.now_ms();
     let mut stats = Stats::default();
     let page = u64::from(page.max(1));
     let page_size = page_size.clamp(1, MAX_PAGE_SIZE);

@@ -123,6 +123,7 @@ pub async fn set(
     app: &App,
     user_id: &str,
     changes: &Changes,
+    now_ms: i64,
 ) -> Result<(), ApiError> {
     changes.check_declared(app)?;
     let app_key = app.app_key.as_str();
@@ -151,7 +152,6 @@ pub async fn set(
             Some(user) if user.state == UserState::Active => user,
             _ => return Err(ApiError::UserNotFound(user_id.to_owned())),
         };
-        let now_ms = state.clock.now_ms();
         let read_version = stored.as_ref().map(|s| s.profile.version);
         let mut profile = stored.map(|s| s.profile).unwrap_or_else(|| Profile {
             user_id: user_id.to_owned(),
