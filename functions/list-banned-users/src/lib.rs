@@ -2,6 +2,7 @@
 //! `pageSize` (default 50, at most 1,000); without `page` (or with 0), the first 1,000.
 
 use serde::{Deserialize, Serialize};
+use shared::paging::NumberedPaging;
 use shared::{ApiError, Call, Operation, clock, moderation};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -10,15 +11,15 @@ pub const MAX_PAGE_SIZE: u32 = 1_000;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListBannedUsers {
-    pub page: Option<u32>,
-    pub page_size: Option<u32>,
+    #[serde(flatten)]
+    pub paging: NumberedPaging,
 }
 
 impl ListBannedUsers {
     /// `(skip, take)`.
     fn window(&self) -> (usize, usize) {
-        let size = self.page_size.unwrap_or(DEFAULT_PAGE_SIZE) as usize;
-        match self.page {
+        let size = self.paging.size(DEFAULT_PAGE_SIZE) as usize;
+        match self.paging.page {
             None | Some(0) => (0, MAX_PAGE_SIZE as usize),
             Some(page) => ((page as usize - 1).saturating_mul(size), size),
         }
@@ -47,14 +48,7 @@ impl Operation for ListBannedUsers {
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
-        match self.page_size {
-            Some(0) => return Err(ApiError::invalid("pageSize", "must be at least 1")),
-            Some(size) if size > MAX_PAGE_SIZE => {
-                return Err(ApiError::too_long("pageSize", MAX_PAGE_SIZE));
-            }
-            _ => {}
-        }
-        Ok(())
+        self.paging.validate(MAX_PAGE_SIZE)
     }
 
     async fn run(self, call: Call) -> Result<BannedUsers, ApiError> {
@@ -77,7 +71,9 @@ mod tests {
     use super::*;
 
     fn list(page: Option<u32>, page_size: Option<u32>) -> ListBannedUsers {
-        ListBannedUsers { page, page_size }
+        ListBannedUsers {
+            paging: NumberedPaging { page, page_size },
+        }
     }
 
     #[test]

@@ -31,14 +31,7 @@ impl Operation for ListChannelTypeMute {
 
     fn validate(&self) -> Result<(), ApiError> {
         moderation::check_person_channel_type("channelType", &self.channel_type, false)?;
-        match self.page_size {
-            Some(0) => return Err(ApiError::invalid("pageSize", "must be at least 1")),
-            Some(size) if size > MAX_PAGE_SIZE => {
-                return Err(ApiError::too_long("pageSize", MAX_PAGE_SIZE));
-            }
-            _ => {}
-        }
-        Ok(())
+        shared::paging::check_page_size(self.page_size, MAX_PAGE_SIZE)
     }
 
     async fn run(self, call: Call) -> Result<MutedUsers, ApiError> {

@@ -2,6 +2,7 @@
 //! users whose purge is still running.
 
 use serde::{Deserialize, Serialize};
+use shared::paging::NumberedPaging;
 use shared::{ApiError, Call, Operation, lifecycle};
 
 pub const MAX_PAGE_SIZE: u32 = 50;
@@ -9,17 +10,17 @@ pub const MAX_PAGE_SIZE: u32 = 50;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListSoftDeletedUsers {
-    pub page: Option<u32>,
-    pub page_size: Option<u32>,
+    #[serde(flatten)]
+    pub paging: NumberedPaging,
 }
 
 impl ListSoftDeletedUsers {
     fn page(&self) -> u32 {
-        self.page.unwrap_or(1).max(1)
+        self.paging.page()
     }
 
     fn page_size(&self) -> u32 {
-        self.page_size.unwrap_or(MAX_PAGE_SIZE)
+        self.paging.size(MAX_PAGE_SIZE)
     }
 }
 
@@ -36,12 +37,7 @@ impl Operation for ListSoftDeletedUsers {
     const READ_ONLY: bool = true;
 
     fn validate(&self) -> Result<(), ApiError> {
-        if self.page_size() == 0 {
-            return Err(ApiError::invalid("pageSize", "must be at least 1"));
-        }
-        if self.page_size() > MAX_PAGE_SIZE {
-            return Err(ApiError::too_long("pageSize", MAX_PAGE_SIZE));
-        }
+        self.paging.validate(MAX_PAGE_SIZE)?;
         if self.page() > 10_000 {
             return Err(ApiError::too_long("page", 10_000));
         }
@@ -67,16 +63,20 @@ mod tests {
     #[test]
     fn page_size_limits() {
         let list = |page_size| ListSoftDeletedUsers {
-            page: None,
-            page_size,
+            paging: NumberedPaging {
+                page: None,
+                page_size,
+            },
         };
         assert!(list(None).validate().is_ok());
         assert_eq!(list(Some(51)).validate().unwrap_err().code(), 1005);
         assert_eq!(list(Some(0)).validate().unwrap_err().code(), 1002);
         assert_eq!(
             ListSoftDeletedUsers {
-                page: Some(0),
-                page_size: None
+                paging: NumberedPaging {
+                    page: Some(0),
+                    page_size: None
+                }
             }
             .page(),
             1

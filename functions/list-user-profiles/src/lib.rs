@@ -4,14 +4,15 @@
 //! `shared::profiles`).
 
 use serde::{Deserialize, Serialize};
+use shared::paging::NumberedPaging;
 use shared::profiles::{self, Order};
 use shared::{ApiError, Call, Operation};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListUserProfiles {
-    pub page: Option<u32>,
-    pub page_size: Option<u32>,
+    #[serde(flatten)]
+    pub paging: NumberedPaging,
     pub order: Option<u8>,
 }
 
@@ -36,28 +37,16 @@ impl Operation for ListUserProfiles {
     // Not read-only: it remembers where the page ended, which a replayed request must not do.
 
     fn validate(&self) -> Result<(), ApiError> {
-        match self.page_size {
-            Some(0) => return Err(ApiError::invalid("pageSize", "must be at least 1")),
-            Some(size) if size > profiles::MAX_PAGE_SIZE => {
-                return Err(ApiError::too_long("pageSize", profiles::MAX_PAGE_SIZE));
-            }
-            _ => {}
-        }
-        if !matches!(self.order, None | Some(0) | Some(1)) {
-            return Err(ApiError::invalid(
-                "order",
-                "must be 0 (ascending) or 1 (descending)",
-            ));
-        }
-        Ok(())
+        self.paging.validate(profiles::MAX_PAGE_SIZE)?;
+        shared::paging::check_order(self.order)
     }
 
     async fn run(self, call: Call) -> Result<ProfilePage, ApiError> {
         let (users, _) = profiles::list(
             &call.state,
             &call.app.app_key,
-            self.page.unwrap_or(1).max(1),
-            self.page_size.unwrap_or(profiles::DEFAULT_PAGE_SIZE),
+            self.paging.page(),
+            self.paging.size(profiles::DEFAULT_PAGE_SIZE),
             self.order(),
             call.now_ms,
         )
@@ -72,8 +61,7 @@ mod tests {
 
     fn list(page: Option<u32>, page_size: Option<u32>, order: Option<u8>) -> ListUserProfiles {
         ListUserProfiles {
-            page,
-            page_size,
+            paging: NumberedPaging { page, page_size },
             order,
         }
     }
