@@ -110,10 +110,7 @@ pub async fn create(state: &State, changes: AppChanges) -> Result<App, ApiError>
         sk: table::SK_APP.to_owned(),
         app: app.clone(),
     })?;
-    state
-        .db
-        .put_item()
-        .table_name(&state.table)
+    crate::db::put_item(state)
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(PK)")
         .send()
@@ -130,10 +127,7 @@ pub async fn load(state: &State, app_key: &str) -> Result<Option<Arc<App>>, ApiE
 
 /// Reads an app straight from the table (strongly consistent), bypassing the cache.
 pub async fn fetch(state: &State, app_key: &str) -> Result<Option<App>, ApiError> {
-    let out = state
-        .db
-        .get_item()
-        .table_name(&state.table)
+    let out = crate::db::get_item(state)
         .set_key(Some(app_key_attr(app_key)))
         .consistent_read(true)
         .send()
@@ -192,10 +186,7 @@ pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result
     if sets.is_empty() {
         return fetch(state, app_key).await?.ok_or_else(unknown_app);
     }
-    let out = state
-        .db
-        .update_item()
-        .table_name(&state.table)
+    let out = crate::db::update_item(state)
         .set_key(Some(app_key_attr(app_key)))
         .update_expression(format!("SET {}", sets.join(", ")))
         .condition_expression("attribute_exists(PK)")
@@ -216,10 +207,7 @@ pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result
 /// Replaces the app secret. Every access token of the app dies with the old secret, because
 /// token keys are derived from it.
 pub async fn rotate_secret(state: &State, app_key: &str) -> Result<App, ApiError> {
-    let out = state
-        .db
-        .update_item()
-        .table_name(&state.table)
+    let out = crate::db::update_item(state)
         .set_key(Some(app_key_attr(app_key)))
         .update_expression("SET appSecret = :secret")
         .condition_expression("attribute_exists(PK)")

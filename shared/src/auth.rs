@@ -151,10 +151,7 @@ pub async fn remember_nonce(
         nonce: headers.nonce.clone(),
         ttl: keep_until_s,
     };
-    let result = state
-        .db
-        .put_item()
-        .table_name(&state.table)
+    let result = crate::db::put_item(state)
         .set_item(Some(nonce.item()?))
         .condition_expression("attribute_not_exists(PK) OR #ttl < :now")
         .expression_attribute_names("#ttl", table::TTL)

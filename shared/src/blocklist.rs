@@ -7,7 +7,6 @@ use crate::edges::{self, Fetched, Item, Kind};
 use crate::error::ApiError;
 use crate::state::State;
 use crate::table;
-use crate::users::{self, UserState};
 
 /// `user_id` blocks each target (all must exist and be active). Already blocked: kept as is
 /// (same `addedAt`). All or nothing: over the limit, nothing is added (403/20106).
@@ -185,22 +184,15 @@ pub async fn page(
     page_size: usize,
     start: Option<Item>,
 ) -> Result<(Vec<String>, Option<Item>), ApiError> {
-    let key = &app.app_key;
-    let (user, (items, next)) = tokio::try_join!(
-        users::get(state, key, user_id),
-        edges::page(
-            state,
-            key,
-            user_id,
-            table::SK_BLOCK_PREFIX,
-            false,
-            page_size,
-            start
-        )
-    )?;
-    if user.is_none_or(|u| u.state != UserState::Active) {
-        return Err(ApiError::UserNotFound(user_id.to_owned()));
-    }
+    let (items, next) = edges::page_of_active_user(
+        state,
+        &app.app_key,
+        user_id,
+        table::SK_BLOCK_PREFIX,
+        page_size,
+        start,
+    )
+    .await?;
     let ids = items
         .iter()
         .filter_map(|item| db::text(item, edges::TARGET_ID).map(str::to_owned))

@@ -146,10 +146,7 @@ pub async fn disconnect(state: &State, connection_id: &str) -> Result<(), ApiErr
     if !valid_connection_id(connection_id) {
         return Ok(());
     }
-    let out = state
-        .db
-        .delete_item()
-        .table_name(&state.table)
+    let out = crate::db::delete_item(state)
         .set_key(Some(lookup_key(connection_id)))
         .return_values(ReturnValue::AllOld)
         .send()
@@ -159,10 +156,7 @@ pub async fn disconnect(state: &State, connection_id: &str) -> Result<(), ApiErr
         .as_ref()
         .and_then(|a| text(a, table::EDGE_TO))
     {
-        state
-            .db
-            .delete_item()
-            .table_name(&state.table)
+        crate::db::delete_item(state)
             .set_key(Some(user_conn_key(user_pk, connection_id)))
             .send()
             .await?;
@@ -179,10 +173,7 @@ pub async fn heartbeat(state: &State, connection_id: &str) -> Result<bool, ApiEr
     let now = state.clock.now_ms();
     let expires = now + state.connections.ttl_ms;
     let extend = |key: Item| {
-        state
-            .db
-            .update_item()
-            .table_name(&state.table)
+        crate::db::update_item(state)
             .set_key(Some(key))
             .update_expression("SET expiresAtMs = :expires, #ttl = :ttl")
             .condition_expression("attribute_exists(PK) AND expiresAtMs > :now")
@@ -222,10 +213,7 @@ pub async fn is_online(state: &State, app_key: &str, user_id: &str) -> Result<bo
     let now = state.clock.now_ms();
     let mut start = None;
     loop {
-        let out = state
-            .db
-            .query()
-            .table_name(&state.table)
+        let out = crate::db::query(state)
             .key_condition_expression("PK = :pk AND begins_with(SK, :conn)")
             .filter_expression("expiresAtMs > :now")
             .expression_attribute_values(":pk", s(table::user_pk(app_key, user_id)))
@@ -285,10 +273,7 @@ pub async fn close_user(
     let mut ids = Vec::new();
     let mut start = None;
     loop {
-        let mut query = state
-            .db
-            .query()
-            .table_name(&state.table)
+        let mut query = crate::db::query(state)
             .key_condition_expression("PK = :pk AND begins_with(SK, :conn)")
             .expression_attribute_values(":pk", s(&user_pk))
             .expression_attribute_values(":conn", s(table::SK_CONN_PREFIX))
@@ -338,10 +323,7 @@ pub async fn close_app(state: &State, app_key: &str) -> Result<usize, ApiError> 
     let mut closed = 0;
     let mut start = None;
     loop {
-        let out = state
-            .db
-            .query()
-            .table_name(&state.table)
+        let out = crate::db::query(state)
             .index_name(table::GSI1)
             .key_condition_expression("GSI1PK = :list")
             .expression_attribute_values(":list", s(table::list_pk(app_key, LIST_CONNECTIONS)))

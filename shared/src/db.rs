@@ -28,6 +28,38 @@ pub fn value<T: serde::Serialize>(value: T) -> Result<AttributeValue, ApiError> 
     Ok(serde_dynamo::to_attribute_value(value)?)
 }
 
+// ---- requests on the table: the client and the table name in one place --------------------
+
+pub fn query(state: &State) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    state.db.query().table_name(&state.table)
+}
+
+pub fn get_item(
+    state: &State,
+) -> aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder {
+    state.db.get_item().table_name(&state.table)
+}
+
+pub fn put_item(
+    state: &State,
+) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+    state.db.put_item().table_name(&state.table)
+}
+
+pub fn update_item(
+    state: &State,
+) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    state.db.update_item().table_name(&state.table)
+}
+
+pub fn delete_item(
+    state: &State,
+) -> aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder {
+    state.db.delete_item().table_name(&state.table)
+}
+
+// ---- attribute values ---------------------------------------------------------------------
+
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }

@@ -246,6 +246,26 @@ impl Fetched {
     }
 }
 
+/// One page of an active user's items whose `LSI1SK` starts with `prefix`, newest first, read
+/// beside the user record (`UserNotFound` if the user is unknown or inactive).
+pub async fn page_of_active_user(
+    state: &State,
+    app_key: &str,
+    user_id: &str,
+    prefix: &str,
+    page_size: usize,
+    start: Option<Item>,
+) -> Result<(Vec<Item>, Option<Item>), ApiError> {
+    let (user, page) = tokio::try_join!(
+        users::get(state, app_key, user_id),
+        page(state, app_key, user_id, prefix, false, page_size, start)
+    )?;
+    if user.is_none_or(|u| u.state != users::UserState::Active) {
+        return Err(ApiError::UserNotFound(user_id.to_owned()));
+    }
+    Ok(page)
+}
+
 /// One page of a user's items whose `LSI1SK` starts with `prefix`, by time (`forward`: oldest
 /// first). Reads `page_size + 1` items to know whether another page follows; the returned key is
 /// where the next page starts (`None` on the last page).
@@ -258,10 +278,7 @@ pub async fn page(
     page_size: usize,
     start: Option<Item>,
 ) -> Result<(Vec<Item>, Option<Item>), ApiError> {
-    let out = state
-        .db
-        .query()
-        .table_name(&state.table)
+    let out = crate::db::query(state)
         .index_name(table::LSI1)
         .key_condition_expression("PK = :pk AND begins_with(#sort, :prefix)")
         .expression_attribute_names("#sort", table::LSI1SK)
@@ -301,10 +318,7 @@ pub async fn all_sks(
     let mut sks = Vec::new();
     let mut start = None;
     loop {
-        let out = state
-            .db
-            .query()
-            .table_name(&state.table)
+        let out = crate::db::query(state)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
             .expression_attribute_values(":pk", s(table::user_pk(app_key, user_id)))
             .expression_attribute_values(":prefix", s(prefix))

@@ -24,6 +24,7 @@ pub mod profiles;
 pub mod purge;
 pub mod state;
 pub mod table;
+pub mod testing;
 pub mod token;
 pub mod users;
 pub mod validate;

@@ -58,10 +58,7 @@ pub async fn soft_delete(
     let updates = user_ids.iter().map(|user_id| {
         let operation_id = &operation_id;
         async move {
-            let result = state
-                .db
-                .update_item()
-                .table_name(&state.table)
+            let result = crate::db::update_item(state)
                 .set_key(Some(users::key(&app.app_key, user_id)))
                 .update_expression(
                     "SET #state = :deleted, deletedAt = :now, lastDeletedAt = :now, purgeState = :pending, \
@@ -109,10 +106,7 @@ pub async fn restore(
     now: i64,
 ) -> Result<String, ApiError> {
     let updates = user_ids.iter().map(|user_id| async move {
-        let result = state
-            .db
-            .update_item()
-            .table_name(&state.table)
+        let result = crate::db::update_item(state)
             .set_key(Some(users::key(&app.app_key, user_id)))
             .update_expression(
                 "SET #state = :active, restoredAt = :now \
@@ -171,10 +165,7 @@ pub async fn list_soft_deleted(
     let mut ids = Vec::new();
     let mut start = None;
     loop {
-        let out = state
-            .db
-            .query()
-            .table_name(&state.table)
+        let out = crate::db::query(state)
             .index_name(table::GSI1)
             .key_condition_expression("GSI1PK = :list")
             .expression_attribute_values(":list", s(table::list_pk(app_key, LIST_SOFT_DELETED)))
@@ -218,10 +209,7 @@ pub async fn delete_test_user(state: &State, app: &App, user_id: &str) -> Result
         .await?
         .ok_or_else(|| ApiError::UserNotFound(user_id.to_owned()))?;
     if user.state == UserState::Active {
-        let marked = state
-            .db
-            .update_item()
-            .table_name(&state.table)
+        let marked = crate::db::update_item(state)
             .set_key(Some(users::key(&app.app_key, user_id)))
             .update_expression("SET #state = :deleted, lastDeletedAt = :now, purgeState = :console")
             .condition_expression("#state = :active")

@@ -121,10 +121,7 @@ async fn query_list(
     let mut start = None;
     while items.len() < limit {
         let remaining = i32::try_from(limit - items.len()).unwrap_or(i32::MAX);
-        let mut query = state
-            .db
-            .query()
-            .table_name(&state.table)
+        let mut query = crate::db::query(state)
             .index_name(table::GSI1)
             .expression_attribute_names("#pk", table::GSI1PK)
             .expression_attribute_values(":pk", s(list_pk))

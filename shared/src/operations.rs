@@ -100,10 +100,7 @@ pub(crate) async fn put_operation(
         return crate::db::write_all(state, vec![crate::db::put(item)?, crate::db::put(ticket)?])
             .await;
     }
-    state
-        .db
-        .put_item()
-        .table_name(&state.table)
+    crate::db::put_item(state)
         .set_item(Some(item))
         .send()
         .await?;
@@ -121,10 +118,7 @@ pub(crate) async fn set_results(
     if results.is_empty() {
         return Ok(());
     }
-    let mut request = state
-        .db
-        .update_item()
-        .table_name(&state.table)
+    let mut request = crate::db::update_item(state)
         .set_key(Some(OperationRecord::key_of(app_key, operation_id)))
         .condition_expression("attribute_exists(PK)")
         .expression_attribute_names("#users", "users");
@@ -155,10 +149,7 @@ pub async fn get_operation(
     operation_id: &str,
 ) -> Result<Operation, ApiError> {
     let not_found = || ApiError::NotFound(format!("operation {operation_id} does not exist"));
-    let out = state
-        .db
-        .get_item()
-        .table_name(&state.table)
+    let out = crate::db::get_item(state)
         .set_key(Some(OperationRecord::key_of(app_key, operation_id)))
         .consistent_read(true)
         .send()

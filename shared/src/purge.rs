@@ -123,10 +123,7 @@ pub async fn on_user_change(
         tracing::info!(pk = %image.pk, removed = purged.removed, "purge checkpointed; it continues from the stream");
         return checkpoint(state, image, purged.removed, "purgeUpdatedAt").await;
     }
-    let finished = state
-        .db
-        .update_item()
-        .table_name(&state.table)
+    let finished = crate::db::update_item(state)
         .set_key(Some(crate::users::key(app_key, user_id)))
         .update_expression("SET purgeState = :done, purgedAt = :now REMOVE #name, avatarUrl")
         .condition_expression("#state = :deleted AND purgeOperation = :operation")
@@ -156,10 +153,7 @@ async fn checkpoint(
     removed: usize,
     stamp: &str,
 ) -> Result<(), ApiError> {
-    let result = state
-        .db
-        .update_item()
-        .table_name(&state.table)
+    let result = crate::db::update_item(state)
         .key(table::PK, s(&image.pk))
         .key(table::SK, s(table::SK_USER))
         .update_expression(
@@ -193,10 +187,7 @@ async fn current_user(
     state: &State,
     user_pk: &str,
 ) -> Result<HashMap<String, AttributeValue>, ApiError> {
-    let out = state
-        .db
-        .get_item()
-        .table_name(&state.table)
+    let out = crate::db::get_item(state)
         .key(table::PK, s(user_pk))
         .key(table::SK, s(table::SK_USER))
         .projection_expression(
@@ -302,10 +293,7 @@ pub async fn purge_user_data(
     let pk = table::user_pk(app_key, user_id);
     let mut start = None;
     loop {
-        let out = state
-            .db
-            .query()
-            .table_name(&state.table)
+        let out = crate::db::query(state)
             .key_condition_expression("PK = :pk")
             .expression_attribute_values(":pk", s(&pk))
             .projection_expression("PK, SK")
@@ -385,10 +373,7 @@ async fn remove_blocks_of(state: &State, user_pk: &str) -> Result<usize, ApiErro
         if attempt > 0 {
             tokio::time::sleep(crate::db::backoff(attempt)).await;
         }
-        let out = state
-            .db
-            .query()
-            .table_name(&state.table)
+        let out = crate::db::query(state)
             .index_name(table::EDGES)
             .key_condition_expression("#edge = :pk")
             .filter_expression("begins_with(SK, :block)")
@@ -507,10 +492,7 @@ pub async fn sweep(
     for shard in TICKET_SHARDS.chars() {
         let mut start = None;
         loop {
-            let mut query = state
-                .db
-                .query()
-                .table_name(&state.table)
+            let mut query = crate::db::query(state)
                 .key_condition_expression("PK = :pk AND SK < :cutoff")
                 .expression_attribute_values(":pk", s(PurgeTicket::shard_pk(shard)))
                 .expression_attribute_values(":cutoff", s(PurgeTicket::older_than(cutoff)))
@@ -595,10 +577,7 @@ async fn sweep_operation(
     if settled.len() == pending.len() {
         let key = db::key_of(ticket)
             .ok_or_else(|| ApiError::Internal("a ticket without a key".into()))?;
-        state
-            .db
-            .delete_item()
-            .table_name(&state.table)
+        crate::db::delete_item(state)
             .set_key(Some(key))
             .send()
             .await?;

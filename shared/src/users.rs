@@ -111,10 +111,7 @@ async fn update_existing(
 ) -> Result<Existing, ApiError> {
     let mut sets = vec!["#name = :name"];
     let mut removes = vec![];
-    let mut request = state
-        .db
-        .update_item()
-        .table_name(&state.table)
+    let mut request = crate::db::update_item(state)
         .set_key(Some(key(&app.app_key, user_id)))
         .condition_expression("attribute_exists(PK) AND #state = :active")
         .expression_attribute_names("#name", "name")
@@ -240,10 +237,7 @@ pub async fn upsert_for_token(
 
 /// A user record, strongly consistent (read-after-write for the app's backend).
 pub async fn get(state: &State, app_key: &str, user_id: &str) -> Result<Option<User>, ApiError> {
-    let out = state
-        .db
-        .get_item()
-        .table_name(&state.table)
+    let out = crate::db::get_item(state)
         .set_key(Some(key(app_key, user_id)))
         .consistent_read(true)
         .send()
@@ -273,10 +267,7 @@ pub async fn update(
 ) -> Result<(), ApiError> {
     let mut sets = vec!["updatedAt = :now"];
     let mut removes = vec![];
-    let mut request = state
-        .db
-        .update_item()
-        .table_name(&state.table)
+    let mut request = crate::db::update_item(state)
         .set_key(Some(key(app_key, user_id)))
         .condition_expression("attribute_exists(PK) AND #state = :active")
         .expression_attribute_names("#state", "state")
@@ -320,10 +311,7 @@ pub async fn expire_tokens(
     expires_at_ms: i64,
 ) -> Result<(), ApiError> {
     let updates = user_ids.iter().map(|user_id| async move {
-        let result = state
-            .db
-            .update_item()
-            .table_name(&state.table)
+        let result = crate::db::update_item(state)
             .set_key(Some(key(app_key, user_id)))
             .update_expression("SET tokensValidAfter = :t")
             .condition_expression(

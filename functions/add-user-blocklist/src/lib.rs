@@ -46,17 +46,15 @@ impl Operation for AddUserBlocklist {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::assert_id_list_limit;
 
     #[test]
     fn limits_follow_the_contract() {
-        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
         let add = |targets| AddUserBlocklist {
             user_id: "alice".into(),
             target_user_ids: targets,
         };
-        assert!(add(ids(20)).validate().is_ok());
-        assert_eq!(add(ids(21)).validate().unwrap_err().code(), 1005);
-        assert_eq!(add(ids(0)).validate().unwrap_err().code(), 1002);
+        assert_id_list_limit(20, |targets| add(targets).validate());
         let err = add(vec!["bob".into(), "alice".into()])
             .validate()
             .unwrap_err();

@@ -35,22 +35,10 @@ impl Operation for BatchGetUserProfiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::assert_id_list_limit;
 
     #[test]
     fn at_most_twenty_users() {
-        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
-        assert!(
-            BatchGetUserProfiles { user_ids: ids(20) }
-                .validate()
-                .is_ok()
-        );
-        let err = BatchGetUserProfiles { user_ids: ids(21) }
-            .validate()
-            .unwrap_err();
-        assert_eq!(err.code(), 1005);
-        let err = BatchGetUserProfiles { user_ids: ids(0) }
-            .validate()
-            .unwrap_err();
-        assert_eq!(err.code(), 1002);
+        assert_id_list_limit(20, |user_ids| BatchGetUserProfiles { user_ids }.validate());
     }
 }

@@ -46,17 +46,10 @@ impl Operation for BatchGetUserTags {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::assert_id_list_limit;
 
     #[test]
     fn at_most_fifty_valid_users() {
-        let get = |n: usize| {
-            BatchGetUserTags {
-                user_ids: (0..n).map(|i| format!("u{i}")).collect(),
-            }
-            .validate()
-        };
-        assert!(get(50).is_ok());
-        assert_eq!(get(51).unwrap_err().code(), 1005);
-        assert_eq!(get(0).unwrap_err().code(), 1002);
+        assert_id_list_limit(50, |user_ids| BatchGetUserTags { user_ids }.validate());
     }
 }

@@ -54,7 +54,7 @@ mod tests {
 
     fn set(users: usize, tags: Vec<String>) -> Result<(), ApiError> {
         BatchSetUserTags {
-            user_ids: (0..users).map(|i| format!("u{i}")).collect(),
+            user_ids: shared::testing::ids(users),
             tags,
         }
         .validate()

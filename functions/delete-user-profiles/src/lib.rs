@@ -28,18 +28,11 @@ impl Operation for DeleteUserProfiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::assert_id_list_limit;
 
     #[test]
     fn at_most_twenty_valid_users() {
-        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
-        assert!(DeleteUserProfiles { user_ids: ids(20) }.validate().is_ok());
-        assert_eq!(
-            DeleteUserProfiles { user_ids: ids(21) }
-                .validate()
-                .unwrap_err()
-                .code(),
-            1005
-        );
+        assert_id_list_limit(20, |user_ids| DeleteUserProfiles { user_ids }.validate());
         let bad = DeleteUserProfiles {
             user_ids: vec!["a#b".into()],
         };

@@ -48,51 +48,16 @@ impl Operation for ExpireAccessToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::{assert_id_list_limit, ids};
 
     #[test]
     fn limits_follow_the_contract() {
-        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
-        assert!(
-            ExpireAccessToken {
-                user_ids: ids(20),
-                expires_at: 1,
-                disconnect: None
-            }
-            .validate()
-            .is_ok()
-        );
-        assert_eq!(
-            ExpireAccessToken {
-                user_ids: ids(21),
-                expires_at: 1,
-                disconnect: None
-            }
-            .validate()
-            .unwrap_err()
-            .code(),
-            1005
-        );
-        assert_eq!(
-            ExpireAccessToken {
-                user_ids: ids(0),
-                expires_at: 1,
-                disconnect: None
-            }
-            .validate()
-            .unwrap_err()
-            .code(),
-            1002
-        );
-        assert_eq!(
-            ExpireAccessToken {
-                user_ids: ids(1),
-                expires_at: -1,
-                disconnect: None
-            }
-            .validate()
-            .unwrap_err()
-            .code(),
-            1002
-        );
+        let expire = |user_ids, expires_at| ExpireAccessToken {
+            user_ids,
+            expires_at,
+            disconnect: None,
+        };
+        assert_id_list_limit(20, |user_ids| expire(user_ids, 1).validate());
+        assert_eq!(expire(ids(1), -1).validate().unwrap_err().code(), 1002);
     }
 }

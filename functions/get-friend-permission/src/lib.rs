@@ -50,18 +50,10 @@ impl Operation for GetFriendPermission {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::assert_id_list_limit;
 
     #[test]
     fn limits_follow_the_contract() {
-        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
-        assert!(
-            GetFriendPermission { user_ids: ids(100) }
-                .validate()
-                .is_ok()
-        );
-        let err = GetFriendPermission { user_ids: ids(101) }
-            .validate()
-            .unwrap_err();
-        assert_eq!(err.code(), 1005);
+        assert_id_list_limit(100, |user_ids| GetFriendPermission { user_ids }.validate());
     }
 }

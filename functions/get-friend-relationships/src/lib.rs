@@ -52,16 +52,16 @@ impl Operation for GetFriendRelationships {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::assert_id_list_limit;
 
     #[test]
     fn limits_follow_the_contract() {
-        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
-        let get = |target_ids| GetFriendRelationships {
-            user_id: "alice".into(),
-            target_ids,
-        };
-        assert!(get(ids(20)).validate().is_ok());
-        assert_eq!(get(ids(21)).validate().unwrap_err().code(), 1005);
-        assert_eq!(get(ids(0)).validate().unwrap_err().code(), 1002);
+        assert_id_list_limit(20, |target_ids| {
+            GetFriendRelationships {
+                user_id: "alice".into(),
+                target_ids,
+            }
+            .validate()
+        });
     }
 }

@@ -46,17 +46,15 @@ impl Operation for RemoveFriends {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::assert_id_list_limit;
 
     #[test]
     fn limits_follow_the_contract() {
-        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
         let remove = |target_ids| RemoveFriends {
             user_id: "alice".into(),
             target_ids,
         };
-        assert!(remove(ids(100)).validate().is_ok());
-        assert_eq!(remove(ids(101)).validate().unwrap_err().code(), 1005);
-        assert_eq!(remove(ids(0)).validate().unwrap_err().code(), 1002);
+        assert_id_list_limit(100, |targets| remove(targets).validate());
         assert_eq!(
             remove(vec!["a b".into()]).validate().unwrap_err().code(),
             1002

@@ -38,16 +38,16 @@ impl Operation for RemoveUserBlocklist {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::assert_id_list_limit;
 
     #[test]
     fn limits_follow_the_contract() {
-        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
-        let remove = |blocked| RemoveUserBlocklist {
-            user_id: "alice".into(),
-            blocked_user_ids: blocked,
-        };
-        assert!(remove(ids(20)).validate().is_ok());
-        assert_eq!(remove(ids(21)).validate().unwrap_err().code(), 1005);
-        assert_eq!(remove(ids(0)).validate().unwrap_err().code(), 1002);
+        assert_id_list_limit(20, |blocked_user_ids| {
+            RemoveUserBlocklist {
+                user_id: "alice".into(),
+                blocked_user_ids,
+            }
+            .validate()
+        });
     }
 }

@@ -33,16 +33,10 @@ impl Operation for RestoreUsers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::assert_id_list_limit;
 
     #[test]
     fn at_most_100_users() {
-        let ids: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
-        assert_eq!(
-            RestoreUsers { user_ids: ids }
-                .validate()
-                .unwrap_err()
-                .code(),
-            1005
-        );
+        assert_id_list_limit(100, |user_ids| RestoreUsers { user_ids }.validate());
     }
 }

@@ -38,16 +38,15 @@ impl Operation for SetFriendPermission {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::{assert_id_list_limit, ids};
 
     #[test]
     fn limits_follow_the_contract() {
-        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
         let set = |user_ids, permission_type| SetFriendPermission {
             user_ids,
             permission_type,
         };
-        assert!(set(ids(100), 3).validate().is_ok());
-        assert_eq!(set(ids(101), 1).validate().unwrap_err().code(), 1005);
+        assert_id_list_limit(100, |user_ids| set(user_ids, 3).validate());
         for bad in [0, 4, -1] {
             let err = set(ids(1), bad).validate().unwrap_err();
             assert!(err.to_string().starts_with("permissionType"), "{err}");

@@ -37,24 +37,10 @@ impl Operation for SoftDeleteUsers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::assert_id_list_limit;
 
     #[test]
     fn at_most_100_users() {
-        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
-        assert!(SoftDeleteUsers { user_ids: ids(100) }.validate().is_ok());
-        assert_eq!(
-            SoftDeleteUsers { user_ids: ids(101) }
-                .validate()
-                .unwrap_err()
-                .code(),
-            1005
-        );
-        assert_eq!(
-            SoftDeleteUsers { user_ids: vec![] }
-                .validate()
-                .unwrap_err()
-                .code(),
-            1002
-        );
+        assert_id_list_limit(100, |user_ids| SoftDeleteUsers { user_ids }.validate());
     }
 }

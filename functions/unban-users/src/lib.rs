@@ -29,14 +29,12 @@ impl Operation for UnbanUsers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::testing::assert_id_list_limit;
 
     #[test]
     fn at_most_twenty_valid_users() {
         let unban = |ids: Vec<String>| UnbanUsers { user_ids: ids }.validate();
-        let ids = |n: usize| (0..n).map(|i| format!("u{i}")).collect::<Vec<_>>();
-        assert!(unban(ids(20)).is_ok());
-        assert_eq!(unban(ids(21)).unwrap_err().code(), 1005);
-        assert_eq!(unban(vec![]).unwrap_err().code(), 1002);
+        assert_id_list_limit(20, unban);
         assert_eq!(unban(vec!["a b".into()]).unwrap_err().code(), 1002);
     }
 }

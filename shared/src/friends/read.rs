@@ -165,22 +165,15 @@ pub async fn requests(
     page_size: usize,
     start: Option<Item>,
 ) -> Result<(Vec<Request>, Option<Item>), ApiError> {
-    let key = &app.app_key;
-    let (user, (items, next)) = tokio::try_join!(
-        users::get(state, key, user_id),
-        edges::page(
-            state,
-            key,
-            user_id,
-            table::SK_FRIEND_REQUEST_PREFIX,
-            false,
-            page_size,
-            start
-        )
-    )?;
-    if user.is_none_or(|u| u.state != UserState::Active) {
-        return Err(ApiError::UserNotFound(user_id.to_owned()));
-    }
+    let (items, next) = edges::page_of_active_user(
+        state,
+        &app.app_key,
+        user_id,
+        table::SK_FRIEND_REQUEST_PREFIX,
+        page_size,
+        start,
+    )
+    .await?;
     let requests = items
         .iter()
         .filter_map(|item| {

@@ -65,10 +65,7 @@ pub(super) async fn read_node(
         .ok_or_else(|| {
             ApiError::Internal(format!("no tree level has prefixes of {}", prefix.len()))
         })?;
-    let out = state
-        .db
-        .get_item()
-        .table_name(&state.table)
+    let out = crate::db::get_item(state)
         .key(table::PK, s(table::profile_counts_pk(app_key)))
         .key(table::SK, s(node_sk(prefix)))
         .consistent_read(true)

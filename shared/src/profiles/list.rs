@@ -34,10 +34,7 @@ pub(super) async fn remembered(
     now_ms: i64,
     stats: &mut Stats,
 ) -> Result<Option<String>, ApiError> {
-    let out = state
-        .db
-        .get_item()
-        .table_name(&state.table)
+    let out = crate::db::get_item(state)
         .set_key(Some(PageMemory::key_of(
             app_key,
             &walk(order, page_size, page),
@@ -70,10 +67,7 @@ pub(super) async fn remember(
         ttl: now_ms / 1000 + PAGE_MEMORY_SECONDS,
     }
     .item()?;
-    state
-        .db
-        .put_item()
-        .table_name(&state.table)
+    crate::db::put_item(state)
         .set_item(Some(item))
         .send()
         .await?;
@@ -95,10 +89,7 @@ pub(super) async fn query_page(
     let mut exclusive_start = None;
     loop {
         let missing = wanted.saturating_sub(found.len() as u64);
-        let mut query = state
-            .db
-            .query()
-            .table_name(&state.table)
+        let mut query = crate::db::query(state)
             .index_name(table::GSI1)
             .scan_index_forward(order == Order::Ascending)
             .limit(i32::try_from(missing).unwrap_or(i32::MAX))

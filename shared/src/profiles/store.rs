@@ -251,10 +251,7 @@ pub(super) async fn read(
     app_key: &str,
     user_id: &str,
 ) -> Result<Option<Stored>, ApiError> {
-    let out = state
-        .db
-        .get_item()
-        .table_name(&state.table)
+    let out = crate::db::get_item(state)
         .set_key(Some(profile_key(app_key, user_id)))
         .consistent_read(true)
         .send()
