@@ -63,8 +63,13 @@ pub async fn verify(state: &State, token: &str) -> Result<VerifiedToken, VerifyE
     let Some(unverified) = token::peek(token) else {
         return reject(Rejection::Invalid);
     };
+    // A forged `app` claim costs one read per container per minute, not one per attempt.
+    if state.apps.known_absent(&unverified.app) {
+        return reject(Rejection::UnknownApp);
+    }
     let records = records(state, &unverified.app, &unverified.sub).await?;
     let Some(app) = records.app else {
+        state.apps.store(&unverified.app, None);
         return reject(Rejection::UnknownApp);
     };
     let Some(claims) = token::decode(&state.token_secret, &app, token) else {

@@ -133,17 +133,39 @@ pub fn from_item(item: HashMap<String, AttributeValue>) -> Result<App, ApiError>
 /// the app as stored now is checked beside it (`crate::auth`). Console changes made in another
 /// container reach a cached copy's settings within the TTL; the secret and status are checked
 /// against the stored app on every request.
+///
+/// Keys found to name no app are remembered too, for [`ABSENT_TTL`]: a flood of requests with
+/// made-up App-Keys (or `$connect` tokens with forged `app` claims) then costs one read per key
+/// per container per minute. At most [`MAX_ABSENT`] such keys are kept, so the flood cannot grow
+/// the container's memory; past that, expired ones are dropped, then all of them.
 pub struct AppCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Arc<App>)>>,
+    entries: Mutex<Entries>,
+}
+
+/// How long a key that names no app is answered from the cache.
+pub const ABSENT_TTL: Duration = Duration::from_secs(60);
+/// How many keys that name no app a container remembers at most.
+pub const MAX_ABSENT: usize = 10_000;
+
+#[derive(Default)]
+struct Entries {
+    apps: HashMap<String, (Instant, Arc<App>)>,
+    absent: HashMap<String, Instant>,
 }
 
 impl AppCache {
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
         }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// How long an entry is served without a re-read.
@@ -151,52 +173,54 @@ impl AppCache {
         self.ttl
     }
 
-    fn cached(&self, app_key: &str, max_age: Duration) -> Option<Arc<App>> {
-        let entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries
-            .get(app_key)
-            .filter(|(at, _)| at.elapsed() < max_age)
-            .map(|(_, app)| app.clone())
-    }
-
-    /// Caches what a strongly consistent read found (`None`: the app is gone).
+    /// Caches what a strongly consistent read found (`None`: no such app).
     pub fn store(&self, app_key: &str, app: Option<Arc<App>>) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = self.entries();
         match app {
             Some(app) => {
-                entries.insert(app_key.to_owned(), (Instant::now(), app));
+                entries.absent.remove(app_key);
+                entries
+                    .apps
+                    .insert(app_key.to_owned(), (Instant::now(), app));
             }
             None => {
-                entries.remove(app_key);
+                entries.apps.remove(app_key);
+                if entries.absent.len() >= MAX_ABSENT {
+                    entries.absent.retain(|_, at| at.elapsed() < ABSENT_TTL);
+                }
+                if entries.absent.len() >= MAX_ABSENT {
+                    entries.absent.clear();
+                }
+                entries.absent.insert(app_key.to_owned(), Instant::now());
             }
         }
     }
 
     /// The cached app, if the container read it within the TTL (no I/O).
     pub fn peek(&self, app_key: &str) -> Option<Arc<App>> {
-        self.cached(app_key, self.ttl)
+        self.entries()
+            .apps
+            .get(app_key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, app)| app.clone())
+    }
+
+    /// Whether a read within the last [`ABSENT_TTL`] found no app under this key (no I/O).
+    pub fn known_absent(&self, app_key: &str) -> bool {
+        self.entries()
+            .absent
+            .get(app_key)
+            .is_some_and(|at| at.elapsed() < ABSENT_TTL)
     }
 
     /// Puts an app in the cache as if it had just been read (tests start warm with it).
     pub fn remember(&self, app: Arc<App>) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries.insert(app.app_key.clone(), (Instant::now(), app));
+        self.store(&app.app_key.clone(), Some(app));
     }
 
     pub fn forget(&self, app_key: &str) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries.remove(app_key);
+        let mut entries = self.entries();
+        entries.apps.remove(app_key);
+        entries.absent.remove(app_key);
     }
 }

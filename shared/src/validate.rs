@@ -84,6 +84,23 @@ pub fn ext_key(field: &str, key: &str) -> Result<(), ApiError> {
 }
 
 /// Duplicates removed, first occurrence kept, so batch writes never touch an item twice.
+/// 2000-01-01T00:00:00Z in Unix milliseconds: the earliest time a request may name.
+pub const YEAR_2000_MS: i64 = 946_684_800_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// A time in Unix milliseconds that is plausible: from the year 2000 to a day from `now_ms`
+/// (400/1002 otherwise). Seconds, microseconds or a far future would expire tokens for ever.
+pub fn plausible_ms(field: &str, value: i64, now_ms: i64) -> Result<(), ApiError> {
+    if (YEAR_2000_MS..=now_ms.saturating_add(DAY_MS)).contains(&value) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            "must be Unix milliseconds from the year 2000 to a day from now",
+        ))
+    }
+}
+
 pub fn dedup(values: &[String]) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     values
@@ -133,5 +150,30 @@ mod tests {
         for bad in ["ext_", "color", "ext_a-b", "EXT_a", "ext_é"] {
             assert_eq!(ext_key("p", bad).unwrap_err().code(), 1002, "{bad}");
         }
+    }
+
+    #[test]
+    fn times_are_plausible_unix_milliseconds() {
+        let now = 1_764_000_000_000;
+        for ok in [YEAR_2000_MS, now, now + DAY_MS] {
+            assert!(plausible_ms("t", ok, now).is_ok(), "{ok}");
+        }
+        for bad in [
+            0,
+            1,
+            YEAR_2000_MS - 1,
+            now / 1000,
+            now * 1000,
+            now + DAY_MS + 1,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            assert_eq!(
+                plausible_ms("t", bad, now).unwrap_err().code(),
+                1002,
+                "{bad}"
+            );
+        }
+        assert!(plausible_ms("t", i64::MAX, i64::MAX).is_ok(), "no overflow");
     }
 }

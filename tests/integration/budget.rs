@@ -75,7 +75,7 @@ async fn every_operation_stays_within_its_documented_budget() {
         &log,
         signed(
             "/v4/auth/access-token/expire",
-            json!({"userIds": ["alice"], "expiresAt": 1}),
+            json!({"userIds": ["alice"], "expiresAt": 946_684_800_000_i64}),
         ),
     )
     .await;
@@ -83,7 +83,7 @@ async fn every_operation_stays_within_its_documented_budget() {
         &log,
         signed(
             "/v4/auth/access-token/expire",
-            json!({"userIds": ["alice", "bob"], "expiresAt": 1}),
+            json!({"userIds": ["alice", "bob"], "expiresAt": 946_684_800_000_i64}),
         ),
     )
     .await;
@@ -92,7 +92,7 @@ async fn every_operation_stays_within_its_documented_budget() {
         &log,
         signed(
             "/v4/auth/access-token/expire",
-            json!({"userIds": ["alice"], "expiresAt": 1, "disconnect": true}),
+            json!({"userIds": ["alice"], "expiresAt": 946_684_800_000_i64, "disconnect": true}),
         ),
     )
     .await;

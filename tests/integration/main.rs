@@ -1,6 +1,7 @@
 //! Integration tests against DynamoDB Local. Each test makes its own app, so tests run in
 //! parallel without seeing each other.
 
+mod abuse;
 mod aws_semantics;
 mod bad_input;
 mod blocklist;

@@ -252,3 +252,23 @@ async fn the_console_needs_the_admin_token() {
         .await;
     assert_eq!(missing.outcome(), (404, 1015));
 }
+
+#[tokio::test]
+async fn timestamps_at_both_ends_of_the_64_bit_range_are_stale_not_a_panic() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    for timestamp in [i64::MIN, i64::MAX, -1, 0] {
+        let mut request = post(GET, json!({"userId": "dave"}).to_string());
+        sign_headers(
+            request.headers_mut(),
+            &app.app_key,
+            &app.app_secret,
+            timestamp,
+        );
+        assert_eq!(
+            env.send(request).await.outcome(),
+            (401, 1004),
+            "{timestamp}"
+        );
+    }
+}

@@ -54,7 +54,7 @@ async fn expire_kills_tokens_issued_before_and_keeps_those_after() {
     env.call(
         &app,
         "/v4/auth/access-token/expire",
-        json!({"userIds": ["alice"], "expiresAt": 1}),
+        json!({"userIds": ["alice"], "expiresAt": 946_684_800_000_i64}),
     )
     .await;
     assert_eq!(
@@ -108,5 +108,38 @@ async fn garbage_unknown_users_and_offline_apps_are_refused() {
     assert_eq!(
         rejection(access::verify(&env.state, &valid).await),
         Rejection::AppOffline
+    );
+}
+
+#[tokio::test]
+async fn an_implausible_expiry_is_refused_and_expires_nothing() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    let token = env.issue(&app, "alice").await;
+    let now = env.state.clock.now_ms();
+    // Seconds, microseconds, before 2000, more than a day ahead: each would expire tokens wrongly
+    // (microseconds for ever, as `tokensValidAfter` only moves forward).
+    for expires_at in [now / 1000, now * 1000, 0, now + 2 * 86_400_000, i64::MAX] {
+        let response = env
+            .call(
+                &app,
+                "/v4/auth/access-token/expire",
+                json!({"userIds": ["alice"], "expiresAt": expires_at}),
+            )
+            .await;
+        assert_eq!(response.outcome(), (400, 1002), "{expires_at}");
+        assert!(
+            response.body["errorMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("expiresAt"),
+            "{}",
+            response.body
+        );
+    }
+    assert_eq!(
+        access::verify(&env.state, &token).await.unwrap().user_id,
+        "alice",
+        "nothing was expired"
     );
 }
