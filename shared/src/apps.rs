@@ -125,6 +125,14 @@ pub async fn load(state: &State, app_key: &str) -> Result<Option<Arc<App>>, ApiE
     Ok(app)
 }
 
+/// The app as the console shows it, with every user it registered (`user_count::total`).
+pub async fn console_view(state: &State, app: &App) -> Result<AppView, ApiError> {
+    Ok(AppView {
+        user_count: crate::user_count::total(state, app).await?,
+        ..app.view()
+    })
+}
+
 /// Reads an app straight from the table (strongly consistent), bypassing the cache.
 pub async fn fetch(state: &State, app_key: &str) -> Result<Option<App>, ApiError> {
     let out = crate::db::get_item(state)

@@ -26,6 +26,7 @@ pub mod state;
 pub mod table;
 pub mod testing;
 pub mod token;
+pub mod user_count;
 pub mod users;
 pub mod validate;
 pub mod websocket;

@@ -146,8 +146,7 @@ enum Registration {
     CapReached,
 }
 
-/// Creates the user and takes a slot under the app's cap in one transaction. The cap condition
-/// reads the app record itself, so a plan change applies at once, whatever the cache holds.
+/// Creates the user and counts it (under the app's cap, if it has one) in one transaction.
 async fn register(
     state: &State,
     app: &App,
@@ -176,9 +175,29 @@ async fn register(
         .condition_expression("attribute_not_exists(PK)")
         .build()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // An uncapped app (as stored at the start of this request) counts on a random shard: no
+    // single hot item. A capped one takes its slot on the app item, where the cap is exact.
+    let count = if app.user_cap().is_none() {
+        crate::user_count::count_uncapped(state, &app.app_key)?
+    } else {
+        take_slot(state, &app.app_key)?
+    };
+    let items = vec![TransactWriteItem::builder().put(put_user).build(), count];
+    // Conflicts on a counter and throttling are retried inside (504/1050 after that).
+    match crate::db::transact(state, items).await? {
+        None => Ok(Registration::Registered),
+        Some(cancelled) if cancelled.failed(0) => Ok(Registration::AlreadyExists),
+        Some(cancelled) if cancelled.failed(1) => Ok(Registration::CapReached),
+        Some(cancelled) => Err(cancelled.unexpected("registration")),
+    }
+}
+
+/// A slot under the cap on the app item. The condition reads the app record itself, so an
+/// upgrade made since the request started applies at once.
+fn take_slot(state: &State, app_key: &str) -> Result<TransactWriteItem, ApiError> {
     let take_slot = Update::builder()
         .table_name(&state.table)
-        .key(table::PK, s(table::app_pk(&app.app_key)))
+        .key(table::PK, s(table::app_pk(app_key)))
         .key(table::SK, s(table::SK_APP))
         .update_expression("SET userCount = if_not_exists(userCount, :zero) + :one")
         .condition_expression(
@@ -193,19 +212,8 @@ async fn register(
         .expression_attribute_values(":production", crate::db::value(Environment::Production)?)
         .expression_attribute_values(":starter", crate::db::value(Plan::Starter)?)
         .expression_attribute_values(":pro", crate::db::value(Plan::Pro)?)
-        .build()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let items = vec![
-        TransactWriteItem::builder().put(put_user).build(),
-        TransactWriteItem::builder().update(take_slot).build(),
-    ];
-    // Conflicts on the app's counter and throttling are retried inside (504/1050 after that).
-    match crate::db::transact(state, items).await? {
-        None => Ok(Registration::Registered),
-        Some(cancelled) if cancelled.failed(0) => Ok(Registration::AlreadyExists),
-        Some(cancelled) if cancelled.failed(1) => Ok(Registration::CapReached),
-        Some(cancelled) => Err(cancelled.unexpected("registration")),
-    }
+        .build()?;
+    Ok(TransactWriteItem::builder().update(take_slot).build())
 }
 
 /// Registers the user if new (taking a slot under the cap), else overwrites name and avatar.

@@ -2,7 +2,7 @@
 //! container's memory after one read, and claims that could not be a key cost no read at all.
 
 use base64::Engine as _;
-use integration_tests::{RequestLog, env_with, post, sign_headers};
+use integration_tests::{logged_env, post, sign_headers};
 use serde_json::json;
 use shared::access::{self, Rejection, VerifyError};
 
@@ -14,15 +14,6 @@ fn forged_token(app: &str, sub: &str) -> String {
     let header = part(json!({"alg": "HS256", "typ": "JWT"}));
     let claims = part(json!({"app": app, "sub": sub, "iat": 1, "iatMs": 1000, "jti": "x"}));
     format!("{header}.{claims}.c2lnbmF0dXJl")
-}
-
-/// An environment whose DynamoDB requests are logged, from after the table's setup.
-async fn logged_env() -> (integration_tests::Env, RequestLog) {
-    let log = RequestLog::default();
-    let interceptor = log.clone();
-    let env = env_with(|config| config.interceptor(interceptor)).await;
-    log.take();
-    (env, log)
 }
 
 #[tokio::test]

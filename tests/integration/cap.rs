@@ -108,3 +108,73 @@ async fn production_on_a_paid_plan_is_unlimited_and_free_is_capped() {
     env.issue(&free, "u101").await;
     assert_eq!(env.user_count(&free.app_key).await, 101);
 }
+
+#[tokio::test]
+async fn two_hundred_concurrent_registrations_on_an_uncapped_app_touch_no_hot_item() {
+    let (env, log) = integration_tests::logged_env().await;
+    let paid = env
+        .new_app(AppChanges {
+            environment: Some(Environment::Production),
+            plan: Some(Plan::Pro),
+            ..Default::default()
+        })
+        .await;
+    log.take(); // the app's creation
+    let calls = (0..200).map(|i| {
+        env.call(
+            &paid,
+            "/v4/auth/access-token/issue",
+            json!({"userId": format!("new{i}"), "name": "N"}),
+        )
+    });
+    let outcomes: Vec<(u16, i64)> = join_all(calls).await.iter().map(|r| r.outcome()).collect();
+    assert!(outcomes.iter().all(|o| *o == (200, 0)), "{outcomes:?}");
+    let transactions = log
+        .take()
+        .iter()
+        .filter(|name| *name == "TransactWriteItems")
+        .count();
+    // One transaction per registration, and few retries: no storm on one counter.
+    println!("200 registrations: {transactions} TransactWriteItems");
+    assert!(
+        (200..=220).contains(&transactions),
+        "{transactions} transactions for 200 registrations"
+    );
+    assert_eq!(env.user_count(&paid.app_key).await, 200);
+    let app_item = shared::apps::fetch(&env.state, &paid.app_key)
+        .await
+        .expect("fetch")
+        .expect("app");
+    assert_eq!(
+        app_item.user_count, 0,
+        "the app item itself was not written"
+    );
+
+    // Capped again (a downgrade): the shards are folded into the app item, so the cap counts
+    // all 200 users and refuses the next one.
+    let downgraded = env
+        .console(
+            "/console/v1/apps/update",
+            json!({"appKey": paid.app_key, "plan": "free"}),
+        )
+        .await;
+    assert_eq!(downgraded.outcome(), (200, 0), "{}", downgraded.body);
+    assert_eq!(downgraded.body["result"]["userCount"], 200);
+    let app_item = shared::apps::fetch(&env.state, &paid.app_key)
+        .await
+        .expect("fetch")
+        .expect("app");
+    assert_eq!(app_item.user_count, 200);
+    let refused = env
+        .call(
+            &paid,
+            "/v4/auth/access-token/issue",
+            json!({"userId": "onemore", "name": "N"}),
+        )
+        .await;
+    assert_eq!(refused.outcome(), (403, 2007));
+    let shown = env
+        .console("/console/v1/apps/get", json!({"appKey": paid.app_key}))
+        .await;
+    assert_eq!(shown.body["result"]["userCount"], 200, "{}", shown.body);
+}

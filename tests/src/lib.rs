@@ -48,6 +48,15 @@ pub async fn env() -> Env {
     env_with(|config| config).await
 }
 
+/// The test environment with every DynamoDB request logged, from after the table's setup.
+pub async fn logged_env() -> (Env, RequestLog) {
+    let log = RequestLog::default();
+    let interceptor = log.clone();
+    let env = env_with(|config| config.interceptor(interceptor)).await;
+    log.take();
+    (env, log)
+}
+
 /// The test environment with a customised DynamoDB client (e.g. an interceptor).
 pub async fn env_with(customise: impl FnOnce(DynamoConfig) -> DynamoConfig) -> Env {
     // The functions' JSON logs (an IAM denial, a failed purge) show with a failing test's output.
@@ -303,12 +312,15 @@ impl Env {
         panic!("operation {operation_id} still pending after 20 s");
     }
 
+    /// Every user the app registered, as the console shows it (app item and shards).
     pub async fn user_count(&self, app_key: &str) -> u64 {
-        apps::fetch(&self.state, app_key)
+        let app = apps::fetch(&self.state, app_key)
             .await
             .expect("fetch")
-            .expect("app")
-            .user_count
+            .expect("app");
+        shared::user_count::total(&self.state, &app)
+            .await
+            .expect("count")
     }
 }
 

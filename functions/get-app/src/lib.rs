@@ -26,6 +26,6 @@ impl ConsoleOperation for GetApp {
         let app = apps::fetch(&state, &self.app_key)
             .await?
             .ok_or_else(apps::unknown_app)?;
-        Ok(app.view())
+        apps::console_view(&state, &app).await
     }
 }

@@ -27,8 +27,15 @@ impl ConsoleOperation for UpdateApp {
     }
 
     async fn run(self, state: Arc<State>) -> Result<AppView, ApiError> {
-        Ok(apps::update(&state, &self.app_key, self.changes)
-            .await?
-            .view())
+        let app = apps::update(&state, &self.app_key, self.changes).await?;
+        if app.user_cap().is_none() {
+            return apps::console_view(&state, &app).await;
+        }
+        // Capped (perhaps just now): the cap must count the users counted on shards.
+        let moved = shared::user_count::fold(&state, &app.app_key).await?;
+        Ok(AppView {
+            user_count: app.user_count + moved,
+            ..app.view()
+        })
     }
 }
