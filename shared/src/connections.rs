@@ -13,7 +13,7 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem};
 
-use crate::access::{self, Rejection, VerifiedToken, VerifyError};
+use crate::access::{self, VerifiedToken, VerifyError};
 use crate::db::{self, Item, n, s, text};
 use crate::error::ApiError;
 use crate::state::State;
@@ -106,37 +106,30 @@ pub async fn connect(
         .expression_attribute_values(":now", n(now))
         .build()
         .map_err(ApiError::from)?;
-    let result = state
-        .db
-        .transact_write_items()
-        .transact_items(put(conn)?)
-        .transact_items(put(lookup)?)
-        .transact_items(
-            TransactWriteItem::builder()
-                .condition_check(user_check)
-                .build(),
-        )
-        .transact_items(
-            TransactWriteItem::builder()
-                .condition_check(ban_check)
-                .build(),
-        )
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(verified),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-        {
-            // The records changed since the verification: verify again for the reason.
-            match access::verify(state, token).await {
-                Err(refused) => Err(refused),
-                Ok(_) => Err(VerifyError::Rejected(Rejection::Invalid)),
-            }
-        }
-        Err(err) => Err(VerifyError::Store(err.into())),
+    let items = vec![
+        put(conn)?,
+        put(lookup)?,
+        TransactWriteItem::builder()
+            .condition_check(user_check)
+            .build(),
+        TransactWriteItem::builder()
+            .condition_check(ban_check)
+            .build(),
+    ];
+    // Conflicts and throttling are retried inside and end as 504/1050, never as a refused token.
+    let Some(cancelled) = crate::db::transact(state, items).await? else {
+        return Ok(verified);
+    };
+    if !cancelled.failed(2) && !cancelled.failed(3) {
+        // Only the connection's own items existed: this `$connect` was registered already (a
+        // repeated delivery). The token was good then and is now.
+        return Ok(verified);
+    }
+    // The records changed since the verification: verify again for the reason. If they changed
+    // back meanwhile, the client should simply try again.
+    match access::verify(state, token).await {
+        Err(refused) => Err(refused),
+        Ok(_) => Err(VerifyError::Store(ApiError::Busy)),
     }
 }
 

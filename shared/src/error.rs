@@ -132,6 +132,9 @@ fn is_busy<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
                     | "ThrottlingException"
                     | "RequestLimitExceeded"
                     | "InternalServerError"
+                    | "ServiceUnavailable"
+                    // A single-item write that met an item inside another transaction.
+                    | "TransactionConflictException"
             )
         ),
         _ => false,

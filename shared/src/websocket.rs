@@ -55,9 +55,13 @@ pub fn refusal(rejection: &Rejection) -> ApiGatewayProxyResponse {
     response(status, &body)
 }
 
-/// A 500 answer (logged by the caller).
-pub fn failure() -> ApiGatewayProxyResponse {
-    response(500, &json!({ "code": 500, "reason": "internal" }))
+/// The answer to a failure (logged by the caller): 504 for a store that is busy or slow, so the
+/// client tries again rather than give up; 500 otherwise.
+pub fn failure(err: &crate::error::ApiError) -> ApiGatewayProxyResponse {
+    match err {
+        crate::error::ApiError::Busy => response(504, &json!({ "code": 1050, "reason": "busy" })),
+        _ => response(500, &json!({ "code": 500, "reason": "internal" })),
+    }
 }
 
 #[cfg(test)]

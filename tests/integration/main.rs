@@ -9,6 +9,7 @@ mod budget;
 mod cap;
 mod connections;
 mod events;
+mod faults;
 mod friends;
 mod lifecycle;
 mod moderation;

@@ -3,6 +3,8 @@
 //! through the same router the local API serves, each function in its own container held to its
 //! IAM policy, as on AWS.
 
+pub mod faults;
+pub mod invariants;
 pub mod openapi;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,6 +57,20 @@ pub async fn logged_env() -> (Env, RequestLog) {
     let env = env_with(|config| config.interceptor(interceptor)).await;
     log.take();
     (env, log)
+}
+
+/// The test environment with a fault injector in its DynamoDB client, and no SDK retries: what
+/// is tested is how our code answers DynamoDB's errors (our own retries included).
+pub async fn faulty_env() -> (Env, faults::FaultInjector) {
+    let injector = faults::FaultInjector::default();
+    let interceptor = injector.clone();
+    let env = env_with(|config| {
+        config.interceptor(interceptor).retry_config(
+            aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1),
+        )
+    })
+    .await;
+    (env, injector)
 }
 
 /// The test environment with a customised DynamoDB client (e.g. an interceptor).

@@ -31,7 +31,7 @@ pub async fn handle(
         }
         Err(VerifyError::Store(err)) => {
             tracing::error!(op = "connect", error = %err, "failed");
-            websocket::failure()
+            websocket::failure(&err)
         }
     }
 }

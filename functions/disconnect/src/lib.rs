@@ -18,7 +18,7 @@ pub async fn handle(
         Ok(()) => websocket::response(200, &json!({ "code": 0 })),
         Err(err) => {
             tracing::error!(op = "disconnect", error = %err, "failed");
-            websocket::failure()
+            websocket::failure(&err)
         }
     }
 }

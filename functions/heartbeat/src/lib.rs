@@ -31,7 +31,7 @@ pub async fn handle(
         Ok(()) => websocket::response(200, &json!({ "type": "gone" })),
         Err(err) => {
             tracing::error!(op = "heartbeat", error = %err, "failed");
-            websocket::failure()
+            websocket::failure(&err)
         }
     }
 }

@@ -1,0 +1,146 @@
+//! Every Server API operation under DynamoDB's transient failures (throttling, 5xx, conflicts,
+//! cancelled transactions), injected at every step of the operation in turn: the answer is the
+//! retryable 504/1050 or what the same request answers without the fault; never a refusal
+//! (401/403/404) or a 500 caused by the failure; and the friendships stay consistent.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use integration_tests::faults::Fault;
+use serde_json::Value;
+use shared::access::VerifyError;
+use shared::error::ApiError;
+
+/// Fault → the `(status, code)` answers an operation gave over every step.
+type Row = BTreeMap<String, BTreeSet<(u16, i64)>>;
+
+/// `(function, path, body)` of every signed operation, from `events/`.
+fn operations() -> Vec<(String, String, Value)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+    let mut operations: Vec<_> = std::fs::read_dir(dir)
+        .expect("events/")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
+            let route = event["rawPath"].as_str()?.to_owned();
+            let body = serde_json::from_str(event["body"].as_str()?).ok()?;
+            let name = path.file_stem()?.to_str()?.to_owned();
+            route.starts_with("/v4/").then_some((name, route, body))
+        })
+        .collect();
+    operations.sort_by(|a, b| a.0.cmp(&b.0));
+    operations
+}
+
+#[tokio::test]
+async fn transient_failures_at_every_step_answer_504_1050_or_the_unfaulted_answer() {
+    let (env, injector) = integration_tests::faulty_env().await;
+    let app = env.dev_app().await;
+    for user in ["alice", "bob", "carol"] {
+        env.issue(&app, user).await;
+    }
+    env.warm(&app);
+    let operations = operations();
+    assert!(operations.len() >= 30, "{} operations", operations.len());
+    let mut calls = 0;
+    let mut wrong = Vec::new();
+    let mut matrix: BTreeMap<&str, Row> = BTreeMap::new();
+    for (name, path, body) in &operations {
+        // How many DynamoDB requests the call sends without a fault.
+        injector.arm(Fault::Throttling, usize::MAX);
+        env.call(&app, path, body.clone()).await;
+        let (steps, _) = injector.disarm();
+        for step in 0..steps {
+            for fault in Fault::ALL {
+                injector.arm(fault, step);
+                let faulted = env.call(&app, path, body.clone()).await;
+                let (_, injected) = injector.disarm();
+                let unfaulted = env.call(&app, path, body.clone()).await;
+                calls += 1;
+                let answer = faulted.outcome();
+                matrix
+                    .entry(name)
+                    .or_default()
+                    .entry(format!("{fault:?}"))
+                    .or_default()
+                    .insert(answer);
+                let acceptable =
+                    answer == (504, 1050) || answer == (200, 0) || answer == unfaulted.outcome();
+                if !acceptable {
+                    wrong.push(format!(
+                        "{name}: {fault:?} from request {} ({injected} injected): {answer:?} {}, unfaulted {:?}",
+                        step + 1,
+                        faulted.body,
+                        unfaulted.outcome()
+                    ));
+                }
+            }
+        }
+    }
+    println!(
+        "fault matrix: {} operations, {calls} faulted calls",
+        operations.len()
+    );
+    let faults: Vec<String> = Fault::ALL.iter().map(|f| format!("{f:?}")).collect();
+    println!("| operation | {} |", faults.join(" | "));
+    println!("|---|{}", "---|".repeat(faults.len()));
+    for (name, row) in &matrix {
+        let cells: Vec<String> = faults
+            .iter()
+            .map(|f| {
+                let answers = row.get(f).cloned().unwrap_or_default();
+                let answers: Vec<String> = answers
+                    .iter()
+                    .map(|(status, code)| format!("{status}/{code}"))
+                    .collect();
+                answers.join(", ")
+            })
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
+    // Whatever each fault interrupted, nothing is half-written: edges mutual and counted.
+    integration_tests::invariants::Friendships::read(&env, &app)
+        .await
+        .assert_consistent(&app);
+    let busy = matrix
+        .values()
+        .flat_map(|row| row.values())
+        .filter(|answers| answers.contains(&(504, 1050)))
+        .count();
+    assert!(
+        busy >= matrix.len() * Fault::ALL.len() / 2,
+        "faults were not injected: {busy} cells answered 504/1050"
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} wrong answers:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn connect_with_a_valid_token_is_never_refused_because_of_a_transient_failure() {
+    let (env, injector) = integration_tests::faulty_env().await;
+    let app = env.dev_app().await;
+    let token = env.issue(&app, "alice").await;
+    injector.arm(Fault::Throttling, usize::MAX);
+    shared::connections::connect(&env.state, &token, "probe0")
+        .await
+        .expect("connects without faults");
+    let (steps, _) = injector.disarm();
+    let mut answers = BTreeSet::new();
+    for step in 0..steps {
+        for fault in Fault::ALL {
+            injector.arm(fault, step);
+            let id = format!("c{step}{}", uuid::Uuid::new_v4().simple());
+            let result = shared::connections::connect(&env.state, &token, &id).await;
+            injector.disarm();
+            match result {
+                Ok(_) => answers.insert("connected"),
+                Err(VerifyError::Store(ApiError::Busy)) => answers.insert("busy (504/1050)"),
+                Err(other) => panic!("{fault:?} from request {}: {other:?}", step + 1),
+            };
+        }
+    }
+    assert!(answers.contains("busy (504/1050)"), "{answers:?}");
+}
