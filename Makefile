@@ -1,4 +1,4 @@
-.PHONY: local test events bench build sam-build invoke
+.PHONY: local test events bench soak build sam-build invoke
 
 # Run the Server API locally on 127.0.0.1:8787 (DynamoDB Local included). Ctrl-C stops it.
 local:
@@ -15,6 +15,10 @@ events:
 # Benchmarks (not tests) into BENCHMARKS.md.
 bench:
 	scripts/bench
+
+# 32 clients for 10 minutes, every operation and bad input; zero 5xx and the invariants hold.
+soak:
+	scripts/soak
 
 # Every function as an arm64 Lambda artifact (cargo lambda build --release --arm64), with sizes.
 build:
