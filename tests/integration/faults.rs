@@ -144,3 +144,51 @@ async fn connect_with_a_valid_token_is_never_refused_because_of_a_transient_fail
     }
     assert!(answers.contains("busy (504/1050)"), "{answers:?}");
 }
+
+#[tokio::test]
+async fn a_dynamodb_that_never_answers_is_504_1050_within_the_operation_timeout() {
+    // A listener that accepts connections and never answers: every attempt times out.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let sdk_config = shared::state::sdk_config(Some(&format!("http://{address}"))).await;
+    let state = shared::State::new(
+        aws_sdk_dynamodb::Client::new(&sdk_config),
+        "chat-users-silent".into(),
+        "silent-dynamodb-token-secret-0123456789".into(),
+        std::time::Duration::from_secs(30),
+    )
+    .expect("state");
+    let functions =
+        local_api::functions::Functions::new(state, local_api::functions::Iam::Enforced)
+            .expect("functions");
+    let mut request = integration_tests::post(
+        "/v4/user/get",
+        serde_json::json!({"userId": "alice"}).to_string(),
+    );
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    integration_tests::sign_headers(request.headers_mut(), "someapp", "some-secret", now_ms);
+    let started = std::time::Instant::now();
+    let response = local_api::router::all()
+        .dispatch(&functions, request, integration_tests::ADMIN_TOKEN)
+        .await;
+    let elapsed = started.elapsed();
+    let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+    assert_eq!(
+        (response.status().as_u16(), body["code"].as_i64()),
+        (504, Some(1050)),
+        "{body}"
+    );
+    // The client's operation timeout (8 s) bounds the wait, whatever the retries.
+    assert!(elapsed < std::time::Duration::from_secs(12), "{elapsed:?}");
+}
