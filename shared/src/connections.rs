@@ -11,7 +11,7 @@
 //!   `$disconnect` and heartbeats, which only know the connection ID, find the user, and the
 //!   purge of a soft-deleted user removes it through the `EDGES` index), `expiresAtMs`, `ttl`.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, ReturnValue, TransactWriteItem};
 
 use crate::access::{self, VerifiedToken, VerifyError};
 use crate::db::{self, Item, n, s, text};
@@ -72,15 +72,6 @@ pub async fn connect(
     );
     let conn = connection.item().map_err(VerifyError::Store)?;
     let lookup = connection.lookup().item().map_err(VerifyError::Store)?;
-    let put = |item: Item| {
-        Put::builder()
-            .table_name(&state.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map(|p| TransactWriteItem::builder().put(p).build())
-            .map_err(ApiError::from)
-    };
     let user_check = ConditionCheck::builder()
         .table_name(&state.table)
         .set_key(Some(crate::users::key(
@@ -107,8 +98,8 @@ pub async fn connect(
         .build()
         .map_err(ApiError::from)?;
     let items = vec![
-        put(conn)?,
-        put(lookup)?,
+        crate::edges::put_new(state, conn)?,
+        crate::edges::put_new(state, lookup)?,
         TransactWriteItem::builder()
             .condition_check(user_check)
             .build(),

@@ -192,17 +192,18 @@ pub fn delete(key: Item) -> Result<WriteRequest, ApiError> {
 
 /// A transaction cancelled by failed conditions: which items failed, and the old item where the
 /// item asked for it (`ReturnValuesOnConditionCheckFailure`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Cancelled {
-    pub(crate) failed: Vec<bool>,
-    pub(crate) items: Vec<Option<Item>>,
     /// Each item's reason code as DynamoDB gave it (`None` for items that did not fail).
     pub(crate) codes: Vec<String>,
+    pub(crate) items: Vec<Option<Item>>,
 }
 
 impl Cancelled {
     pub fn failed(&self, index: usize) -> bool {
-        self.failed.get(index).copied().unwrap_or(false)
+        self.codes
+            .get(index)
+            .is_some_and(|code| code == CONDITION_FAILED)
     }
 
     /// The item at `index` as it was, if the cancellation returned it.
@@ -221,6 +222,9 @@ impl Cancelled {
     }
 }
 
+/// The reason code of an item whose condition failed.
+const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+
 /// What a `TransactionCanceledException` means, read from its reasons (the only parser of them).
 #[derive(Debug)]
 pub enum Cancellation {
@@ -237,15 +241,10 @@ pub fn cancellation(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> 
         .iter()
         .map(|r| r.code().unwrap_or("None").to_owned())
         .collect();
-    let failed: Vec<bool> = codes
-        .iter()
-        .map(|c| c == "ConditionalCheckFailed")
-        .collect();
-    if failed.iter().any(|f| *f) {
+    if codes.iter().any(|c| c == CONDITION_FAILED) {
         return Cancellation::Failed(Cancelled {
-            failed,
-            items: reasons.iter().map(|r| r.item().cloned()).collect(),
             codes,
+            items: reasons.iter().map(|r| r.item().cloned()).collect(),
         });
     }
     if codes.iter().any(|c| transient(c)) {

@@ -370,9 +370,10 @@ mod tests {
     fn cancelled_user_checks_tell_unknown_from_soft_deleted() {
         let soft = HashMap::from([("state".to_owned(), s("soft-deleted"))]);
         let cancelled = Cancelled {
-            failed: vec![true, true, false],
+            codes: ["ConditionalCheckFailed", "ConditionalCheckFailed", "None"]
+                .map(String::from)
+                .to_vec(),
             items: vec![None, Some(soft), None],
-            ..Default::default()
         };
         assert_eq!(cancelled.inactive_user(0, "a").code(), 400);
         assert_eq!(cancelled.inactive_user(1, "b").code(), 20101);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{Delete, ReturnValuesOnConditionCheckFailure, Update};
+use aws_sdk_dynamodb::types::{Delete, ReturnValuesOnConditionCheckFailure};
 
 use crate::apps::{App, Environment};
 use crate::db::{n, s};
@@ -244,15 +244,7 @@ pub async fn delete_test_user(state: &State, app: &App, user_id: &str) -> Result
         .set_key(Some(users::key(&app.app_key, user_id)))
         .condition_expression("attribute_exists(PK)")
         .build()?;
-    let free_slot = Update::builder()
-        .table_name(&state.table)
-        .key(table::PK, s(table::app_pk(&app.app_key)))
-        .key(table::SK, s(table::SK_APP))
-        .update_expression("SET userCount = userCount - :one")
-        .condition_expression("userCount > :zero")
-        .expression_attribute_values(":one", n(1))
-        .expression_attribute_values(":zero", n(0))
-        .build()?;
+    let free_slot = crate::user_count::free_slot(state, &app.app_key)?;
     if purge::delete_and_update(state, delete_user, free_slot).await? {
         Ok(())
     } else {

@@ -8,7 +8,7 @@
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
-use crate::app::App;
+use crate::app::{App, Environment, FREE_USER_CAP, Plan};
 use crate::db::{self, Item, n};
 use crate::error::ApiError;
 use crate::state::State;
@@ -31,8 +31,54 @@ fn shard_keys(app_key: &str) -> Vec<Item> {
     (0..SHARDS).map(|shard| shard_key(app_key, shard)).collect()
 }
 
-/// The registration transaction's count of an uncapped app: one random shard, no condition.
-pub fn count_uncapped(state: &State, app_key: &str) -> Result<TransactWriteItem, ApiError> {
+/// The registration transaction's count of a new user. An uncapped app (as stored at the start
+/// of the request) counts on a random shard: no single hot item. A capped one takes a slot on
+/// the app item, where the cap is exact; the condition reads the app record itself, so an
+/// upgrade made since the request started applies at once. Cancelled: the cap is reached.
+pub fn count_registration(state: &State, app: &App) -> Result<TransactWriteItem, ApiError> {
+    if app.user_cap().is_none() {
+        return count_uncapped(state, &app.app_key);
+    }
+    let take_slot = Update::builder()
+        .table_name(&state.table)
+        .set_key(Some(app_item_key(&app.app_key)))
+        .update_expression("SET #count = if_not_exists(#count, :zero) + :one")
+        .condition_expression(
+            "attribute_exists(PK) AND (attribute_not_exists(#count) OR #count < :cap \
+             OR (#environment = :production AND #plan IN (:starter, :pro)))",
+        )
+        .expression_attribute_names("#count", USER_COUNT)
+        .expression_attribute_names("#environment", "environment")
+        .expression_attribute_names("#plan", "plan")
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":cap", n(FREE_USER_CAP))
+        .expression_attribute_values(":production", db::value(Environment::Production)?)
+        .expression_attribute_values(":starter", db::value(Plan::Starter)?)
+        .expression_attribute_values(":pro", db::value(Plan::Pro)?)
+        .build()?;
+    Ok(TransactWriteItem::builder().update(take_slot).build())
+}
+
+/// Frees the slot of a removed user of a capped (development) app, never below zero.
+pub fn free_slot(state: &State, app_key: &str) -> Result<Update, ApiError> {
+    Ok(Update::builder()
+        .table_name(&state.table)
+        .set_key(Some(app_item_key(app_key)))
+        .update_expression("SET #count = #count - :one")
+        .condition_expression("#count > :zero")
+        .expression_attribute_names("#count", USER_COUNT)
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":zero", n(0))
+        .build()?)
+}
+
+fn app_item_key(app_key: &str) -> Item {
+    db::key(table::app_pk(app_key), table::SK_APP)
+}
+
+/// An uncapped app's count: one random shard, no condition.
+fn count_uncapped(state: &State, app_key: &str) -> Result<TransactWriteItem, ApiError> {
     let shard = (uuid::Uuid::new_v4().as_u128() % u128::from(SHARDS)) as u32;
     let update = Update::builder()
         .table_name(&state.table)
@@ -91,7 +137,7 @@ pub async fn fold(state: &State, app_key: &str) -> Result<u64, ApiError> {
         }
         let add = Update::builder()
             .table_name(&state.table)
-            .set_key(Some(db::key(table::app_pk(app_key), table::SK_APP)))
+            .set_key(Some(app_item_key(app_key)))
             .update_expression("ADD #count :sum")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#count", USER_COUNT)

@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::apps::{App, Environment, FREE_USER_CAP, Plan};
+use crate::apps::{App, FREE_USER_CAP};
 use crate::db::{n, s};
 use crate::error::ApiError;
 use crate::state::State;
@@ -175,14 +175,10 @@ async fn register(
         .condition_expression("attribute_not_exists(PK)")
         .build()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    // An uncapped app (as stored at the start of this request) counts on a random shard: no
-    // single hot item. A capped one takes its slot on the app item, where the cap is exact.
-    let count = if app.user_cap().is_none() {
-        crate::user_count::count_uncapped(state, &app.app_key)?
-    } else {
-        take_slot(state, &app.app_key)?
-    };
-    let items = vec![TransactWriteItem::builder().put(put_user).build(), count];
+    let items = vec![
+        TransactWriteItem::builder().put(put_user).build(),
+        crate::user_count::count_registration(state, app)?,
+    ];
     // Conflicts on a counter and throttling are retried inside (504/1050 after that).
     match crate::db::transact(state, items).await? {
         None => Ok(Registration::Registered),
@@ -190,30 +186,6 @@ async fn register(
         Some(cancelled) if cancelled.failed(1) => Ok(Registration::CapReached),
         Some(cancelled) => Err(cancelled.unexpected("registration")),
     }
-}
-
-/// A slot under the cap on the app item. The condition reads the app record itself, so an
-/// upgrade made since the request started applies at once.
-fn take_slot(state: &State, app_key: &str) -> Result<TransactWriteItem, ApiError> {
-    let take_slot = Update::builder()
-        .table_name(&state.table)
-        .key(table::PK, s(table::app_pk(app_key)))
-        .key(table::SK, s(table::SK_APP))
-        .update_expression("SET userCount = if_not_exists(userCount, :zero) + :one")
-        .condition_expression(
-            "attribute_exists(PK) AND (attribute_not_exists(userCount) OR userCount < :cap \
-             OR (#environment = :production AND #plan IN (:starter, :pro)))",
-        )
-        .expression_attribute_names("#environment", "environment")
-        .expression_attribute_names("#plan", "plan")
-        .expression_attribute_values(":zero", n(0))
-        .expression_attribute_values(":one", n(1))
-        .expression_attribute_values(":cap", n(FREE_USER_CAP))
-        .expression_attribute_values(":production", crate::db::value(Environment::Production)?)
-        .expression_attribute_values(":starter", crate::db::value(Plan::Starter)?)
-        .expression_attribute_values(":pro", crate::db::value(Plan::Pro)?)
-        .build()?;
-    Ok(TransactWriteItem::builder().update(take_slot).build())
 }
 
 /// Registers the user if new (taking a slot under the cap), else overwrites name and avatar.
@@ -226,8 +198,8 @@ pub async fn upsert_for_token(
     avatar_url: Option<&str>,
     now_ms: i64,
 ) -> Result<(), ApiError> {
-    // Each round: update the user if it exists, else register it; registered concurrently by
-    // another request (deleted again in between, at most) means another round.
+    // Each round: update the user if it exists, else register it. A registration that finds the
+    // user registered meanwhile (a concurrent request) goes round again, to update it.
     for _ in 0..crate::db::ATTEMPTS {
         match update_existing(state, app, user_id, name, avatar_url).await? {
             Existing::Updated => return Ok(()),
@@ -409,7 +381,7 @@ fn cancelled(cancellation: crate::db::Cancellation) -> Cancelled {
         Cancellation::Transient => return Cancelled::Conflict,
         Cancellation::Other(codes) => return Cancelled::Other(codes),
     };
-    let inactive: Vec<_> = (0..failed.failed.len())
+    let inactive: Vec<_> = (0..failed.codes.len())
         .filter(|i| i % 2 == 0 && failed.failed(*i))
         .map(|i| (i / 2, old_state(failed.old_item(i))))
         .collect();
