@@ -1,8 +1,7 @@
 //! The typed item layer: item kinds as `serde` structs, written and read with `serde_dynamo`,
 //! each with its keys (and index keys) built in one place from `table`. The app lives in
-//! `app.rs` and the user in `users.rs`; every other kind is here. Counters and the mute entry are
-//! written by update expressions only (`ADD`, `if_not_exists`), so they have attribute names,
-//! not structs.
+//! `app.rs` and the user in `users.rs`; every other kind is here. Counters (edge counts, count-tree
+//! nodes) are written by `ADD` update expressions only, so they have attribute names, not structs.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -72,6 +71,45 @@ impl Kind for Ban {
         (
             table::user_pk(&self.app_key, &self.user_id),
             table::SK_BAN.to_owned(),
+        )
+    }
+}
+
+/// A user muted in direct channels (`SK = MUTE#PERSON`): listed in the app's `GSI1`
+/// `MUTED#PERSON` list by the time it was first muted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mute {
+    #[serde(skip)]
+    pub app_key: String,
+    pub user_id: String,
+    pub muted_at: i64,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1_pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1_sk: String,
+}
+
+/// The `GSI1` list of the users muted in direct channels, by the time muted.
+pub const MUTED_PERSON: &str = "MUTED#PERSON";
+
+impl Mute {
+    pub fn new(app_key: &str, user_id: &str, muted_at: i64) -> Self {
+        Self {
+            app_key: app_key.to_owned(),
+            user_id: user_id.to_owned(),
+            muted_at,
+            gsi1_pk: table::list_pk(app_key, MUTED_PERSON),
+            gsi1_sk: table::time_sort_key(muted_at, user_id),
+        }
+    }
+}
+
+impl Kind for Mute {
+    fn key(&self) -> (String, String) {
+        (
+            table::user_pk(&self.app_key, &self.user_id),
+            table::SK_MUTE_PERSON.to_owned(),
         )
     }
 }

@@ -4,10 +4,16 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{Delete, ReturnValuesOnConditionCheckFailure};
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 
 use crate::apps::{App, Environment};
-use crate::db::{n, s};
+use crate::batch;
+use crate::count_tree::{Order, Stats, Tree};
+use crate::db::{self, n, s};
 use crate::error::ApiError;
 use crate::operations::{
     OperationType, PURGE_DONE, PURGE_PENDING, UserResult, put_operation, set_results,
@@ -55,10 +61,12 @@ pub async fn soft_delete(
         now,
     )
     .await?;
-    let updates = user_ids.iter().map(|user_id| {
-        let operation_id = &operation_id;
-        async move {
-            let result = crate::db::update_item(state)
+    let user_ids = crate::validate::dedup(user_ids);
+    let entries = user_ids
+        .iter()
+        .map(|user_id| {
+            let update = Update::builder()
+                .table_name(&state.table)
                 .set_key(Some(users::key(&app.app_key, user_id)))
                 .update_expression(
                     "SET #state = :deleted, deletedAt = :now, lastDeletedAt = :now, purgeState = :pending, \
@@ -70,29 +78,28 @@ pub async fn soft_delete(
                 .expression_attribute_values(":active", s("active"))
                 .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":pending", s(PURGE_PENDING))
-                .expression_attribute_values(":operation", s(operation_id))
+                .expression_attribute_values(":operation", s(&operation_id))
                 .expression_attribute_values(":list", s(table::list_pk(&app.app_key, LIST_SOFT_DELETED)))
                 .expression_attribute_values(":sort", s(table::time_sort_key(now, user_id)))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .send()
-                .await;
-            match result {
-                Ok(_) => Ok(None),
-                Err(err) => match err.as_service_error() {
-                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e)) => {
-                        let code = if e.item().is_some() { 20101 } else { 400 };
-                        Ok(Some(UserResult::new(user_id, "refused", Some(code))))
-                    }
-                    _ => Err(ApiError::from(err)),
-                },
-            }
-        }
-    });
-    let refused: Vec<UserResult> = futures::future::try_join_all(updates)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
+                .build()?;
+            Ok(batch::Entry {
+                actions: vec![TransactWriteItem::builder().update(update).build()],
+                counts: vec![(now, 1)],
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let tree = soft_deleted_tree(&app.app_key);
+    let refused: Vec<UserResult> =
+        batch::write(state, Some(&tree), entries, batch::Mode::EachEntry)
+            .await?
+            .into_iter()
+            .map(|refused| {
+                // Soft-deleted already (20101), or unknown (400).
+                let code = if refused.old.is_some() { 20101 } else { 400 };
+                UserResult::new(&user_ids[refused.entry], "refused", Some(code))
+            })
+            .collect();
     set_results(state, &app.app_key, &operation_id, &refused).await?;
     Ok(operation_id)
 }
@@ -105,41 +112,64 @@ pub async fn restore(
     user_ids: &[String],
     now: i64,
 ) -> Result<String, ApiError> {
-    let updates = user_ids.iter().map(|user_id| async move {
-        let result = crate::db::update_item(state)
-            .set_key(Some(users::key(&app.app_key, user_id)))
-            .update_expression(
-                "SET #state = :active, restoredAt = :now \
-                 REMOVE deletedAt, purgeState, purgeOperation, purgedAt, purgeRounds, purgeRemoved, purgeUpdatedAt, purgeRedrivenAt, GSI1PK, GSI1SK",
-            )
-            .condition_expression("#state = :deleted AND purgeState = :done AND deletedAt <= :cutoff")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":deleted", s("soft-deleted"))
-            .expression_attribute_values(":done", s(PURGE_DONE))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":cutoff", n(now - RESTORE_AFTER_MS))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(UserResult::new(user_id, "done", None)),
-            Err(err) => match err.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e)) => {
-                    let soft_deleted = e
-                        .item()
-                        .and_then(|item| item.get("state"))
-                        .and_then(|v| v.as_s().ok())
-                        .is_some_and(|state| state == "soft-deleted");
-                    // Soft-deleted but too recent (or its purge still running): 20102.
-                    let code = if soft_deleted { CODE_RESTORE_TOO_EARLY } else { CODE_NOT_SOFT_DELETED };
-                    Ok(UserResult::new(user_id, "refused", Some(code)))
-                }
-                _ => Err(ApiError::from(err)),
-            },
+    let user_ids = crate::validate::dedup(user_ids);
+    let tree = soft_deleted_tree(&app.app_key);
+    let mut decided: HashMap<String, UserResult> = HashMap::new();
+    for round in 0..db::ATTEMPTS {
+        if round > 0 {
+            tokio::time::sleep(db::backoff(round)).await;
         }
-    });
-    let results = futures::future::try_join_all(updates).await?;
+        let pending: Vec<String> = user_ids
+            .iter()
+            .filter(|id| !decided.contains_key(*id))
+            .cloned()
+            .collect();
+        let stored = deletions(state, &app.app_key, &pending).await?;
+        let mut candidates = Vec::new();
+        let mut entries = Vec::new();
+        for user_id in pending {
+            match stored
+                .get(&user_id)
+                .copied()
+                .unwrap_or(Deletion::NotDeleted)
+            {
+                Deletion::NotDeleted => {
+                    let refused = UserResult::new(&user_id, "refused", Some(CODE_NOT_SOFT_DELETED));
+                    decided.insert(user_id, refused);
+                }
+                Deletion::Deleted {
+                    listed_at: Some(at),
+                    purged: true,
+                } if at <= now - RESTORE_AFTER_MS => {
+                    entries.push(restore_entry(state, &app.app_key, &user_id, at, now)?);
+                    candidates.push(user_id);
+                }
+                // Too recent, or its purge still running.
+                Deletion::Deleted { .. } => {
+                    let refused =
+                        UserResult::new(&user_id, "refused", Some(CODE_RESTORE_TOO_EARLY));
+                    decided.insert(user_id, refused);
+                }
+            }
+        }
+        let refused = batch::write(state, Some(&tree), entries, batch::Mode::EachEntry).await?;
+        for (i, user_id) in candidates.into_iter().enumerate() {
+            // A user changed since it was read is read again.
+            if !refused.iter().any(|r| r.entry == i) {
+                decided.insert(user_id.clone(), UserResult::new(&user_id, "done", None));
+            }
+        }
+        if refused.is_empty() {
+            break;
+        }
+    }
+    if decided.len() < user_ids.len() {
+        return Err(ApiError::Busy);
+    }
+    let results: Vec<UserResult> = user_ids
+        .iter()
+        .filter_map(|id| decided.remove(id))
+        .collect();
     let operation_id = new_operation_id();
     put_operation(
         state,
@@ -153,46 +183,97 @@ pub async fn restore(
     Ok(operation_id)
 }
 
-/// Soft-deleted users, oldest deletion first, page by page (pages start at 1).
+/// The soft-deleted list's count tree: users by deletion time.
+fn soft_deleted_tree(app_key: &str) -> Tree {
+    Tree::of(app_key, LIST_SOFT_DELETED)
+}
+
+/// Where a user stands for a restore, as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deletion {
+    /// Unknown or active (or being removed by the console, which leaves the list alone).
+    NotDeleted,
+    /// Soft-deleted: by the API, in the soft-deleted list since `listed_at` (not by the console's
+    /// removal of a test user); `purged` once its data is gone.
+    Deleted {
+        listed_at: Option<i64>,
+        purged: bool,
+    },
+}
+
+/// The users' deletions, read strongly consistently.
+async fn deletions(
+    state: &State,
+    app_key: &str,
+    user_ids: &[String],
+) -> Result<HashMap<String, Deletion>, ApiError> {
+    let keys = user_ids.iter().map(|id| users::key(app_key, id)).collect();
+    Ok(db::get_all(state, keys)
+        .await?
+        .iter()
+        .filter_map(|item| {
+            let user_id = db::text(item, "userId")?.to_owned();
+            let soft_deleted = db::text(item, "state") == Some("soft-deleted");
+            let deletion = if soft_deleted {
+                Deletion::Deleted {
+                    listed_at: db::number(item, "deletedAt"),
+                    purged: db::text(item, "purgeState") == Some(PURGE_DONE),
+                }
+            } else {
+                Deletion::NotDeleted
+            };
+            Some((user_id, deletion))
+        })
+        .collect())
+}
+
+/// The restore of a user deleted at `at`, on the condition that it is still as read.
+fn restore_entry(
+    state: &State,
+    app_key: &str,
+    user_id: &str,
+    at: i64,
+    now: i64,
+) -> Result<batch::Entry, ApiError> {
+    let update = Update::builder()
+        .table_name(&state.table)
+        .set_key(Some(users::key(app_key, user_id)))
+        .update_expression(
+            "SET #state = :active, restoredAt = :now \
+             REMOVE deletedAt, purgeState, purgeOperation, purgedAt, purgeRounds, purgeRemoved, purgeUpdatedAt, purgeRedrivenAt, GSI1PK, GSI1SK",
+        )
+        .condition_expression("#state = :deleted AND purgeState = :done AND deletedAt = :at")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":active", s("active"))
+        .expression_attribute_values(":deleted", s("soft-deleted"))
+        .expression_attribute_values(":done", s(PURGE_DONE))
+        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":at", n(at))
+        .build()?;
+    Ok(batch::Entry {
+        actions: vec![TransactWriteItem::builder().update(update).build()],
+        counts: vec![(at, -1)],
+    })
+}
+
+/// Soft-deleted users, oldest deletion first, page by page (pages start at 1), found through
+/// the count tree: the same reads whatever the page.
 pub async fn list_soft_deleted(
     state: &State,
     app_key: &str,
     page: u32,
     page_size: u32,
-) -> Result<Vec<String>, ApiError> {
-    let skip = (page.saturating_sub(1) as usize) * page_size as usize;
-    let wanted = skip + page_size as usize;
-    let mut ids = Vec::new();
-    let mut start = None;
-    loop {
-        let out = crate::db::query(state)
-            .index_name(table::GSI1)
-            .key_condition_expression("GSI1PK = :list")
-            .expression_attribute_values(":list", s(table::list_pk(app_key, LIST_SOFT_DELETED)))
-            .projection_expression("GSI1SK")
-            .limit((wanted - ids.len()).clamp(1, 1000) as i32)
-            .set_exclusive_start_key(start)
-            .send()
-            .await?;
-        for item in out.items.unwrap_or_default() {
-            if let Some(id) = item
-                .get(table::GSI1SK)
-                .and_then(|v| v.as_s().ok())
-                .and_then(|k| table::user_id_suffix(k))
-            {
-                ids.push(id.to_owned());
-            }
-        }
-        start = out.last_evaluated_key;
-        if start.is_none() || ids.len() >= wanted {
-            break;
-        }
-    }
-    Ok(ids
-        .into_iter()
-        .skip(skip)
-        .take(page_size as usize)
-        .collect())
+) -> Result<(Vec<String>, Stats), ApiError> {
+    let offset = u64::from(page.saturating_sub(1)) * u64::from(page_size);
+    let (_, items, stats) = soft_deleted_tree(app_key)
+        .page(state, offset, page_size as usize, Order::ASCENDING)
+        .await?;
+    let ids = items
+        .iter()
+        .filter_map(|item| table::user_id_suffix(db::text(item, table::GSI1SK)?))
+        .map(str::to_owned)
+        .collect();
+    Ok((ids, stats))
 }
 
 // ---- console: remove a test user ----------------------------------------------------------
@@ -239,16 +320,44 @@ pub async fn delete_test_user(state: &State, app: &App, user_id: &str) -> Result
     if !purged.finished {
         return Err(ApiError::Busy);
     }
-    let delete_user = Delete::builder()
-        .table_name(&state.table)
-        .set_key(Some(users::key(&app.app_key, user_id)))
-        .condition_expression("attribute_exists(PK)")
-        .build()?;
-    let free_slot = crate::user_count::free_slot(state, &app.app_key)?;
-    if purge::delete_and_update(state, delete_user, free_slot).await? {
-        Ok(())
-    } else {
-        // Deleted concurrently by another console call: the slot was freed there.
-        Err(ApiError::UserNotFound(user_id.to_owned()))
-    }
+    // The user leaves the table, its slot under the cap and, if the API soft-deleted it, the
+    // soft-deleted list's counts, on the condition that it is still as read.
+    let tree = soft_deleted_tree(&app.app_key);
+    db::retry(|| async {
+        let Some(deletion) = deletions(state, &app.app_key, &[user_id.to_owned()])
+            .await?
+            .remove(user_id)
+        else {
+            // Deleted concurrently by another console call: the slot was freed there.
+            return Err(ApiError::UserNotFound(user_id.to_owned()));
+        };
+        let listed_at = match deletion {
+            Deletion::Deleted { listed_at, .. } => listed_at,
+            Deletion::NotDeleted => None,
+        };
+        let mut delete_user = Delete::builder()
+            .table_name(&state.table)
+            .set_key(Some(users::key(&app.app_key, user_id)));
+        delete_user = match listed_at {
+            Some(at) => delete_user
+                .condition_expression("deletedAt = :at")
+                .expression_attribute_values(":at", n(at)),
+            None => delete_user
+                .condition_expression("attribute_exists(PK) AND attribute_not_exists(deletedAt)"),
+        };
+        let free_slot = crate::user_count::free_slot(state, &app.app_key)?;
+        let entry = batch::Entry {
+            actions: vec![
+                TransactWriteItem::builder()
+                    .delete(delete_user.build()?)
+                    .build(),
+                TransactWriteItem::builder().update(free_slot).build(),
+            ],
+            counts: listed_at.map(|at| (at, -1)).into_iter().collect(),
+        };
+        let refused =
+            batch::write(state, Some(&tree), vec![entry], batch::Mode::AllOrNothing).await?;
+        Ok(refused.is_empty().then_some(()))
+    })
+    .await
 }

@@ -2,16 +2,21 @@
 //!
 //! Every item lives in the user's partition (so the purge of a soft-deleted user removes it):
 //! `BAN` (`banExpiresAt` ms + `ttl`, listed in `GSI1` `BANS` by expiry), `TAGS`, and
-//! `MUTE#PERSON` (listed in `GSI1` `MUTED#PERSON` by the time muted). Writes go through
-//! [`users::write_for_active`], which pairs each with a check that the user is active.
+//! `MUTE#PERSON` (listed in `GSI1` `MUTED#PERSON` by the time muted). Writes of tags go through
+//! [`users::write_for_active`], which pairs each with a check that the user is active. Bans and
+//! mutes are counted lists (`count_tree`): each is written on the condition that it is as read,
+//! with its count updates and (when added) the user's active check, in one transaction, so a page
+//! at any offset costs the same few reads.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use serde_json::Value;
 
 use crate::apps::App;
-use crate::db::{self, n, number, s, text};
+use crate::batch;
+use crate::count_tree::{Order, Stats, Tree};
+use crate::db::{self, n, number, text};
 use crate::error::ApiError;
 use crate::items::{self, Kind as _};
 use crate::state::State;
@@ -23,7 +28,9 @@ use crate::db::Item;
 /// `GSI1` list of an app's bans, by expiry.
 pub use crate::items::BANS;
 /// `GSI1` list of the users muted in direct channels, by the time muted.
-pub const MUTED_PERSON: &str = "MUTED#PERSON";
+pub use crate::items::MUTED_PERSON;
+/// When a mute was first muted (ms): its time in the mute list.
+const MUTED_AT: &str = "mutedAt";
 pub const MAX_BAN_MINUTES: u32 = 43_200;
 
 fn sort_key(item: &Item) -> Option<&str> {
@@ -32,9 +39,115 @@ fn sort_key(item: &Item) -> Option<&str> {
 
 // --- bans -----------------------------------------------------------------------------------
 
+/// A per-user item listed in a counted list (a ban, a mute): its sort key, the attribute holding
+/// the time it is listed at, and the list's count tree.
+struct Counted {
+    app_key: String,
+    sk: &'static str,
+    time: &'static str,
+    tree: Tree,
+}
+
+impl Counted {
+    /// Bans by expiry. A ban is counted while it has not expired; changes to an expired ban
+    /// leave its count (below the present, where no page is read) as it was, which keeps a
+    /// transaction's count updates within the future 30 days.
+    fn bans(app_key: &str) -> Self {
+        Self {
+            app_key: app_key.to_owned(),
+            sk: table::SK_BAN,
+            time: table::BAN_EXPIRES_AT,
+            tree: Tree::of(app_key, BANS),
+        }
+    }
+
+    /// Mutes by the time first muted.
+    fn mutes(app_key: &str) -> Self {
+        Self {
+            app_key: app_key.to_owned(),
+            sk: table::SK_MUTE_PERSON,
+            time: MUTED_AT,
+            tree: Tree::of(app_key, MUTED_PERSON),
+        }
+    }
+
+    fn key(&self, user_id: &str) -> Item {
+        users::item_key(&self.app_key, user_id, self.sk)
+    }
+
+    /// The users' items in the table (expired bans included), by user: their time (ms).
+    async fn stored(
+        &self,
+        state: &State,
+        user_ids: &[String],
+    ) -> Result<HashMap<String, i64>, ApiError> {
+        let keys = user_ids.iter().map(|user_id| self.key(user_id)).collect();
+        Ok(db::get_all(state, keys)
+            .await?
+            .iter()
+            .filter_map(|item| Some((text(item, "userId")?.to_owned(), number(item, self.time)?)))
+            .collect())
+    }
+
+    /// Deletes the users' items, each on the condition that it is still at the time read, with
+    /// the count change `uncount` gives for that time; reads again those changed meanwhile.
+    /// Users without an item are no-ops.
+    async fn remove(
+        &self,
+        state: &State,
+        user_ids: &[String],
+        uncount: impl Fn(i64) -> Option<(i64, i64)>,
+    ) -> Result<(), ApiError> {
+        let user_ids = crate::validate::dedup(user_ids);
+        db::retry(|| async {
+            let entries = self
+                .stored(state, &user_ids)
+                .await?
+                .into_iter()
+                .map(|(user_id, time)| {
+                    let delete = Delete::builder()
+                        .table_name(&state.table)
+                        .set_key(Some(self.key(&user_id)))
+                        .condition_expression("#time = :was")
+                        .expression_attribute_names("#time", self.time)
+                        .expression_attribute_values(":was", n(time))
+                        .build()?;
+                    Ok(batch::Entry {
+                        actions: vec![TransactWriteItem::builder().delete(delete).build()],
+                        counts: uncount(time).into_iter().collect(),
+                    })
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            let refused =
+                batch::write(state, Some(&self.tree), entries, batch::Mode::EachEntry).await?;
+            Ok(refused.is_empty().then_some(()))
+        })
+        .await
+    }
+}
+
+/// The count change that removes a ban expiring at `expires_at` (none once it has expired).
+fn uncount_ban(expires_at: i64, now_ms: i64) -> Option<(i64, i64)> {
+    (expires_at > now_ms).then_some((expires_at, -1))
+}
+
+/// The condition that the user's item (ban or mute) is still as read: absent, or with the time
+/// attribute `attribute` at `time`.
+fn unchanged(attribute: &'static str, time: Option<i64>) -> (String, Option<(String, i64)>) {
+    match time {
+        None => ("attribute_not_exists(PK)".to_owned(), None),
+        Some(time) => (
+            format!("{attribute} = :was"),
+            Some((":was".to_owned(), time)),
+        ),
+    }
+}
+
 /// Bans active users until `now_ms + duration`, replacing any earlier expiry, in one transaction:
 /// every user must exist and be active, else nothing is written (404/400 or 403/20101 naming the
-/// first such user). At most [`users::USERS_PER_TRANSACTION`] users.
+/// first such user). At most [`users::USERS_PER_TRANSACTION`] users. Each ban is written on the
+/// condition that it is still as read (absent or at the expiry read), with its move in the
+/// count tree; a ban changed meanwhile makes the whole ban read and write again.
 pub async fn ban(
     state: &State,
     app_key: &str,
@@ -43,29 +156,65 @@ pub async fn ban(
     now_ms: i64,
 ) -> Result<(), ApiError> {
     let expires_at = now_ms + i64::from(duration_minutes) * 60_000;
-    users::write_for_active(state, app_key, user_ids, Inactive::Refuse, |user_id| {
-        let put = Put::builder()
-            .table_name(&state.table)
-            .set_item(Some(ban_item(app_key, user_id, expires_at, now_ms)?))
-            .build();
-        Ok(TransactWriteItem::builder().put(put?).build())
+    let user_ids = crate::validate::dedup(user_ids);
+    let bans = Counted::bans(app_key);
+    db::retry(|| async {
+        let stored = bans.stored(state, &user_ids).await?;
+        let entries = user_ids
+            .iter()
+            .map(|user_id| {
+                let previous = stored.get(user_id).copied();
+                let (condition, was) = unchanged(table::BAN_EXPIRES_AT, previous);
+                let put = Put::builder()
+                    .table_name(&state.table)
+                    .set_item(Some(ban_item(app_key, user_id, expires_at, now_ms)?))
+                    .condition_expression(condition)
+                    .set_expression_attribute_values(
+                        was.map(|(name, time)| HashMap::from([(name, n(time))])),
+                    )
+                    .build()?;
+                let mut counts = vec![(expires_at, 1)];
+                counts.extend(previous.and_then(|t| uncount_ban(t, now_ms)));
+                Ok(batch::Entry {
+                    actions: vec![
+                        users::active_check(state, app_key, user_id, Inactive::Refuse)?,
+                        TransactWriteItem::builder().put(put).build(),
+                    ],
+                    counts,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let refused =
+            batch::write(state, Some(&bans.tree), entries, batch::Mode::AllOrNothing).await?;
+        if refused.iter().any(|r| r.action == 0) {
+            let checks: Vec<_> = refused.into_iter().filter(|r| r.action == 0).collect();
+            users::inactive_users(&user_ids, &checks, Inactive::Refuse)?;
+            return Err(ApiError::Internal("a refused check named no user".into()));
+        }
+        // A ban changed since it was read: read again.
+        Ok(refused.is_empty().then_some(()))
     })
     .await
-    .map(|_| ())
 }
 
 fn ban_item(app_key: &str, user_id: &str, expires_at: i64, now_ms: i64) -> Result<Item, ApiError> {
     items::Ban::new(app_key, user_id, expires_at, now_ms).item()
 }
 
-/// Lifts the bans of these users. Users who are not banned, or unknown, are no-ops. One
-/// `BatchWriteItem` (at most 25 distinct users), unprocessed items sent again.
-pub async fn unban(state: &State, app_key: &str, user_ids: &[String]) -> Result<(), ApiError> {
-    let deletes = crate::validate::dedup(user_ids)
-        .iter()
-        .map(|user_id| db::delete(users::item_key(app_key, user_id, table::SK_BAN)))
-        .collect::<Result<_, ApiError>>()?;
-    db::write_all(state, deletes).await
+/// Lifts the bans of these users (whatever their state: the purge of a soft-deleted user lifts
+/// its ban too). Users who are not banned, or unknown, are no-ops. Each ban is deleted on the
+/// condition that it is still as read, with its count; one changed meanwhile is read again.
+pub async fn unban(
+    state: &State,
+    app_key: &str,
+    user_ids: &[String],
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    Counted::bans(app_key)
+        .remove(state, user_ids, |expires_at| {
+            uncount_ban(expires_at, now_ms)
+        })
+        .await
 }
 
 /// A ban in force: the user and when it ends (ms).
@@ -75,75 +224,42 @@ pub struct Ban {
     pub expires_at: i64,
 }
 
-/// The bans in force at `now_ms`, latest expiry first: `take` of them after skipping `skip`.
-/// Expired bans are never read (the key condition starts after `now_ms`), whether or not the
-/// TTL has deleted them yet. `GSI1` reads are eventually consistent.
+/// The bans in force at `now_ms`, latest expiry first: `take` of them after skipping `skip`,
+/// found through the count tree (the same reads whatever `skip` is). Expired bans are never read
+/// (the key condition stops at `now_ms`), whether or not the TTL has deleted them yet. `GSI1`
+/// reads are eventually consistent.
 pub async fn list_bans(
     state: &State,
     app_key: &str,
     now_ms: i64,
-    skip: usize,
+    skip: u64,
     take: usize,
-) -> Result<Vec<Ban>, ApiError> {
-    let items = query_list(
-        state,
-        &table::list_pk(app_key, BANS),
-        // The first sort key of an expiry after now: a prefix sorts before its extensions.
-        Some(&table::time_sort_key(now_ms.saturating_add(1), "")),
-        false,
-        skip.saturating_add(take),
-    )
-    .await?;
-    Ok(items
-        .iter()
-        .skip(skip)
-        .filter_map(|item| items::Ban::from_item(item.clone()).ok())
+) -> Result<(Vec<Ban>, Stats), ApiError> {
+    // The first sort key of an expiry after now: a prefix sorts before its extensions.
+    let floor = table::time_sort_key(now_ms.saturating_add(1), "");
+    let (_, items, stats) = Counted::bans(app_key)
+        .tree
+        .page(
+            state,
+            skip,
+            take,
+            Order {
+                descending: true,
+                floor: Some(&floor),
+            },
+        )
+        .await?;
+    let bans = items
+        .into_iter()
+        .filter_map(|item| items::Ban::from_item(item).ok())
         // The key condition already excluded expired bans; this only guards odd items.
         .filter(|ban| ban.ban_expires_at > now_ms)
         .map(|ban| Ban {
             user_id: ban.user_id,
             expires_at: ban.ban_expires_at,
         })
-        .collect())
-}
-
-/// Reads up to `limit` items of one of the app's `GSI1` lists, ascending or descending, from
-/// `from` (inclusive) in ascending order or down to it in descending order. One `Query` per
-/// 1 MB read.
-async fn query_list(
-    state: &State,
-    list_pk: &str,
-    from: Option<&str>,
-    ascending: bool,
-    limit: usize,
-) -> Result<Vec<Item>, ApiError> {
-    let mut items = Vec::new();
-    let mut start = None;
-    while items.len() < limit {
-        let remaining = i32::try_from(limit - items.len()).unwrap_or(i32::MAX);
-        let mut query = crate::db::query(state)
-            .index_name(table::GSI1)
-            .expression_attribute_names("#pk", table::GSI1PK)
-            .expression_attribute_values(":pk", s(list_pk))
-            .scan_index_forward(ascending)
-            .limit(remaining)
-            .set_exclusive_start_key(start);
-        query = match from {
-            Some(from) => query
-                .key_condition_expression("#pk = :pk AND #sk >= :from")
-                .expression_attribute_names("#sk", table::GSI1SK)
-                .expression_attribute_values(":from", s(from)),
-            None => query.key_condition_expression("#pk = :pk"),
-        };
-        let out = query.send().await?;
-        items.extend(out.items.unwrap_or_default());
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            break;
-        }
-    }
-    items.truncate(limit);
-    Ok(items)
+        .collect();
+    Ok((bans, stats))
 }
 
 // --- tags -----------------------------------------------------------------------------------
@@ -253,67 +369,84 @@ pub fn check_person_channel_type(field: &str, value: &Value, list: bool) -> Resu
     }
 }
 
-/// Mutes (or unmutes) active users in direct channels. Muting a muted user keeps the time it
-/// was first muted (its place in the list). Unknown and soft-deleted users are skipped and
-/// returned.
-pub async fn set_mute(
+/// Mutes active users in direct channels; muting a muted user keeps the time it was first muted
+/// (its place in the list). Each new mute is written with a check that its user is active, on
+/// the condition that it does not exist yet (one written meanwhile is as good), and counted.
+/// Unknown and soft-deleted users are skipped and returned.
+pub async fn mute(
     state: &State,
     app_key: &str,
     user_ids: &[String],
-    muted: bool,
     now_ms: i64,
 ) -> Result<Vec<String>, ApiError> {
-    users::write_for_active(state, app_key, user_ids, Inactive::Skip, |user_id| {
-        let key = users::item_key(app_key, user_id, table::SK_MUTE_PERSON);
-        if !muted {
-            let delete = Delete::builder()
+    let user_ids = crate::validate::dedup(user_ids);
+    let mutes = Counted::mutes(app_key);
+    let muted = mutes.stored(state, &user_ids).await?;
+    let new: Vec<String> = user_ids
+        .into_iter()
+        .filter(|user_id| !muted.contains_key(user_id))
+        .collect();
+    let entries = new
+        .iter()
+        .map(|user_id| {
+            let put = Put::builder()
                 .table_name(&state.table)
-                .set_key(Some(key))
-                .build();
-            return Ok(TransactWriteItem::builder().delete(delete?).build());
-        }
-        let update = Update::builder()
-            .table_name(&state.table)
-            .set_key(Some(key))
-            .update_expression(
-                "SET userId = :user, mutedAt = if_not_exists(mutedAt, :now), \
-                 #lpk = :list, #lsk = if_not_exists(#lsk, :order)",
-            )
-            .expression_attribute_names("#lpk", table::GSI1PK)
-            .expression_attribute_names("#lsk", table::GSI1SK)
-            .expression_attribute_values(":user", s(user_id))
-            .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":list", s(table::list_pk(app_key, MUTED_PERSON)))
-            .expression_attribute_values(":order", s(table::time_sort_key(now_ms, user_id)))
-            .build();
-        Ok(TransactWriteItem::builder().update(update?).build())
-    })
-    .await
+                .set_item(Some(items::Mute::new(app_key, user_id, now_ms).item()?))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()?;
+            Ok(batch::Entry {
+                actions: vec![
+                    users::active_check(state, app_key, user_id, Inactive::Skip)?,
+                    TransactWriteItem::builder().put(put).build(),
+                ],
+                counts: vec![(now_ms, 1)],
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let refused = batch::write(state, Some(&mutes.tree), entries, batch::Mode::EachEntry).await?;
+    let inactive: Vec<_> = refused.into_iter().filter(|r| r.action == 0).collect();
+    users::inactive_users(&new, &inactive, Inactive::Skip)
 }
 
-/// The users muted in direct channels, first muted first: how many in all, and `page_size` of
-/// them from `offset`. Counting reads the whole list (one `Query` per 1 MB, about 5,000 users).
+/// Unmutes users in direct channels, whatever their state (the purge of a soft-deleted user
+/// unmutes it too); users not muted are no-ops. Each mute is deleted on the condition that it is
+/// still the one read, with its count; one changed meanwhile is read again.
+pub async fn unmute(state: &State, app_key: &str, user_ids: &[String]) -> Result<(), ApiError> {
+    Counted::mutes(app_key)
+        .remove(state, user_ids, |muted_at| Some((muted_at, -1)))
+        .await
+}
+
+/// The users muted in direct channels, first muted first: how many in all (the count tree's
+/// root), and `page_size` of them from `offset`, found through the count tree: the same reads
+/// whatever `offset` is.
 pub async fn list_mutes(
     state: &State,
     app_key: &str,
-    offset: usize,
+    offset: u64,
     page_size: usize,
-) -> Result<(usize, Vec<String>), ApiError> {
-    let items = query_list(
-        state,
-        &table::list_pk(app_key, MUTED_PERSON),
-        None,
-        true,
-        usize::MAX,
-    )
-    .await?;
+) -> Result<(u64, Vec<String>, Stats), ApiError> {
+    let (total, items, stats) = Counted::mutes(app_key)
+        .tree
+        .page(state, offset, page_size, Order::ASCENDING)
+        .await?;
     let page = items
-        .iter()
-        .skip(offset)
-        .take(page_size)
-        .filter_map(|item| text(item, "userId").map(str::to_owned))
+        .into_iter()
+        .filter_map(|item| items::Mute::from_item(item).ok())
+        .map(|mute| mute.user_id)
         .collect();
-    Ok((items.len(), page))
+    Ok((total, page, stats))
+}
+
+/// Lifts a user's ban and mute with their counts (the purge of a soft-deleted user).
+pub async fn forget(state: &State, app_key: &str, user_id: &str) -> Result<(), ApiError> {
+    let user = [user_id.to_owned()];
+    let now_ms = state.clock.now_ms();
+    tokio::try_join!(
+        unban(state, app_key, &user, now_ms),
+        unmute(state, app_key, &user)
+    )?;
+    Ok(())
 }
 
 // --- direct-message permission ---------------------------------------------------------------
@@ -450,6 +583,7 @@ pub async fn check_dm(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::s;
     use serde_json::json;
 
     #[test]

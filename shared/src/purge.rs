@@ -290,6 +290,8 @@ pub async fn purge_user_data(
 ) -> Result<Purged, ApiError> {
     // The hosted profile leaves the profile list's counts too, not only the table.
     let mut removed = usize::from(crate::profiles::remove(state, app_key, user_id).await?);
+    // So do the ban and the mute, from their lists' counts.
+    crate::moderation::forget(state, app_key, user_id).await?;
     let pk = table::user_pk(app_key, user_id);
     let mut start = None;
     loop {
@@ -428,7 +430,7 @@ async fn delete_counted_edge(state: &State, key: Key, counter_sk: &str) -> Resul
 
 /// Deletes one item and updates another in one transaction; `Ok(false)` when a condition
 /// cancelled it (nothing was written).
-pub(crate) async fn delete_and_update(
+async fn delete_and_update(
     state: &State,
     delete: Delete,
     update: Update,

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use crate::apps::{App, FREE_USER_CAP};
+use crate::batch;
 use crate::db::{n, s};
 use crate::error::ApiError;
 use crate::state::State;
@@ -345,7 +346,7 @@ pub async fn write_for_active<F>(
     write: F,
 ) -> Result<Vec<String>, ApiError>
 where
-    F: Fn(&str) -> Result<TransactWriteItem, ApiError> + Sync,
+    F: Fn(&str) -> Result<TransactWriteItem, ApiError>,
 {
     let user_ids = crate::validate::dedup(user_ids);
     if inactive == Inactive::Refuse && user_ids.len() > USERS_PER_TRANSACTION {
@@ -353,43 +354,58 @@ where
             "Inactive::Refuse takes at most {USERS_PER_TRANSACTION} users"
         )));
     }
-    let write = &write;
-    let chunks = user_ids
-        .chunks(USERS_PER_TRANSACTION)
-        .map(|chunk| write_chunk(state, app_key, chunk.to_vec(), inactive, write));
-    let skipped = futures::future::try_join_all(chunks).await?;
-    Ok(skipped.into_iter().flatten().collect())
+    let entries = user_ids
+        .iter()
+        .map(|user_id| {
+            Ok(batch::Entry {
+                actions: vec![
+                    active_check(state, app_key, user_id, inactive)?,
+                    write(user_id)?,
+                ],
+                counts: Vec::new(),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let refused = batch::write(state, None, entries, inactive.mode()).await?;
+    inactive_users(&user_ids, &refused, inactive)
 }
 
-/// Why a chunk's transaction was cancelled.
-#[derive(Debug, PartialEq)]
-enum Cancelled {
-    /// These users (indices into the chunk) failed their active check; the state their `USER`
-    /// item had, if the cancellation returned it (`None`: no such user, or not returned).
-    Inactive(Vec<(usize, Option<UserState>)>),
-    /// Another transaction touched one of the items: try again.
-    Conflict,
-    /// Anything else (a bug): the reasons' codes.
-    Other(String),
-}
-
-/// Reads the cancellation of a chunk laid out as `[check 0, write 0, check 1, ...]`.
-fn cancelled(cancellation: crate::db::Cancellation) -> Cancelled {
-    use crate::db::Cancellation;
-    let failed = match cancellation {
-        Cancellation::Failed(failed) => failed,
-        Cancellation::Transient => return Cancelled::Conflict,
-        Cancellation::Other(codes) => return Cancelled::Other(codes),
-    };
-    let inactive: Vec<_> = (0..failed.codes.len())
-        .filter(|i| i % 2 == 0 && failed.failed(*i))
-        .map(|i| (i / 2, old_state(failed.old_item(i))))
-        .collect();
-    if inactive.is_empty() {
-        // A failed condition on a write (odd index) is a bug: writes carry none.
-        return Cancelled::Other(failed.codes());
+impl Inactive {
+    pub fn mode(self) -> batch::Mode {
+        match self {
+            Self::Skip => batch::Mode::EachEntry,
+            Self::Refuse => batch::Mode::AllOrNothing,
+        }
     }
-    Cancelled::Inactive(inactive)
+}
+
+/// The users of entries refused by their active check (action 0 of each entry): skipped, in
+/// request order, or with [`Inactive::Refuse`] the error naming the first. A refused write (any
+/// other action) is an error: the caller's writes carry no condition of their own.
+pub(crate) fn inactive_users(
+    user_ids: &[String],
+    refused: &[batch::Refused],
+    inactive: Inactive,
+) -> Result<Vec<String>, ApiError> {
+    if let Some(write) = refused.iter().find(|r| r.action != 0) {
+        return Err(ApiError::Internal(format!(
+            "the write for {} failed a condition",
+            user_ids.get(write.entry).map_or("?", String::as_str)
+        )));
+    }
+    let skipped: Vec<String> = refused
+        .iter()
+        .filter_map(|r| user_ids.get(r.entry).cloned())
+        .collect();
+    if inactive == Inactive::Refuse
+        && let (Some(first), Some(user_id)) = (refused.first(), skipped.first())
+    {
+        return Err(match old_state(first.old.as_ref()) {
+            Some(UserState::SoftDeleted) => ApiError::UserSoftDeleted(user_id.clone()),
+            _ => ApiError::UserNotFound(user_id.clone()),
+        });
+    }
+    Ok(skipped)
 }
 
 pub(crate) fn active_check(
@@ -412,71 +428,6 @@ pub(crate) fn active_check(
         .build()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
-}
-
-async fn write_chunk<F>(
-    state: &State,
-    app_key: &str,
-    mut pending: Vec<String>,
-    inactive: Inactive,
-    write: &F,
-) -> Result<Vec<String>, ApiError>
-where
-    F: Fn(&str) -> Result<TransactWriteItem, ApiError> + Sync,
-{
-    let order = pending.clone();
-    let mut skipped = Vec::new();
-    let mut conflicts = 0;
-    while !pending.is_empty() {
-        let mut items = Vec::with_capacity(pending.len() * 2);
-        for user_id in &pending {
-            items.push(active_check(state, app_key, user_id, inactive)?);
-            items.push(write(user_id)?);
-        }
-        let Some(cancellation) = crate::db::transact_once(state, items).await? else {
-            break;
-        };
-        let outcome = cancelled(cancellation);
-        match outcome {
-            Cancelled::Inactive(failed) => {
-                if inactive == Inactive::Refuse {
-                    let first = failed
-                        .first()
-                        .and_then(|&(index, old)| Some((pending.get(index)?.clone(), old)));
-                    return Err(match first {
-                        Some((user_id, Some(UserState::SoftDeleted))) => {
-                            ApiError::UserSoftDeleted(user_id)
-                        }
-                        Some((user_id, _)) => ApiError::UserNotFound(user_id),
-                        None => ApiError::Internal("cancelled without a failed check".into()),
-                    });
-                }
-                let failed: std::collections::HashSet<usize> =
-                    failed.into_iter().map(|(i, _)| i).collect();
-                let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut pending)
-                    .into_iter()
-                    .enumerate()
-                    .partition(|(i, _)| failed.contains(i));
-                skipped.extend(gone.into_iter().map(|(_, id)| id));
-                pending = kept.into_iter().map(|(_, id)| id).collect();
-            }
-            Cancelled::Conflict => {
-                conflicts += 1;
-                if conflicts >= crate::db::ATTEMPTS {
-                    return Err(ApiError::Busy);
-                }
-                tokio::time::sleep(crate::db::backoff(conflicts)).await;
-            }
-            Cancelled::Other(codes) => {
-                return Err(ApiError::Internal(format!(
-                    "batch write cancelled: {codes}"
-                )));
-            }
-        }
-    }
-    // Request order, whatever order the retries found them in.
-    skipped.sort_by_key(|id| order.iter().position(|o| o == id));
-    Ok(skipped)
 }
 
 #[cfg(test)]
@@ -508,37 +459,43 @@ mod tests {
     }
 
     #[test]
-    fn cancelled_chunks_name_the_users_whose_check_failed() {
-        use aws_sdk_dynamodb::types::CancellationReason;
-        let reason = |code: &str| CancellationReason::builder().code(code).build();
-        let soft_deleted = CancellationReason::builder()
-            .code("ConditionalCheckFailed")
-            .item("state", s("soft-deleted"))
-            .build();
-        // [check 0, write 0, check 1, write 1, check 2, write 2]
-        let reasons = [
-            reason("None"),
-            reason("None"),
-            reason("ConditionalCheckFailed"),
-            reason("None"),
-            soft_deleted,
-            reason("TransactionConflict"),
-        ];
-        let cancelled =
-            |reasons: &[CancellationReason]| cancelled(crate::db::cancellation(reasons));
+    fn refused_checks_name_the_inactive_users() {
+        let ids: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let soft_deleted = HashMap::from([("state".to_owned(), s("soft-deleted"))]);
+        let refused =
+            |entry: usize, action: usize, old: Option<&HashMap<String, AttributeValue>>| {
+                batch::Refused {
+                    entry,
+                    action,
+                    old: old.cloned(),
+                }
+            };
+        let both = [refused(1, 0, None), refused(2, 0, Some(&soft_deleted))];
         assert_eq!(
-            cancelled(&reasons),
-            Cancelled::Inactive(vec![(1, None), (2, Some(UserState::SoftDeleted))])
+            inactive_users(&ids, &both, Inactive::Skip).unwrap(),
+            vec!["b".to_owned(), "c".to_owned()]
         );
-        assert_eq!(
-            cancelled(&[reason("None"), reason("TransactionConflict")]),
-            Cancelled::Conflict
+        // Refuse names the first in request order: unknown (404) or soft-deleted (20101).
+        let err = inactive_users(&ids, &both, Inactive::Refuse).unwrap_err();
+        assert!(
+            matches!(err, ApiError::UserNotFound(ref id) if id == "b"),
+            "{err:?}"
         );
-        // A failed condition on a write (odd index) is not an inactive user: writes carry none.
-        assert_eq!(
-            cancelled(&[reason("None"), reason("ConditionalCheckFailed")]),
-            Cancelled::Other("None,ConditionalCheckFailed".into())
+        let err = inactive_users(&ids, &both[1..], Inactive::Refuse).unwrap_err();
+        assert!(
+            matches!(err, ApiError::UserSoftDeleted(ref id) if id == "c"),
+            "{err:?}"
         );
+        assert!(
+            inactive_users(&ids, &[], Inactive::Refuse)
+                .unwrap()
+                .is_empty()
+        );
+        // A failed condition on a write is not an inactive user: writes carry none.
+        assert!(matches!(
+            inactive_users(&ids, &[refused(0, 1, None)], Inactive::Skip),
+            Err(ApiError::Internal(_))
+        ));
         assert_eq!(
             item_key("k", "bob", table::SK_BAN)["PK"],
             s(table::user_pk("k", "bob"))

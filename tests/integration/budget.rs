@@ -24,6 +24,19 @@ fn documented_budgets() -> HashMap<String, String> {
         .collect()
 }
 
+/// The budget of a list paged through its count tree: the first page reads the root beside
+/// the page; a later page descends the tree first (3 more reads), whatever the page; a page past
+/// the end reads the root alone.
+fn paged_budget(first: usize, later: usize, past_the_end: usize) -> String {
+    assert_eq!(
+        later,
+        first + 3,
+        "a later page: three more count-tree reads"
+    );
+    assert_eq!(past_the_end, first - 1, "past the end: the root alone");
+    format!("{first} (concurrent); any later page: {later}; past the end: {past_the_end}")
+}
+
 /// Measures one warm call: the app is cached and the user exists before counting starts.
 async fn count(
     log: &RequestLog,
@@ -247,16 +260,39 @@ async fn every_operation_stays_within_its_documented_budget() {
         ),
     );
     let banned = count(&log, signed("/v4/user/ban/list", json!({}))).await;
+    let later = count(
+        &log,
+        signed("/v4/user/ban/list", json!({"page": 2, "pageSize": 1})),
+    )
+    .await;
+    let past_the_end = count(
+        &log,
+        signed(
+            "/v4/user/ban/list",
+            json!({"page": 4_000_000_000_u32, "pageSize": 1000}),
+        ),
+    )
+    .await;
     measured.insert(
         "list-banned-users",
-        format!("{banned} (concurrent; page p reads p × pageSize bans, + 1 Query per 1 MB)"),
+        paged_budget(banned, later, past_the_end),
     );
     let unban = count(
         &log,
         signed("/v4/user/unban", json!({"userIds": ["alice", "bob"]})),
     )
     .await;
-    measured.insert("unban-users", unban.to_string());
+    let unban_none = count(
+        &log,
+        signed("/v4/user/unban", json!({"userIds": ["alice", "bob"]})),
+    )
+    .await;
+    assert_eq!(
+        unban - unban_none,
+        1,
+        "one transaction when bans are lifted"
+    );
+    measured.insert("unban-users", format!("{unban_none} + 1 if any is banned"));
     // 51 users with 49 unknown: two transactions, the first sent again without its unknown users.
     let with_ghosts = |known: &[&str]| {
         let mut ids: Vec<String> = known.iter().map(|u| u.to_string()).collect();
@@ -303,19 +339,43 @@ async fn every_operation_stays_within_its_documented_budget() {
         )
     };
     let mute_one = count(&log, mute(vec!["alice".into(), "bob".into()])).await;
-    let mute_mixed = count(&log, mute(with_ghosts(&["alice", "bob"]))).await;
-    measured.insert("set-channel-type-mute", batch_budget(mute_one, mute_mixed));
-    let muted = count(
+    let mute_again = count(&log, mute(vec!["alice".into(), "bob".into()])).await;
+    assert_eq!(mute_one - mute_again, 1, "muted users need no transaction");
+    let unmute = count(
         &log,
         signed(
-            "/v4/channel-type/mute/list",
-            json!({"channelType": "PERSON"}),
+            "/v4/channel-type/mute/set",
+            json!({"userIds": ["alice", "bob"], "muteState": 0, "channelTypes": ["PERSON"]}),
         ),
+    )
+    .await;
+    assert_eq!(unmute, mute_one, "one read, one transaction");
+    // 51 new: two transactions of 48 and 3, both cancelled by unknown users; the first is sent
+    // again with its two known users.
+    let mute_mixed = count(&log, mute(with_ghosts(&["alice", "bob"]))).await;
+    assert_eq!(mute_mixed, mute_one + 2, "one more transaction, one resend");
+    measured.insert(
+        "set-channel-type-mute",
+        format!(
+            "{} + ⌈n/48⌉ (n users not yet muted, or muted to unmute: one BatchGetItem per 100, concurrent, then the transactions one after another; + 1 per transaction resent without unknown users)",
+            mute_again
+        ),
+    );
+    let mute_list = |body: Value| signed("/v4/channel-type/mute/list", body);
+    let muted = count(&log, mute_list(json!({"channelType": "PERSON"}))).await;
+    let later = count(
+        &log,
+        mute_list(json!({"channelType": "PERSON", "offset": 1, "pageSize": 1})),
+    )
+    .await;
+    let past_the_end = count(
+        &log,
+        mute_list(json!({"channelType": "PERSON", "offset": 4_000_000_000_u32})),
     )
     .await;
     measured.insert(
         "list-channel-type-mute",
-        format!("{muted} (concurrent; + 1 Query per 1 MB of muted users, about 5,000)"),
+        paged_budget(muted, later, past_the_end),
     );
     let dm = count(
         &log,
@@ -378,13 +438,13 @@ async fn every_operation_stays_within_its_documented_budget() {
     .await;
     assert_eq!(
         soft_two - soft_one,
-        2,
-        "soft delete costs two requests per user (the update, the connections' Query)"
+        1,
+        "soft delete costs one more Query per user (its connections)"
     );
     measured.insert(
         "soft-delete-users",
         format!(
-            "{} + 2n (n users, concurrent; + 1 per connection closed; + 1 if any is refused)",
+            "{} + ⌈n/96⌉ + n (n users: transactions of 96 one after another, a connections Query each, concurrent; + 1 per connection closed; + 1 if any is refused, + 1 per transaction resent without them)",
             soft_one - 2
         ),
     );
@@ -395,12 +455,17 @@ async fn every_operation_stays_within_its_documented_budget() {
     .await;
     measured.insert(
         "restore-users",
-        format!("{} + n (n users, concurrent)", restore - 1),
+        format!(
+            "{restore} + 1 per transaction of restorable users (24 to 96 users each, by how spread their deletion times are; + 1 per resend)"
+        ),
     );
-    let list = count(&log, signed("/v4/user/soft-deleted/list", json!({}))).await;
+    let deleted_list = |body: Value| signed("/v4/user/soft-deleted/list", body);
+    let list = count(&log, deleted_list(json!({}))).await;
+    let later = count(&log, deleted_list(json!({"page": 2, "pageSize": 1}))).await;
+    let past_the_end = count(&log, deleted_list(json!({"page": 10_000}))).await;
     measured.insert(
         "list-soft-deleted-users",
-        format!("{list} (concurrent; page p reads p × pageSize keys)"),
+        paged_budget(list, later, past_the_end),
     );
     let deleted = env
         .call(&app, "/v4/user/soft-delete", json!({"userIds": ["sdfour"]}))

@@ -11,6 +11,7 @@ mod connections;
 mod events;
 mod faults;
 mod friends;
+mod large_lists;
 mod lifecycle;
 mod moderation;
 mod profiles;

@@ -5,6 +5,7 @@
 
 pub mod faults;
 pub mod invariants;
+pub mod large_lists;
 pub mod openapi;
 use std::path::PathBuf;
 use std::sync::Arc;

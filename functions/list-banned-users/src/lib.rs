@@ -17,11 +17,11 @@ pub struct ListBannedUsers {
 
 impl ListBannedUsers {
     /// `(skip, take)`.
-    fn window(&self) -> (usize, usize) {
-        let size = self.paging.size(DEFAULT_PAGE_SIZE) as usize;
+    fn window(&self) -> (u64, usize) {
+        let size = self.paging.size(DEFAULT_PAGE_SIZE);
         match self.paging.page {
             None | Some(0) => (0, MAX_PAGE_SIZE as usize),
-            Some(page) => ((page as usize - 1).saturating_mul(size), size),
+            Some(page) => (u64::from(page - 1) * u64::from(size), size as usize),
         }
     }
 }
@@ -53,7 +53,7 @@ impl Operation for ListBannedUsers {
 
     async fn run(self, call: Call) -> Result<BannedUsers, ApiError> {
         let (skip, take) = self.window();
-        let bans =
+        let (bans, _) =
             moderation::list_bans(&call.state, &call.app.app_key, call.now_ms, skip, take).await?;
         let banned_users = bans
             .into_iter()

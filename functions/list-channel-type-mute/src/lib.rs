@@ -19,7 +19,7 @@ pub struct ListChannelTypeMute {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MutedUsers {
-    pub total_count: usize,
+    pub total_count: u64,
     pub muted_user_ids: Vec<String>,
 }
 
@@ -35,10 +35,10 @@ impl Operation for ListChannelTypeMute {
     }
 
     async fn run(self, call: Call) -> Result<MutedUsers, ApiError> {
-        let (total, muted) = moderation::list_mutes(
+        let (total, muted, _) = moderation::list_mutes(
             &call.state,
             &call.app.app_key,
-            self.offset.unwrap_or(0) as usize,
+            u64::from(self.offset.unwrap_or(0)),
             self.page_size.unwrap_or(DEFAULT_PAGE_SIZE) as usize,
         )
         .await?;

@@ -45,7 +45,7 @@ impl Operation for ListSoftDeletedUsers {
     }
 
     async fn run(self, call: Call) -> Result<SoftDeletedUsers, ApiError> {
-        let user_ids = lifecycle::list_soft_deleted(
+        let (user_ids, _) = lifecycle::list_soft_deleted(
             &call.state,
             &call.app.app_key,
             self.page(),

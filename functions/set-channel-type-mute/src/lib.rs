@@ -43,14 +43,13 @@ impl Operation for SetChannelTypeMute {
     }
 
     async fn run(self, call: Call) -> Result<(), ApiError> {
-        let skipped = moderation::set_mute(
-            &call.state,
-            &call.app.app_key,
-            &self.user_ids,
-            self.mute_state == 1,
-            call.now_ms,
-        )
-        .await?;
+        let (state, app_key) = (&call.state, &call.app.app_key);
+        let skipped = if self.mute_state == 1 {
+            moderation::mute(state, app_key, &self.user_ids, call.now_ms).await?
+        } else {
+            moderation::unmute(state, app_key, &self.user_ids).await?;
+            Vec::new()
+        };
         if !skipped.is_empty() {
             tracing::info!(
                 skipped = skipped.len(),

@@ -21,7 +21,7 @@ impl Operation for UnbanUsers {
     }
 
     async fn run(self, call: Call) -> Result<(), ApiError> {
-        moderation::unban(&call.state, &call.app.app_key, &self.user_ids).await?;
+        moderation::unban(&call.state, &call.app.app_key, &self.user_ids, call.now_ms).await?;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The list by registration time: pages at an offset through the count tree, and the memory of served page ends.
 
 use super::*;
+use crate::count_tree::Start;
 use crate::items::{Kind as _, PageMemory};
 
 /// List order by registration time.
@@ -75,7 +76,7 @@ pub(super) async fn remember(
 }
 
 /// Reads `take` profiles of the list after skipping `skip`, from `start` in `order`.
-pub(super) async fn query_page(
+async fn query_page(
     state: &State,
     app_key: &str,
     start: Start,
@@ -84,39 +85,14 @@ pub(super) async fn query_page(
     take: usize,
     stats: &mut Stats,
 ) -> Result<Vec<Stored>, ApiError> {
-    let wanted = skip.saturating_add(take as u64);
-    let mut found: Vec<Item> = Vec::new();
-    let mut exclusive_start = None;
-    loop {
-        let missing = wanted.saturating_sub(found.len() as u64);
-        let mut query = crate::db::query(state)
-            .index_name(table::GSI1)
-            .scan_index_forward(order == Order::Ascending)
-            .limit(i32::try_from(missing).unwrap_or(i32::MAX))
-            .expression_attribute_values(":list", s(table::list_pk(app_key, table::LIST_PROFILES)))
-            .set_exclusive_start_key(exclusive_start);
-        query = match &start {
-            Start::Head => query.key_condition_expression("GSI1PK = :list"),
-            Start::Bound(op, key) => query
-                .key_condition_expression(format!("GSI1PK = :list AND GSI1SK {op} :key"))
-                .expression_attribute_values(":key", s(key.clone())),
-        };
-        let out = query.send().await?;
-        stats.requests += 1;
-        let items = out.items.unwrap_or_default();
-        stats.items_read += items.len();
-        found.extend(items);
-        exclusive_start = out.last_evaluated_key;
-        if found.len() as u64 >= wanted || exclusive_start.is_none() {
-            break;
-        }
-    }
-    Ok(found
-        .iter()
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-        .take(take)
-        .filter_map(stored_from_item)
-        .collect())
+    let order = crate::count_tree::Order {
+        descending: order == Order::Descending,
+        floor: None,
+    };
+    let items = tree(app_key)
+        .query(state, &start, order, skip, take, stats)
+        .await?;
+    Ok(items.iter().filter_map(stored_from_item).collect())
 }
 
 /// Page `page` (from 1) of the users with a hosted profile, by registration time. The number
@@ -141,6 +117,7 @@ pub async fn list(
     } else {
         let mut memory_stats = Stats::default();
         let mut root_stats = Stats::default();
+        let tree = tree(app_key);
         let (after, root) = tokio::join!(
             remembered(
                 state,
@@ -151,10 +128,10 @@ pub async fn list(
                 now_ms,
                 &mut memory_stats
             ),
-            read_node(state, app_key, "", &mut root_stats),
+            tree.read_node(state, "", &mut root_stats),
         );
-        stats.requests += memory_stats.requests + root_stats.requests;
-        stats.items_read += memory_stats.items_read + root_stats.items_read;
+        stats += memory_stats;
+        stats += root_stats;
         match after? {
             Some(after) => {
                 let op = if descending { "<" } else { ">" };
@@ -163,7 +140,10 @@ pub async fn list(
             }
             None => {
                 let offset = (page - 1) * u64::from(page_size);
-                match locate(state, app_key, root?, offset, descending, &mut stats).await? {
+                let located = tree
+                    .locate(state, root?, offset, descending, &mut stats)
+                    .await?;
+                match located {
                     None => Vec::new(),
                     Some((start, skip)) => {
                         query_page(state, app_key, start, order, skip, take, &mut stats).await?

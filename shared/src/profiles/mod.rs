@@ -64,15 +64,22 @@ const DELETE_ATTEMPTS: u32 = 10;
 use crate::db::Item;
 
 mod changes;
-mod counts;
 mod item;
 mod list;
 mod store;
+pub use crate::count_tree::Stats;
 pub use changes::*;
-use counts::*;
 pub use item::*;
 pub use list::*;
 pub use store::*;
+
+/// The hosted-profile list and its count tree (`crate::count_tree`).
+pub(crate) fn tree(app_key: &str) -> crate::count_tree::Tree {
+    crate::count_tree::Tree {
+        counts_pk: table::profile_counts_pk(app_key),
+        list_pk: table::list_pk(app_key, table::LIST_PROFILES),
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -265,41 +272,6 @@ mod tests {
         assert_eq!(
             (err.code(), err.body()["profileKey"].clone()),
             (1002, json!("ext_color"))
-        );
-    }
-
-    #[test]
-    fn tree_paths_and_ranges() {
-        let path = tree_path(1_764_100_123_456);
-        assert_eq!(
-            path,
-            vec![
-                ("".into(), "1764".into()),
-                ("1764".into(), "100".into()),
-                ("1764100".into(), "123".into()),
-                ("1764100123".into(), "456".into()),
-            ]
-        );
-        assert_eq!(prefix_range(""), (0, 10_000_000_000_000));
-        assert_eq!(prefix_range("1764"), (1_764_000_000_000, 1_765_000_000_000));
-        assert_eq!(
-            prefix_range("1764100123456"),
-            (1_764_100_123_456, 1_764_100_123_457)
-        );
-        assert_eq!(time_start(42), "0000000000042#");
-        // A profile registered at `ms` sorts inside [time_start(ms), time_start(ms + 1)).
-        let key = table::time_sort_key(1_764_100_123_456, "zzz");
-        assert!(time_start(1_764_100_123_456) <= key && key < time_start(1_764_100_123_457));
-        let item = HashMap::from([
-            ("PK".to_owned(), s("x")),
-            ("c100".to_owned(), n(2)),
-            ("c099".to_owned(), n(1)),
-            ("c101".to_owned(), n(0)),
-            ("c12".to_owned(), n(5)),
-        ]);
-        assert_eq!(
-            children(&item, 3),
-            vec![("099".into(), 1), ("100".into(), 2)]
         );
     }
 

@@ -2,13 +2,6 @@
 
 use super::*;
 
-/// Requests sent and items read by one list call (for budgets and benchmarks).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    pub requests: usize,
-    pub items_read: usize,
-}
-
 pub(super) enum Written {
     Done,
     /// Someone else wrote the profile (or held an item) meanwhile: read again.
@@ -70,7 +63,7 @@ pub(super) async fn create(
         TransactWriteItem::builder().put(put).build(),
         user_check(state, app_key, user_id, Some(registered_at))?,
     ];
-    items.extend(count_updates(state, app_key, registered_at, 1)?);
+    items.extend(tree(app_key).updates(state, &[(registered_at, 1)])?);
     written(db::transact(state, items).await?)
 }
 
@@ -232,7 +225,7 @@ pub(super) async fn remove_stored(
             .expression_attribute_values(":registered", n(registered_at))
             .build()?;
         let mut items = vec![TransactWriteItem::builder().delete(delete).build()];
-        items.extend(count_updates(state, app_key, registered_at, -1)?);
+        items.extend(tree(app_key).updates(state, &[(registered_at, -1)])?);
         match db::transact(state, items).await? {
             None => return Ok(()),
             // Deleted meanwhile, or set again with another registration time: read again.
