@@ -1,4 +1,4 @@
-.PHONY: local test events bench soak build sam-build invoke
+.PHONY: local test events bench soak large-lists build sam-build invoke
 
 # Run the Server API locally on 127.0.0.1:8787 (DynamoDB Local included). Ctrl-C stops it.
 local:
@@ -19,6 +19,9 @@ bench:
 # 32 clients for 10 minutes, every operation and bad input; zero 5xx and the invariants hold.
 soak:
 	scripts/soak
+
+large-lists:
+	scripts/large-lists
 
 # Every function as an arm64 Lambda artifact (cargo lambda build --release --arm64), with sizes.
 build:
