@@ -101,6 +101,11 @@ async fn transient_failures_at_every_step_answer_504_1050_or_the_unfaulted_answe
     integration_tests::invariants::Friendships::read(&env, &app)
         .await
         .assert_consistent(&app);
+    // ... and every counted list equals its count tree.
+    let items = env.app_items(&app.app_key).await;
+    let now = env.state.clock.now_ms();
+    let off = integration_tests::invariants::counted_lists_off(&items, &app.app_key, now);
+    assert!(off.is_empty(), "counted lists: {off:#?}");
     let busy = matrix
         .values()
         .flat_map(|row| row.values())

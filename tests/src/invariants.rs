@@ -108,3 +108,94 @@ impl Friendships {
         }
     }
 }
+
+/// The counted lists (hosted profiles, mutes, bans, soft-deleted users) against their count
+/// trees: every node's count of each child equals the entries listed in that child's time range
+/// (bans: from now on only; a ban that expired stays counted). Returns what is off.
+pub fn counted_lists_off(items: &[Item], app_key: &str, now_ms: i64) -> Vec<String> {
+    use shared::count_tree::{LEVELS, TIME_DIGITS, Tree, time_digits};
+    let trees = [
+        (table::LIST_PROFILES, shared::profiles::tree(app_key), 0),
+        (
+            shared::moderation::MUTED_PERSON,
+            Tree::of(app_key, shared::moderation::MUTED_PERSON),
+            0,
+        ),
+        (
+            shared::moderation::BANS,
+            Tree::of(app_key, shared::moderation::BANS),
+            now_ms,
+        ),
+        (
+            shared::lifecycle::LIST_SOFT_DELETED,
+            Tree::of(app_key, shared::lifecycle::LIST_SOFT_DELETED),
+            0,
+        ),
+    ];
+    let mut off = Vec::new();
+    for (list, tree, after) in trees {
+        // Entries per time range, at every level: (node prefix, child digits) → entries.
+        let mut listed: HashMap<(String, String), i64> = HashMap::new();
+        for item in items {
+            if text(item, table::GSI1PK) != Some(tree.list_pk.as_str()) {
+                continue;
+            }
+            let Some(ms) = text(item, table::GSI1SK)
+                .and_then(|sk| sk.get(..TIME_DIGITS))
+                .and_then(|digits| digits.parse::<i64>().ok())
+            else {
+                off.push(format!("{list}: an entry without a time"));
+                continue;
+            };
+            if ms <= after {
+                continue;
+            }
+            let digits = time_digits(ms);
+            for (level, &len) in LEVELS.iter().enumerate() {
+                let end = LEVELS.get(level + 1).copied().unwrap_or(TIME_DIGITS);
+                let key = (digits[..len].to_owned(), digits[len..end].to_owned());
+                *listed.entry(key).or_default() += 1;
+            }
+        }
+        let mut counted: HashMap<(String, String), i64> = HashMap::new();
+        for item in items {
+            if text(item, table::PK) != Some(tree.counts_pk.as_str()) {
+                continue;
+            }
+            let Some(prefix) = text(item, table::SK).and_then(|sk| sk.strip_prefix("N#")) else {
+                continue;
+            };
+            for (name, value) in item {
+                let Some(child) = name.strip_prefix('c') else {
+                    continue;
+                };
+                let count: i64 = value.as_n().ok().and_then(|n| n.parse().ok()).unwrap_or(-1);
+                // Bans: only ranges entirely after `after` are compared.
+                let (_, upper) = shared::count_tree::prefix_range(&format!("{prefix}{child}"));
+                if after > 0 && upper as i64 <= after + 1 {
+                    continue;
+                }
+                if count != 0 {
+                    counted.insert((prefix.to_owned(), child.to_owned()), count);
+                }
+            }
+        }
+        let ranges: HashSet<&(String, String)> = listed.keys().chain(counted.keys()).collect();
+        for range in ranges {
+            let (entries, count) = (
+                listed.get(range).copied().unwrap_or(0),
+                counted.get(range).copied().unwrap_or(0),
+            );
+            // A range straddling `after` holds expired bans that are still counted.
+            let (lower, _) = shared::count_tree::prefix_range(&format!("{}{}", range.0, range.1));
+            let straddles = after > 0 && (lower as i64) <= after;
+            if entries != count && !(straddles && count > entries) {
+                off.push(format!(
+                    "{list}: range {}{} lists {entries} entries, counted {count}",
+                    range.0, range.1
+                ));
+            }
+        }
+    }
+    off
+}

@@ -185,6 +185,11 @@ async fn check_invariants(env: &Env, app: &App) -> Vec<String> {
             ));
         }
     }
+    off.extend(integration_tests::invariants::counted_lists_off(
+        &items,
+        &app.app_key,
+        env.state.clock.now_ms(),
+    ));
     let counted = env.user_count(&app.app_key).await;
     if counted != users || users > 100 {
         off.push(format!("{users} users, user count {counted} (cap 100)"));
@@ -291,7 +296,7 @@ async fn main() -> Result<(), BoxError> {
         peak as f64 / 1024.0
     );
     println!(
-        "| invariants (friendships, blocklist counters, user count and cap) | {} |",
+        "| invariants (friendships, blocklist counters, counted lists, user count and cap) | {} |",
         if off.is_empty() {
             "all hold".to_owned()
         } else {

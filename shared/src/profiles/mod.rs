@@ -74,7 +74,7 @@ pub use list::*;
 pub use store::*;
 
 /// The hosted-profile list and its count tree (`crate::count_tree`).
-pub(crate) fn tree(app_key: &str) -> crate::count_tree::Tree {
+pub fn tree(app_key: &str) -> crate::count_tree::Tree {
     crate::count_tree::Tree {
         counts_pk: table::profile_counts_pk(app_key),
         list_pk: table::list_pk(app_key, table::LIST_PROFILES),
