@@ -1,7 +1,8 @@
 //! A DynamoDB fault injector for tests: an SDK interceptor that replaces DynamoDB's answer with
 //! an error DynamoDB really sends (same status, `__type` and body shape), so the SDK parses it as
-//! it would parse AWS's. Faults apply per call being served: the first `skip` DynamoDB requests
-//! of each armed window pass, every later one fails, until disarmed.
+//! it would parse AWS's, or with what a lagging index answers, or delays it. Faults apply per
+//! call being served: the first `skip` DynamoDB requests of each armed window pass, every later
+//! one is faulted, until disarmed.
 
 use std::sync::{Arc, Mutex};
 
@@ -25,10 +26,19 @@ pub enum Fault {
     CanceledThrottling,
     /// `TransactionCanceledException` with `TransactionConflict` reasons (transactions only).
     CanceledConflict,
+    /// A query of an index answers as an index that has not caught up yet: no items (other
+    /// requests pass).
+    IndexLag,
+    /// The answer arrives [`SLOW_ANSWER`] late (the interceptor holds it; the attempt timeout
+    /// is longer).
+    Slow,
 }
 
+/// How late a [`Fault::Slow`] answer arrives.
+pub const SLOW_ANSWER: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl Fault {
-    pub const ALL: [Fault; 7] = [
+    pub const ALL: [Fault; 9] = [
         Fault::Throttling,
         Fault::ProvisionedThroughputExceeded,
         Fault::InternalServerError,
@@ -36,10 +46,20 @@ impl Fault {
         Fault::TransactionConflict,
         Fault::CanceledThrottling,
         Fault::CanceledConflict,
+        Fault::IndexLag,
+        Fault::Slow,
     ];
 
-    /// `(status, body)` of DynamoDB's answer to `operation` (with `items` transaction items).
-    fn answer(self, operation: &str, items: usize) -> (u16, Value) {
+    /// Whether the fault passes with time (DynamoDB's errors): the answer may then be 504/1050.
+    /// A lagging index or a slow answer must not change the answer's kind.
+    pub fn transient(self) -> bool {
+        !matches!(self, Fault::IndexLag | Fault::Slow)
+    }
+
+    /// `(status, body)` of DynamoDB's answer to `operation` (with `items` transaction items);
+    /// `None`: DynamoDB's own answer stands.
+    fn answer(self, operation: &str, request: &Value) -> Option<(u16, Value)> {
+        let items = request["TransactItems"].as_array().map_or(0, Vec::len);
         let error = |status, kind: &str, message: &str| {
             (
                 status,
@@ -59,7 +79,15 @@ impl Fault {
                 }),
             )
         };
-        match self {
+        Some(match self {
+            Fault::IndexLag if operation == "Query" && request.get("IndexName").is_some() => {
+                (200, json!({"Count": 0, "ScannedCount": 0, "Items": []}))
+            }
+            Fault::IndexLag => return None,
+            Fault::Slow => {
+                std::thread::sleep(SLOW_ANSWER);
+                return None;
+            }
             Fault::Throttling => error(
                 400,
                 "ThrottlingException",
@@ -90,7 +118,7 @@ impl Fault {
                 "ThrottlingException",
                 "Rate of requests exceeds the allowed throughput.",
             ),
-        }
+        })
     }
 }
 
@@ -150,21 +178,25 @@ impl Intercept for FaultInjector {
                 armed.skip -= 1;
                 return Ok(());
             }
-            armed.injected += 1;
             fault
         };
         let operation = cfg
             .load::<Metadata>()
             .map(|m| m.name().to_owned())
             .unwrap_or_default();
-        let items = context
+        let request = context
             .inner()
             .request()
             .and_then(|r| r.body().bytes())
             .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-            .and_then(|v| v["TransactItems"].as_array().map(Vec::len))
-            .unwrap_or(0);
-        let (status, body) = fault.answer(&operation, items);
+            .unwrap_or_default();
+        let answer = fault.answer(&operation, &request);
+        if answer.is_some() || fault == Fault::Slow {
+            self.lock().injected += 1;
+        }
+        let Some((status, body)) = answer else {
+            return Ok(());
+        };
         let response = context.response_mut();
         *response.status_mut() = status.try_into()?;
         response
