@@ -1,7 +1,7 @@
 //! The Server API's request signing: `App-Key`, `Nonce`, `Timestamp` (ms) and `Signature` =
 //! hex SHA-1 of `appSecret + nonce + timestamp`, also under `RC-` prefixed names. A timestamp
-//! more than 5 minutes from now is refused, and so is a nonce seen before for the same app
-//! (remembered in DynamoDB with a TTL).
+//! more than 5 minutes from now is refused, and so is a nonce seen before for the same app on an
+//! operation that changes data (remembered in DynamoDB with a TTL; reads record none).
 
 use std::sync::Arc;
 

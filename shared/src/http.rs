@@ -56,8 +56,9 @@ pub trait Operation: DeserializeOwned + Send + 'static {
     const NAME: &'static str;
     /// The request paths served (the first is canonical, the rest aliases).
     const PATHS: &'static [&'static str];
-    /// A read-only operation runs alongside the replay check and the current app's check (its
-    /// result is dropped if either refuses), so neither adds latency to reads.
+    /// A read-only operation records no nonce and trusts the container's cached app (for the
+    /// cache's TTL): once the app is cached it sends only its own DynamoDB requests. A change
+    /// records its nonce and checks the app as stored now before it runs.
     const READ_ONLY: bool = false;
     /// What a success answers as `result`, typed as the contract's schema; `()` for none.
     type Response: serde::Serialize + Send;
@@ -187,44 +188,35 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
     operation.validate()?;
     let (app, read_now) = auth::authenticate(&state, &headers).await?;
     tracing::Span::current().record("app", app.app_key.as_str());
+    if O::READ_ONLY {
+        // A read records no nonce (a replayed read shows only what the captured answer showed)
+        // and trusts the container's cached app for its TTL: it sends only its own requests.
+        let call = Call {
+            state: state.clone(),
+            app,
+            now_ms,
+        };
+        let response = operation.run(call).await?;
+        return Reply::of(O::code(&response), &response);
+    }
     // The container's cached app may be older than a rotation or a status change made in another
-    // function's container: every request is also authorised by the app as stored now, read
-    // beside the replay guard (unless it was just read for this request).
+    // function's container: a change is authorised by the app as stored now, read beside the
+    // replay guard (unless it was just read for this request), and runs with its settings.
     let current = async {
         match read_now {
             true => Ok(app.clone()),
             false => auth::authenticate_current(&state, &headers).await,
         }
     };
-    if O::READ_ONLY {
-        // A read runs at the same time, with the cached app's settings; its answer is dropped
-        // if the current app refuses the request.
-        let call = Call {
-            state: state.clone(),
-            app: app.clone(),
-            now_ms,
-        };
-        let (fresh, current, result) = tokio::join!(
-            auth::remember_nonce(&state, &headers, now_ms),
-            current,
-            operation.run(call)
-        );
-        fresh?;
-        current?;
-        result.and_then(|response| Reply::of(O::code(&response), &response))
-    } else {
-        // A change starts only once the current app allows it, and runs with its settings.
-        let (fresh, current) =
-            tokio::join!(auth::remember_nonce(&state, &headers, now_ms), current);
-        fresh?;
-        let call = Call {
-            state: state.clone(),
-            app: current?,
-            now_ms,
-        };
-        let response = operation.run(call).await?;
-        Reply::of(O::code(&response), &response)
-    }
+    let (fresh, current) = tokio::join!(auth::remember_nonce(&state, &headers, now_ms), current);
+    fresh?;
+    let call = Call {
+        state: state.clone(),
+        app: current?,
+        now_ms,
+    };
+    let response = operation.run(call).await?;
+    Reply::of(O::code(&response), &response)
 }
 
 /// Serves one signed Server API request end to end.

@@ -184,6 +184,18 @@ async fn a_rotation_in_one_container_binds_every_other_at_once() {
 
     let refused = env.send(update(&app.app_secret, "Stale")).await;
     assert_eq!(refused.outcome(), (401, 1004), "{}", refused.body);
+    // A read trusts its container's cached app, for at most the cache's TTL
+    // (docs/API-DECISIONS.md): it costs its own request only.
+    let stale_read = env
+        .send(signed_with(
+            "/v4/user/get",
+            json!({"userId": "alice"}),
+            &app,
+            &app.app_secret,
+            env.state.clock.now_ms(),
+        ))
+        .await;
+    assert_eq!(stale_read.outcome(), (200, 0), "{}", stale_read.body);
     let got = env
         .send(signed_with(
             "/v4/user/get",

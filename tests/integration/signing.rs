@@ -135,6 +135,37 @@ async fn stale_and_future_timestamps_are_refused() {
     );
 }
 
+/// A read records no nonce: the same signed read sent twice is answered twice (it shows only
+/// what the first answer showed), and it costs no write.
+#[tokio::test]
+async fn a_replayed_read_is_answered() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    env.issue(&app, "ivy").await;
+    let first = env.signed(&app, GET, &json!({"userId": "ivy"}));
+    let mut replay = post(GET, json!({"userId": "ivy"}).to_string());
+    *replay.headers_mut() = first.headers().clone();
+    let (first, replay) = (env.send(first).await, env.send(replay).await);
+    assert_eq!(first.outcome(), (200, 0), "{}", first.body);
+    assert_eq!(replay.outcome(), (200, 0), "{}", replay.body);
+    assert_eq!(first.body["result"], replay.body["result"]);
+    // ... while the same headers on a change are refused once used.
+    let change = env.signed(
+        &app,
+        "/v4/user/update",
+        &json!({"userId": "ivy", "name": "Ivy"}),
+    );
+    let mut again = post(
+        "/v4/user/update",
+        json!({"userId": "ivy", "name": "Mallory"}).to_string(),
+    );
+    *again.headers_mut() = change.headers().clone();
+    assert_eq!(env.send(change).await.outcome(), (200, 0));
+    assert_eq!(env.send(again).await.outcome(), (401, 1004));
+    let user = env.call(&app, GET, json!({"userId": "ivy"})).await;
+    assert_eq!(user.body["result"]["name"], "Ivy", "{}", user.body);
+}
+
 #[tokio::test]
 async fn a_replayed_nonce_is_refused_and_changes_nothing() {
     let env = env().await;
