@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use shared::State;
 use shared::apps::{self, App, AppChanges, Environment, Plan};
@@ -86,7 +85,6 @@ async fn warm(iterations: usize) -> Result<(), BoxError> {
     let body = json!({"userId": "benchuser"}).to_string();
     let mut handler = Vec::with_capacity(iterations);
     let mut bare = Vec::with_capacity(iterations);
-    let mut bare_pair = Vec::with_capacity(iterations);
     for i in 0..iterations + 200 {
         let mut request = Request::new(Body::Text(body.clone()));
         *request.method_mut() = Method::POST;
@@ -112,48 +110,13 @@ async fn warm(iterations: usize) -> Result<(), BoxError> {
             .send()
             .await?;
         let bare_time = started.elapsed();
-        // The two requests the handler must send (replay guard ∥ read), without the handler.
-        let started = Instant::now();
-        let nonce = state
-            .db
-            .put_item()
-            .table_name(TABLE)
-            .item(
-                "PK",
-                AttributeValue::S(format!("APP#{}#NONCE#bench{i}", app.app_key)),
-            )
-            .item("SK", AttributeValue::S("NONCE".into()))
-            .item(
-                "ttl",
-                AttributeValue::N((state.clock.now_ms() / 1000 + 600).to_string()),
-            )
-            .condition_expression("attribute_not_exists(PK) OR #ttl < :now")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(
-                ":now",
-                AttributeValue::N((state.clock.now_ms() / 1000).to_string()),
-            )
-            .send();
-        let read = state
-            .db
-            .get_item()
-            .table_name(TABLE)
-            .set_key(Some(key.clone()))
-            .consistent_read(true)
-            .send();
-        let (nonce, read) = tokio::join!(nonce, read);
-        nonce?;
-        read?;
-        let pair_time = started.elapsed();
         if i >= 200 {
             handler.push(handler_time);
             bare.push(bare_time);
-            bare_pair.push(pair_time);
         }
     }
     handler.sort();
     bare.sort();
-    bare_pair.sort();
     let (h50, h99, b50, b99) = (
         percentile(&handler, 0.5),
         percentile(&handler, 0.99),
@@ -163,7 +126,7 @@ async fn warm(iterations: usize) -> Result<(), BoxError> {
     println!("| path | p50 ms | p99 ms |");
     println!("|---|---|---|");
     println!(
-        "| get-user handler (signature, replay guard ∥ GetItem, JSON) | {} | {} |",
+        "| get-user handler (signature, cached app, GetItem, JSON; a read records no nonce) | {} | {} |",
         ms(h50),
         ms(h99)
     );
@@ -172,21 +135,10 @@ async fn warm(iterations: usize) -> Result<(), BoxError> {
         ms(b50),
         ms(b99)
     );
-    let (p50, p99) = (percentile(&bare_pair, 0.5), percentile(&bare_pair, 0.99));
-    println!(
-        "| bare conditional PutItem (nonce) ∥ GetItem, no handler | {} | {} |",
-        ms(p50),
-        ms(p99)
-    );
     println!(
         "| ratio handler / bare | {:.2} | {:.2} |",
         h50.as_secs_f64() / b50.as_secs_f64(),
         h99.as_secs_f64() / b99.as_secs_f64()
-    );
-    println!(
-        "| ratio handler / (PutItem ∥ GetItem): the handler's own cost | {:.2} | {:.2} |",
-        h50.as_secs_f64() / p50.as_secs_f64(),
-        h99.as_secs_f64() / p99.as_secs_f64()
     );
     println!("\n{iterations} interleaved rounds after 200 warm-up rounds.");
     Ok(())
