@@ -1,4 +1,4 @@
-.PHONY: local test events bench soak large-lists build sam-build invoke
+.PHONY: local test events bench soak large-lists cost build sam-build invoke
 
 # Run the Server API locally on 127.0.0.1:8787 (DynamoDB Local included). Ctrl-C stops it.
 local:
@@ -22,6 +22,9 @@ soak:
 
 large-lists:
 	scripts/large-lists
+
+cost:
+	scripts/cost
 
 # Every function as an arm64 Lambda artifact (cargo lambda build --release --arm64), with sizes.
 build:

@@ -14,24 +14,6 @@ use shared::error::ApiError;
 /// Fault → the `(status, code)` answers an operation gave over every step.
 type Row = BTreeMap<String, BTreeSet<(u16, i64)>>;
 
-/// `(function, path, body)` of every signed operation, from `events/`.
-fn operations() -> Vec<(String, String, Value)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
-    let mut operations: Vec<_> = std::fs::read_dir(dir)
-        .expect("events/")
-        .filter_map(|entry| {
-            let path = entry.ok()?.path();
-            let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
-            let route = event["rawPath"].as_str()?.to_owned();
-            let body = serde_json::from_str(event["body"].as_str()?).ok()?;
-            let name = path.file_stem()?.to_str()?.to_owned();
-            route.starts_with("/v4/").then_some((name, route, body))
-        })
-        .collect();
-    operations.sort_by(|a, b| a.0.cmp(&b.0));
-    operations
-}
-
 #[tokio::test]
 async fn transient_failures_at_every_step_answer_504_1050_or_the_unfaulted_answer() {
     let (env, injector) = integration_tests::faulty_env().await;
@@ -40,7 +22,7 @@ async fn transient_failures_at_every_step_answer_504_1050_or_the_unfaulted_answe
         env.issue(&app, user).await;
     }
     env.warm(&app);
-    let operations = operations();
+    let operations = integration_tests::signed_operations();
     assert!(operations.len() >= 30, "{} operations", operations.len());
     let mut calls = 0;
     let mut wrong = Vec::new();

@@ -3,6 +3,7 @@
 //! through the same router the local API serves, each function in its own container held to its
 //! IAM policy, as on AWS.
 
+pub mod capacity;
 pub mod faults;
 pub mod invariants;
 pub mod large_lists;
@@ -21,6 +22,25 @@ use shared::lambda_http::http::{HeaderMap, HeaderValue};
 use shared::lambda_http::{Body, RequestExt};
 
 pub use aws_sdk_dynamodb::config::Builder as DynamoConfig;
+
+/// `(function, path, body)` of every signed Server API operation, from the `events/` files
+/// (each function's sample request), by function name.
+pub fn signed_operations() -> Vec<(String, String, Value)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+    let mut operations: Vec<_> = std::fs::read_dir(dir)
+        .expect("events/")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
+            let route = event["rawPath"].as_str()?.to_owned();
+            let body = serde_json::from_str(event["body"].as_str()?).ok()?;
+            let name = path.file_stem()?.to_str()?.to_owned();
+            route.starts_with("/v4/").then_some((name, route, body))
+        })
+        .collect();
+    operations.sort_by(|a, b| a.0.cmp(&b.0));
+    operations
+}
 
 pub const ADMIN_TOKEN: &str = "integration-test-admin-token";
 const TOKEN_SECRET: &str = "integration-tests-token-secret-0123456789";

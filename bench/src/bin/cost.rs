@@ -1,0 +1,60 @@
+//! Cost per call (`scripts/cost`, BENCHMARKS.md): every signed operation's sample request (its
+//! `events/` file), warm, after three users are registered, through its function's handler
+//! against DynamoDB Local. DynamoDB reports the capacity units each request consumed
+//! (`ReturnConsumedCapacity`, added by `integration_tests::capacity`); the handler's time at the
+//! template's 128 MB gives Lambda GB-seconds. Prints a Markdown table with dollars per million
+//! calls at the on-demand prices below.
+
+use std::time::Instant;
+
+use integration_tests::capacity::CapacityMeter;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// On-demand prices, us-east-1, as AWS published them in November 2024 (after that month's
+/// DynamoDB on-demand price cut); check them before relying on the dollars.
+const DOLLARS_PER_MILLION_READ_UNITS: f64 = 0.125;
+const DOLLARS_PER_MILLION_WRITE_UNITS: f64 = 0.625;
+const DOLLARS_PER_GB_SECOND_ARM64: f64 = 0.000_013_333_4;
+const DOLLARS_PER_MILLION_LAMBDA_REQUESTS: f64 = 0.20;
+const DOLLARS_PER_MILLION_HTTP_API_REQUESTS: f64 = 1.00;
+/// The template's `MemorySize`.
+const MEMORY_GB: f64 = 128.0 / 1024.0;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    // SAFETY: set before any other thread reads the environment.
+    unsafe { std::env::set_var("TEST_TABLE_NAME", "chat-users-cost") };
+    let meter = CapacityMeter::default();
+    let interceptor = meter.clone();
+    let env = integration_tests::env_with(|config| config.interceptor(interceptor)).await;
+    let app = env.dev_app().await;
+    for user in ["alice", "bob", "carol"] {
+        env.issue(&app, user).await;
+    }
+    env.warm(&app);
+    println!(
+        "| operation | answer | DynamoDB requests | read units | write units | handler ms (local) | Lambda GB-s | $ per million calls |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, path, body) in integration_tests::signed_operations() {
+        meter.take();
+        let started = Instant::now();
+        let response = env.call(&app, &path, body).await;
+        let millis = started.elapsed().as_secs_f64() * 1000.0;
+        let consumed = meter.take();
+        // Lambda bills whole milliseconds.
+        let gb_seconds = MEMORY_GB * millis.ceil() / 1000.0;
+        let dollars = consumed.read_units * DOLLARS_PER_MILLION_READ_UNITS
+            + consumed.write_units * DOLLARS_PER_MILLION_WRITE_UNITS
+            + gb_seconds * DOLLARS_PER_GB_SECOND_ARM64 * 1e6
+            + DOLLARS_PER_MILLION_LAMBDA_REQUESTS
+            + DOLLARS_PER_MILLION_HTTP_API_REQUESTS;
+        let (status, code) = response.outcome();
+        println!(
+            "| {name} | {status}/{code} | {} | {} | {} | {millis:.1} | {gb_seconds:.6} | {dollars:.2} |",
+            consumed.requests, consumed.read_units, consumed.write_units
+        );
+    }
+    Ok(())
+}
