@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_dynamodb::types::{
     Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -114,16 +115,19 @@ pub async fn restore(
 ) -> Result<String, ApiError> {
     let user_ids = crate::validate::dedup(user_ids);
     let tree = soft_deleted_tree(&app.app_key);
-    let mut decided: HashMap<String, UserResult> = HashMap::new();
-    for round in 0..db::ATTEMPTS {
-        if round > 0 {
-            tokio::time::sleep(db::backoff(round)).await;
-        }
-        let pending: Vec<String> = user_ids
-            .iter()
-            .filter(|id| !decided.contains_key(*id))
-            .cloned()
-            .collect();
+    // Each user's result, once final; the others are read again after a lost race.
+    let decided: Mutex<HashMap<String, UserResult>> = Mutex::default();
+    let decided_map = || decided.lock().unwrap_or_else(PoisonError::into_inner);
+    let decide = |result: UserResult| decided_map().insert(result.user_id.clone(), result);
+    db::retry(|| async {
+        let pending: Vec<String> = {
+            let decided = decided_map();
+            user_ids
+                .iter()
+                .filter(|id| !decided.contains_key(*id))
+                .cloned()
+                .collect()
+        };
         let stored = deletions(state, &app.app_key, &pending).await?;
         let mut candidates = Vec::new();
         let mut entries = Vec::new();
@@ -134,8 +138,11 @@ pub async fn restore(
                 .unwrap_or(Deletion::NotDeleted)
             {
                 Deletion::NotDeleted => {
-                    let refused = UserResult::new(&user_id, "refused", Some(CODE_NOT_SOFT_DELETED));
-                    decided.insert(user_id, refused);
+                    decide(UserResult::new(
+                        &user_id,
+                        "refused",
+                        Some(CODE_NOT_SOFT_DELETED),
+                    ));
                 }
                 Deletion::Deleted {
                     listed_at: Some(at),
@@ -146,9 +153,11 @@ pub async fn restore(
                 }
                 // Too recent, or its purge still running.
                 Deletion::Deleted { .. } => {
-                    let refused =
-                        UserResult::new(&user_id, "refused", Some(CODE_RESTORE_TOO_EARLY));
-                    decided.insert(user_id, refused);
+                    decide(UserResult::new(
+                        &user_id,
+                        "refused",
+                        Some(CODE_RESTORE_TOO_EARLY),
+                    ));
                 }
             }
         }
@@ -156,16 +165,13 @@ pub async fn restore(
         for (i, user_id) in candidates.into_iter().enumerate() {
             // A user changed since it was read is read again.
             if !refused.iter().any(|r| r.entry == i) {
-                decided.insert(user_id.clone(), UserResult::new(&user_id, "done", None));
+                decide(UserResult::new(&user_id, "done", None));
             }
         }
-        if refused.is_empty() {
-            break;
-        }
-    }
-    if decided.len() < user_ids.len() {
-        return Err(ApiError::Busy);
-    }
+        Ok(refused.is_empty().then_some(()))
+    })
+    .await?;
+    let mut decided = decided.into_inner().unwrap_or_else(PoisonError::into_inner);
     let results: Vec<UserResult> = user_ids
         .iter()
         .filter_map(|id| decided.remove(id))

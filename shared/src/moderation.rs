@@ -131,18 +131,6 @@ fn uncount_ban(expires_at: i64, now_ms: i64) -> Option<(i64, i64)> {
     (expires_at > now_ms).then_some((expires_at, -1))
 }
 
-/// The condition that the user's item (ban or mute) is still as read: absent, or with the time
-/// attribute `attribute` at `time`.
-fn unchanged(attribute: &'static str, time: Option<i64>) -> (String, Option<(String, i64)>) {
-    match time {
-        None => ("attribute_not_exists(PK)".to_owned(), None),
-        Some(time) => (
-            format!("{attribute} = :was"),
-            Some((":was".to_owned(), time)),
-        ),
-    }
-}
-
 /// Bans active users until `now_ms + duration`, replacing any earlier expiry, in one transaction:
 /// every user must exist and be active, else nothing is written (404/400 or 403/20101 naming the
 /// first such user). At most [`users::USERS_PER_TRANSACTION`] users. Each ban is written on the
@@ -164,15 +152,18 @@ pub async fn ban(
             .iter()
             .map(|user_id| {
                 let previous = stored.get(user_id).copied();
-                let (condition, was) = unchanged(table::BAN_EXPIRES_AT, previous);
                 let put = Put::builder()
                     .table_name(&state.table)
-                    .set_item(Some(ban_item(app_key, user_id, expires_at, now_ms)?))
-                    .condition_expression(condition)
-                    .set_expression_attribute_values(
-                        was.map(|(name, time)| HashMap::from([(name, n(time))])),
-                    )
-                    .build()?;
+                    .set_item(Some(ban_item(app_key, user_id, expires_at, now_ms)?));
+                // Still as read: absent, or at the expiry read.
+                let put = match previous {
+                    None => put.condition_expression("attribute_not_exists(PK)"),
+                    Some(was) => put
+                        .condition_expression("#time = :was")
+                        .expression_attribute_names("#time", bans.time)
+                        .expression_attribute_values(":was", n(was)),
+                }
+                .build()?;
                 let mut counts = vec![(expires_at, 1)];
                 counts.extend(previous.and_then(|t| uncount_ban(t, now_ms)));
                 Ok(batch::Entry {
