@@ -1,13 +1,17 @@
 //! `bench`: measurements for BENCHMARKS.md (run by `make bench`, never by the tests).
 //!
-//!   bench warm [ITERATIONS]                 get-user through its handler vs a bare GetItem
-//!   bench lambda FUNCTION BASELINE [RUNS]   cold start and peak RSS of real binaries through a
+//!   bench warm [ITERATIONS] [SAMPLES.csv]   get-user through its handler vs a bare GetItem
+//!                                           (optionally every sample, for the chart)
+//!   bench guard [ITERATIONS]                a single-item write's nonce: beside, or in a
+//!                                           transaction (latency, write units)
+//!   bench lambda RUNS FUNCTION BASELINE...   cold start and peak RSS of real binaries through a
 //!                                           Lambda Runtime API emulator
 //!   bench profiles [PROFILES] [ITERATIONS]  list-user-profiles at 10,000 hosted profiles: page 1,
 //!                                           page 50, the last page (both orders)
 //!
 //! Needs DYNAMODB_ENDPOINT (DynamoDB Local). Prints Markdown.
 
+mod guard;
 mod runtime_api;
 
 use std::path::PathBuf;
@@ -77,7 +81,7 @@ async fn issue(state: &Arc<State>, app: &App, user_id: &str) -> Result<(), BoxEr
 
 /// p50/p99 of get-user through its handler (signature check, replay guard, read, JSON) beside a
 /// bare `GetItem` of the same item, interleaved so both see the same machine.
-async fn warm(iterations: usize) -> Result<(), BoxError> {
+async fn warm(iterations: usize, samples: Option<PathBuf>) -> Result<(), BoxError> {
     let (state, _) = state().await?;
     let app = production_app(&state).await?;
     issue(&state, &app, "benchuser").await?;
@@ -114,6 +118,14 @@ async fn warm(iterations: usize) -> Result<(), BoxError> {
             handler.push(handler_time);
             bare.push(bare_time);
         }
+    }
+    if let Some(path) = samples {
+        // Interleaved pairs, in the order measured, for the chart (scripts/chart.py).
+        let mut csv = String::from("handler_ms,bare_ms\n");
+        for (h, b) in handler.iter().zip(&bare) {
+            csv.push_str(&format!("{},{}\n", ms(*h), ms(*b)));
+        }
+        std::fs::write(path, csv)?;
     }
     handler.sort();
     bare.sort();
@@ -157,6 +169,9 @@ fn issue_event(app: &App, user_id: &str, now_ms: i64) -> Result<Value, BoxError>
 }
 
 struct LambdaFigures {
+    /// Process start → the first `next` poll (the function's init).
+    init_median: Duration,
+    /// Process start → the first response (init and the first call).
     cold_median: Duration,
     cold_min: Duration,
     warm_median: Duration,
@@ -185,10 +200,20 @@ async fn measure_binary(
     state: &State,
 ) -> Result<LambdaFigures, BoxError> {
     let emulator = runtime_api::Emulator::start().await?;
+    // Users of this binary only: each binary's first call registers a new user.
+    let users = binary
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+        })
+        .unwrap_or_default();
+    let mut inits = Vec::new();
     let mut colds = Vec::new();
     let mut warm_times = Vec::new();
     let mut peak = 0;
     for run in 0..runs {
+        emulator.forget_polls();
         let mut child = tokio::process::Command::new(binary)
             .env("AWS_LAMBDA_RUNTIME_API", emulator.address())
             .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
@@ -207,17 +232,27 @@ async fn measure_binary(
         let response = emulator
             .invoke(issue_event(
                 app,
-                &format!("cold{run}"),
+                &format!("{users}cold{run}"),
                 state.clock.now_ms(),
             )?)
             .await?;
         colds.push(started.elapsed());
+        inits.push(
+            emulator
+                .first_poll()
+                .ok_or("no poll before the first response")?
+                .saturating_duration_since(started),
+        );
         if response["statusCode"] != 200 {
             return Err(format!("{}: first response {response}", binary.display()).into());
         }
         if run + 1 == runs {
             for i in 0..1000 {
-                let event = issue_event(app, &format!("warm{}", i % 100), state.clock.now_ms())?;
+                let event = issue_event(
+                    app,
+                    &format!("{users}warm{}", i % 100),
+                    state.clock.now_ms(),
+                )?;
                 let started = Instant::now();
                 let response = emulator.invoke(event).await?;
                 warm_times.push(started.elapsed());
@@ -229,9 +264,11 @@ async fn measure_binary(
         }
         child.kill().await?;
     }
+    inits.sort();
     colds.sort();
     warm_times.sort();
     Ok(LambdaFigures {
+        init_median: percentile(&inits, 0.5),
         cold_median: percentile(&colds, 0.5),
         cold_min: colds[0],
         warm_median: percentile(&warm_times, 0.5),
@@ -239,38 +276,52 @@ async fn measure_binary(
     })
 }
 
-async fn lambda(function: PathBuf, baseline: PathBuf, runs: usize) -> Result<(), BoxError> {
+/// Cold start and memory of `function` beside `baselines`; ratios against the first baseline
+/// (the fair one: the same SDK client and requests, nothing else).
+async fn lambda(function: PathBuf, baselines: Vec<PathBuf>, runs: usize) -> Result<(), BoxError> {
     let (state, endpoint) = state().await?;
     let app = production_app(&state).await?;
-    let real = measure_binary(&function, runs, &endpoint, &app, &state).await?;
-    let bare = measure_binary(&baseline, runs, &endpoint, &app, &state).await?;
+    let mut measured = Vec::new();
+    for binary in std::iter::once(&function).chain(&baselines) {
+        measured.push((
+            binary,
+            measure_binary(binary, runs, &endpoint, &app, &state).await?,
+        ));
+    }
     let name = |p: &PathBuf| {
         p.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     };
     println!(
-        "| binary | cold start median ms | cold start min ms | warm invoke median ms | peak RSS after 1,000 requests MiB |"
+        "| binary | init median ms | first response median ms | first response min ms | warm invoke median ms | peak RSS after 1,000 requests MiB |"
     );
-    println!("|---|---|---|---|---|");
-    for (binary, f) in [(&function, &real), (&baseline, &bare)] {
+    println!("|---|---|---|---|---|---|");
+    for (binary, f) in &measured {
         println!(
-            "| {} | {} | {} | {} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {:.1} |",
             name(binary),
+            ms(f.init_median),
             ms(f.cold_median),
             ms(f.cold_min),
             ms(f.warm_median),
             f.peak_rss_kib as f64 / 1024.0
         );
     }
+    if let [(_, real), (fair, bare), ..] = measured.as_slice() {
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+        println!(
+            "| ratio to {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            name(fair),
+            ratio(real.init_median, bare.init_median),
+            ratio(real.cold_median, bare.cold_median),
+            ratio(real.cold_min, bare.cold_min),
+            ratio(real.warm_median, bare.warm_median),
+            real.peak_rss_kib as f64 / bare.peak_rss_kib.max(1) as f64
+        );
+    }
     println!(
-        "| ratio | {:.2} | {:.2} | | {:.2} |",
-        real.cold_median.as_secs_f64() / bare.cold_median.as_secs_f64(),
-        real.cold_min.as_secs_f64() / bare.cold_min.as_secs_f64(),
-        real.peak_rss_kib as f64 / bare.peak_rss_kib.max(1) as f64
-    );
-    println!(
-        "\n{runs} cold starts each (process start → first response through the Runtime API emulator, including the function's DynamoDB calls); 1,000 warm `issue-access-token` requests on the last start."
+        "\n{runs} cold starts each, medians: init is process start → the first poll of the Runtime API's `next`; first response is process start → the response to the first event (a new user: the function's DynamoDB calls included). 1,000 warm `issue-access-token` requests on the last start, then the peak RSS (VmHWM)."
     );
     Ok(())
 }
@@ -446,15 +497,18 @@ async fn main() -> Result<(), BoxError> {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["warm"] => warm(2000).await,
-        ["warm", n] => warm(n.parse()?).await,
-        ["lambda", function, baseline] => lambda(function.into(), baseline.into(), 20).await,
-        ["lambda", function, baseline, runs] => {
-            lambda(function.into(), baseline.into(), runs.parse()?).await
+        ["warm"] => warm(2000, None).await,
+        ["warm", n] => warm(n.parse()?, None).await,
+        ["warm", n, samples] => warm(n.parse()?, Some(samples.into())).await,
+        ["guard"] => guard::guard(1000).await,
+        ["guard", n] => guard::guard(n.parse()?).await,
+        ["lambda", runs, function, baselines @ ..] if !baselines.is_empty() => {
+            let baselines = baselines.iter().map(|b| PathBuf::from(*b)).collect();
+            lambda(function.into(), baselines, runs.parse()?).await
         }
         ["profiles"] => profiles(10_000, 200).await,
         ["profiles", n] => profiles(n.parse()?, 200).await,
         ["profiles", n, iterations] => profiles(n.parse()?, iterations.parse()?).await,
-        _ => Err("usage: bench warm [N] | bench lambda FUNCTION BASELINE [RUNS] | bench profiles [PROFILES] [ITERATIONS]".into()),
+        _ => Err("usage: bench warm [N [SAMPLES.csv]] | bench guard [N] | bench lambda RUNS FUNCTION BASELINE... | bench profiles [PROFILES] [ITERATIONS]".into()),
     }
 }

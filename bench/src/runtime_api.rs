@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -20,9 +21,13 @@ type Pending = (Value, oneshot::Sender<Value>);
 pub struct Emulator {
     address: SocketAddr,
     events: mpsc::Sender<Pending>,
+    shared: Arc<Shared>,
 }
 
 struct Shared {
+    /// When the first `next` poll since [`Emulator::forget_polls`] arrived: the end of a
+    /// function's init.
+    first_poll: std::sync::Mutex<Option<Instant>>,
     events: Mutex<mpsc::Receiver<Pending>>,
     waiting: Mutex<Option<(String, oneshot::Sender<Value>)>>,
 }
@@ -33,10 +38,13 @@ impl Emulator {
         let address = listener.local_addr()?;
         let (events, receiver) = mpsc::channel(1);
         let shared = Arc::new(Shared {
+            first_poll: std::sync::Mutex::new(None),
             events: Mutex::new(receiver),
             waiting: Mutex::new(None),
         });
+        let accepting = shared.clone();
         tokio::spawn(async move {
+            let shared = accepting;
             while let Ok((stream, _)) = listener.accept().await {
                 let shared = shared.clone();
                 tokio::spawn(async move {
@@ -50,7 +58,29 @@ impl Emulator {
                 });
             }
         });
-        Ok(Self { address, events })
+        Ok(Self {
+            address,
+            events,
+            shared,
+        })
+    }
+
+    /// Forgets the polls seen so far: the next one is a new process's first.
+    pub fn forget_polls(&self) {
+        *self
+            .shared
+            .first_poll
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// When the first `next` poll since [`Emulator::forget_polls`] arrived.
+    pub fn first_poll(&self) -> Option<Instant> {
+        *self
+            .shared
+            .first_poll
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn address(&self) -> String {
@@ -71,6 +101,11 @@ impl Emulator {
 async fn route(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = request.uri().path().to_owned();
     if path.ends_with("/runtime/invocation/next") {
+        shared
+            .first_poll
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(Instant::now);
         let Some((event, reply)) = shared.events.lock().await.recv().await else {
             return Response::builder()
                 .status(500)

@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use shared::http::{ConsoleOperation, Operation, render, request_id};
 use shared::lambda_http::http::{Response, StatusCode};
 use shared::lambda_http::{Body, Request};
+use shared::replay::Placement;
 use shared::{ApiError, State};
 
 use crate::functions::Functions;
@@ -27,6 +28,8 @@ struct Route {
     access: Access,
     /// The function (its binary name) that serves the path.
     function: &'static str,
+    /// Where a signed change records its nonce; `None` for reads and the console.
+    nonce: Option<Placement>,
     handler: Handler,
 }
 
@@ -45,6 +48,7 @@ impl Router {
                 Route {
                     access: Access::Signed,
                     function: O::NAME,
+                    nonce: (!O::READ_ONLY).then_some(O::NONCE),
                     handler,
                 },
             );
@@ -62,6 +66,7 @@ impl Router {
                 Route {
                     access: Access::Console,
                     function: O::NAME,
+                    nonce: None,
                     handler,
                 },
             );
@@ -80,6 +85,12 @@ impl Router {
         let mut paths: Vec<_> = self.routes.iter().map(|(p, r)| (*p, r.function)).collect();
         paths.sort();
         paths
+    }
+
+    /// Where the operation on `path` records its nonce: `None` for a read, the console or an
+    /// unknown path.
+    pub fn nonce_placement(&self, path: &str) -> Option<Placement> {
+        self.routes.get(path).and_then(|route| route.nonce)
     }
 
     /// Routes one request to its function's container. `admin_token` guards the console the

@@ -11,9 +11,7 @@ use subtle::ConstantTimeEq;
 
 use crate::apps::{App, AppStatus};
 use crate::error::ApiError;
-use crate::items::Kind as _;
 use crate::state::State;
-use crate::table;
 
 pub const WINDOW_MS: i64 = 5 * 60 * 1000;
 const NONCE_MAX_CHARS: usize = 18;
@@ -78,6 +76,14 @@ pub fn signing_headers(headers: &HeaderMap, now_ms: i64) -> Result<SigningHeader
     })
 }
 
+impl SigningHeaders {
+    /// Until when (epoch seconds) a change's nonce is remembered: while its timestamp is
+    /// acceptable.
+    pub fn nonce_kept_until_s(&self) -> i64 {
+        (self.timestamp_ms + WINDOW_MS) / 1000 + 1
+    }
+}
+
 /// Lowercase hex SHA-1 of `secret + nonce + timestamp`: what a client sends as `Signature`.
 pub fn sign(secret: &str, nonce: &str, timestamp: &str) -> String {
     let mut hasher = Sha1::new();
@@ -110,8 +116,8 @@ fn accepts(app: &App, headers: &SigningHeaders) -> Result<(), ApiError> {
 /// it, else against the app as stored now (so a new secret, or an app back online, works at
 /// once). Returns the app and whether it was read from the table for this request; a cached
 /// copy may be older than a change made in another container, so the caller also checks
-/// [`authenticate_current`]. The nonce is checked separately ([`remember_nonce`]) so the calls
-/// can overlap.
+/// [`authenticate_current`]. The nonce is checked separately (`replay.rs`) so the calls can
+/// overlap.
 pub async fn authenticate(
     state: &State,
     headers: &SigningHeaders,
@@ -140,36 +146,6 @@ pub async fn authenticate_current(
         .ok_or(ApiError::UnknownApp)?;
     accepts(&app, headers)?;
     Ok(app)
-}
-
-/// Records the nonce for as long as its timestamp stays acceptable; a second use is refused.
-/// Expired records that DynamoDB has not deleted yet do not count.
-pub async fn remember_nonce(
-    state: &State,
-    headers: &SigningHeaders,
-    now_ms: i64,
-) -> Result<(), ApiError> {
-    let now_s = now_ms / 1000;
-    let keep_until_s = (headers.timestamp_ms + WINDOW_MS) / 1000 + 1;
-    let nonce = crate::items::Nonce {
-        app_key: headers.app_key.clone(),
-        nonce: headers.nonce.clone(),
-        ttl: keep_until_s,
-    };
-    let result = crate::db::put_item(state)
-        .set_item(Some(nonce.item()?))
-        .condition_expression("attribute_not_exists(PK) OR #ttl < :now")
-        .expression_attribute_names("#ttl", table::TTL)
-        .expression_attribute_values(":now", crate::db::n(now_s))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(err) if crate::db::condition_failed(&err) => {
-            Err(ApiError::Unauthenticated("Nonce was already used"))
-        }
-        Err(err) => Err(err.into()),
-    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::state::State;
 
 /// Actions in one `TransactWriteItems`.
-pub const MAX_ACTIONS: usize = 100;
+pub const MAX_ACTIONS: usize = crate::db::MAX_TRANSACTION_ITEMS;
 
 /// What one entry writes, all or nothing.
 #[derive(Debug, Clone, Default)]

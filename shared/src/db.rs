@@ -4,12 +4,14 @@
 //! [`ApiError`] live in `error.rs` (`?` on an SDK or builder error).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, TransactWriteItem, WriteRequest,
+    AttributeValue, DeleteRequest, KeysAndAttributes, Put, PutRequest, TransactWriteItem,
+    WriteRequest,
 };
 
 use crate::error::ApiError;
@@ -255,22 +257,50 @@ pub fn cancellation(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> 
 
 /// Sends the transaction once: `Ok(None)` when it committed, the cancellation otherwise
 /// (`TransactionConflictException` counts as [`Cancellation::Transient`]).
+///
+/// In a request with a [`Rider`] not yet committed, its `Put` is added after `items` (the
+/// cancellation then describes `items` only), and a failure of the rider's condition is the
+/// rider's error.
 pub async fn transact_once(
     state: &State,
-    items: Vec<TransactWriteItem>,
+    mut items: Vec<TransactWriteItem>,
 ) -> Result<Option<Cancellation>, ApiError> {
-    let result = state
-        .db
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await;
-    let Err(err) = result else {
-        return Ok(None);
+    let mut boarding = Rider::board().await;
+    if let Some(full) = boarding.take_if(|_| items.len() >= MAX_TRANSACTION_ITEMS) {
+        full.alone(state).await?;
+    }
+    let own_items = items.len();
+    let mut request = state.db.transact_write_items();
+    if let Some(boarding) = &boarding {
+        items.push(
+            TransactWriteItem::builder()
+                .put(boarding.rider.put.clone())
+                .build(),
+        );
+        // The SDK's own retries of this send (after a timeout, a 500) carry the same token, so a
+        // transaction that committed unseen answers success instead of failing on its rider.
+        // Random, never derived from the request: a replay must meet the rider's condition.
+        request = request.client_request_token(uuid::Uuid::new_v4().simple().to_string());
+    }
+    let result = request.set_transact_items(Some(items)).send().await;
+    let err = match result {
+        Ok(_) => {
+            if let Some(boarding) = boarding {
+                boarding.committed();
+            }
+            return Ok(None);
+        }
+        Err(err) => err,
     };
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-            Ok(Some(cancellation(e.cancellation_reasons())))
+            let reasons = e.cancellation_reasons();
+            if let Some(boarding) = &boarding
+                && reasons.get(own_items).and_then(|r| r.code()) == Some(CONDITION_FAILED)
+            {
+                return Err((boarding.rider.refused)());
+            }
+            Ok(Some(cancellation(&reasons[..own_items.min(reasons.len())])))
         }
         Some(e) if e.code() == Some("TransactionConflictException") => {
             Ok(Some(Cancellation::Transient))
@@ -278,6 +308,98 @@ pub async fn transact_once(
         _ => Err(err.into()),
     }
 }
+
+/// A transaction's `Put` as a `PutItem` of its own: the same table, item, condition and names.
+pub fn standalone_put(
+    client: &aws_sdk_dynamodb::Client,
+    put: &Put,
+) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+    client
+        .put_item()
+        .table_name(put.table_name())
+        .set_item(Some(put.item().clone()))
+        .set_condition_expression(put.condition_expression().map(str::to_owned))
+        .set_expression_attribute_names(put.expression_attribute_names().cloned())
+        .set_expression_attribute_values(put.expression_attribute_values().cloned())
+}
+
+/// A conditional `Put` that commits with the first transaction its request sends, so that it
+/// is written exactly when the request's change is (the replay guard's nonce, `replay.rs`). It
+/// travels with the request's task ([`Rider::within`]). While a transaction carries it, the
+/// request's other transactions wait for the outcome: none may commit if the rider's condition
+/// fails.
+pub struct Rider {
+    put: Put,
+    /// What the request answers when the rider's condition fails.
+    refused: fn() -> ApiError,
+    /// Whether a transaction carrying it committed (or it was written alone); held while one is
+    /// in flight.
+    committed: Arc<tokio::sync::Mutex<bool>>,
+}
+
+tokio::task_local! {
+    static RIDER: Arc<Rider>;
+}
+
+/// The right to carry the request's rider in one transaction.
+struct Boarding {
+    rider: Arc<Rider>,
+    committed: tokio::sync::OwnedMutexGuard<bool>,
+}
+
+impl Rider {
+    pub fn new(put: Put, refused: fn() -> ApiError) -> Arc<Self> {
+        Arc::new(Self {
+            put,
+            refused,
+            committed: Arc::new(tokio::sync::Mutex::new(false)),
+        })
+    }
+
+    /// Runs `request` with this rider.
+    pub async fn within<F: std::future::Future>(self: &Arc<Self>, request: F) -> F::Output {
+        RIDER.scope(self.clone(), request).await
+    }
+
+    /// Whether it is written.
+    pub async fn committed(&self) -> bool {
+        *self.committed.lock().await
+    }
+
+    /// Writes the `Put` with a `PutItem` of its own: the rider's error if its condition fails.
+    pub async fn put_alone(&self, state: &State) -> Result<(), ApiError> {
+        let result = standalone_put(&state.db, &self.put).send().await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if condition_failed(&err) => Err((self.refused)()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The request's rider, if it still waits for a transaction (waiting while another carries
+    /// it).
+    async fn board() -> Option<Boarding> {
+        let rider = RIDER.try_with(Arc::clone).ok()?;
+        let committed = rider.committed.clone().lock_owned().await;
+        (!*committed).then_some(Boarding { rider, committed })
+    }
+}
+
+impl Boarding {
+    fn committed(mut self) {
+        *self.committed = true;
+    }
+
+    /// For a transaction too full to carry it: the rider alone, first.
+    async fn alone(mut self, state: &State) -> Result<(), ApiError> {
+        self.rider.put_alone(state).await?;
+        *self.committed = true;
+        Ok(())
+    }
+}
+
+/// The most actions one `TransactWriteItems` takes.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
 /// Whether a cancellation reason passes with time: a conflict with another transaction, or
 /// throttling.

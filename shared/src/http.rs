@@ -15,6 +15,7 @@ use tracing::Instrument;
 use crate::apps::App;
 use crate::auth;
 use crate::error::ApiError;
+use crate::replay::{Guard, Placement};
 use crate::state::State;
 
 /// Bodies above 1 MiB are refused before parsing.
@@ -60,6 +61,9 @@ pub trait Operation: DeserializeOwned + Send + 'static {
     /// cache's TTL): once the app is cached it sends only its own DynamoDB requests. A change
     /// records its nonce and checks the app as stored now before it runs.
     const READ_ONLY: bool = false;
+    /// Where a change records its nonce (ignored for a read): beside the app's check by
+    /// default; in its first transaction when every write it makes is a transaction.
+    const NONCE: Placement = Placement::BesideAppCheck;
     /// What a success answers as `result`, typed as the contract's schema; `()` for none.
     type Response: serde::Serialize + Send;
     fn validate(&self) -> Result<(), ApiError>;
@@ -200,22 +204,37 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
         return Reply::of(O::code(&response), &response);
     }
     // The container's cached app may be older than a rotation or a status change made in another
-    // function's container: a change is authorised by the app as stored now, read beside the
-    // replay guard (unless it was just read for this request), and runs with its settings.
+    // function's container: a change is authorised by the app as stored now (unless it was just
+    // read for this request), and runs with its settings.
     let current = async {
         match read_now {
             true => Ok(app.clone()),
             false => auth::authenticate_current(&state, &headers).await,
         }
     };
-    let (fresh, current) = tokio::join!(auth::remember_nonce(&state, &headers, now_ms), current);
-    fresh?;
-    let call = Call {
-        state: state.clone(),
-        app: current?,
-        now_ms,
+    let guard = Guard::new(&state, &headers, now_ms)?;
+    let response = match O::NONCE {
+        Placement::BesideAppCheck => {
+            let (fresh, current) = tokio::join!(guard.record_alone(&state), current);
+            fresh?;
+            let call = Call {
+                state: state.clone(),
+                app: current?,
+                now_ms,
+            };
+            operation.run(call).await?
+        }
+        Placement::InFirstTransaction => {
+            let call = Call {
+                state: state.clone(),
+                app: current.await?,
+                now_ms,
+            };
+            guard
+                .in_first_transaction(&state, operation.run(call))
+                .await?
+        }
     };
-    let response = operation.run(call).await?;
     Reply::of(O::code(&response), &response)
 }
 

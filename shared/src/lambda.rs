@@ -4,21 +4,53 @@ use std::future::Future;
 use std::sync::Arc;
 
 use lambda_http::{Body, Error, Request, Response, service_fn};
+use tracing_subscriber::filter::Targets;
 
 use crate::state::State;
 
-/// Structured JSON logs on stdout (CloudWatch), level from `RUST_LOG` (default `info`).
+/// Structured JSON logs on stdout (CloudWatch). `RUST_LOG` takes a level (`info`, the default)
+/// or `target=level` directives (`shared=debug,warn`): `Targets`, not `EnvFilter`, whose regular
+/// expressions would add about half a megabyte to every artifact for span-field matching no one
+/// uses here.
 pub fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
         .without_time()
         .with_target(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish()
+        .with(filter)
         .try_init();
+}
+
+/// Logs, then the container's state, once per cold start.
+async fn start() -> Result<Arc<State>, Error> {
+    init_logs();
+    Ok(State::from_env().await?)
+}
+
+/// [`start`], then the deployed connection closer when `WEBSOCKET_MANAGEMENT_ENDPOINT` is set
+/// (the template sets it for the functions that close connections). Only the functions started
+/// this way link the API Gateway Management API client and build it at cold start.
+async fn start_closing() -> Result<Arc<State>, Error> {
+    let state = start().await?;
+    let endpoint = std::env::var("WEBSOCKET_MANAGEMENT_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty());
+    if let Some(endpoint) = endpoint {
+        let config = crate::state::sdk_config(None).await;
+        let closer = crate::closer::ManagementApiCloser::new(&config, &endpoint);
+        state.connections.set_closer(Arc::new(closer));
+    }
+    Ok(state)
 }
 
 /// Runs `handler` as a Lambda function behind API Gateway.
@@ -27,8 +59,23 @@ where
     F: Fn(Arc<State>, Request) -> Fut,
     Fut: Future<Output = Response<Body>> + Send,
 {
-    init_logs();
-    let state = State::from_env().await?;
+    serve_http(start().await?, handler).await
+}
+
+/// [`run`] for a function that closes live connections (kicks).
+pub async fn run_closing<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(Arc<State>, Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    serve_http(start_closing().await?, handler).await
+}
+
+async fn serve_http<F, Fut>(state: Arc<State>, handler: F) -> Result<(), Error>
+where
+    F: Fn(Arc<State>, Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
     lambda_http::run(service_fn(|request: Request| {
         let response = handler(state.clone(), request);
         async move { Ok::<_, std::convert::Infallible>(response.await) }
@@ -42,8 +89,23 @@ where
     F: Fn(Arc<State>, crate::websocket::ApiGatewayWebsocketProxyRequest) -> Fut,
     Fut: Future<Output = crate::websocket::ApiGatewayProxyResponse> + Send,
 {
-    init_logs();
-    let state = State::from_env().await?;
+    serve_websocket(start().await?, handler).await
+}
+
+/// [`run_websocket`] for a route that closes live connections.
+pub async fn run_websocket_closing<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(Arc<State>, crate::websocket::ApiGatewayWebsocketProxyRequest) -> Fut,
+    Fut: Future<Output = crate::websocket::ApiGatewayProxyResponse> + Send,
+{
+    serve_websocket(start_closing().await?, handler).await
+}
+
+async fn serve_websocket<F, Fut>(state: Arc<State>, handler: F) -> Result<(), Error>
+where
+    F: Fn(Arc<State>, crate::websocket::ApiGatewayWebsocketProxyRequest) -> Fut,
+    Fut: Future<Output = crate::websocket::ApiGatewayProxyResponse> + Send,
+{
     lambda_http::lambda_runtime::run(service_fn(
         |event: lambda_http::LambdaEvent<crate::websocket::ApiGatewayWebsocketProxyRequest>| {
             // Boxed: the handlers' futures are deep enough to overflow the layout query.
@@ -61,8 +123,7 @@ where
     F: Fn(Arc<State>, serde_json::Value, crate::purge::Deadline) -> Fut,
     Fut: Future<Output = serde_json::Value> + Send,
 {
-    init_logs();
-    let state = State::from_env().await?;
+    let state = start().await?;
     lambda_http::lambda_runtime::run(service_fn(
         |event: lambda_http::LambdaEvent<serde_json::Value>| {
             let deadline = crate::purge::Deadline::from_lambda(event.context.deadline);

@@ -4,11 +4,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{Credentials, Region, retry::RetryConfig, timeout::TimeoutConfig};
+use aws_sdk_dynamodb::config::{
+    Credentials, Region, SharedCredentialsProvider, retry::RetryConfig, timeout::TimeoutConfig,
+};
+use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
+use aws_smithy_async::time::SharedTimeSource;
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::app::AppCache;
 use crate::clock::Clock;
-use crate::closer::{self, ConnectionCloser, Connections, ManagementApiCloser, NoCloser};
+use crate::closer::{self, Connections, NoCloser};
 
 pub struct State {
     pub db: Client,
@@ -118,36 +124,20 @@ impl State {
         let endpoint = std::env::var("DYNAMODB_ENDPOINT")
             .ok()
             .filter(|e| !e.is_empty());
-        let management_endpoint = std::env::var("WEBSOCKET_MANAGEMENT_ENDPOINT")
-            .ok()
-            .filter(|e| !e.is_empty());
-        // The AWS configuration for clients other than DynamoDB (never DynamoDB Local's), loaded
-        // once for the secret and the connection closer.
-        let aws = match (&source, &management_endpoint) {
-            (TokenSecretSource::Value(_), None) => None,
-            _ => Some(sdk_config(None).await),
-        };
         let secret = match source {
             TokenSecretSource::Value(secret) => secret,
             TokenSecretSource::SecretsManager(arn) => {
-                let config = aws.as_ref().expect("loaded for the secret");
-                fetch_token_secret(&aws_sdk_secretsmanager::Client::new(config), &arn).await?
+                let config = sdk_config(None).await;
+                fetch_token_secret(&aws_sdk_secretsmanager::Client::new(&config), &arn).await?
             }
         };
         let db = dynamodb_client(endpoint.as_deref()).await;
-        let state = State::new(
+        State::new(
             db,
             table,
             secret.into_bytes(),
             Duration::from_secs(cache_ttl),
-        )?;
-        // Functions that close connections (kicks) get the WebSocket API's management endpoint.
-        if let (Some(endpoint), Some(config)) = (management_endpoint, &aws) {
-            let closer: Arc<dyn ConnectionCloser> =
-                Arc::new(ManagementApiCloser::new(config, &endpoint));
-            state.connections.set_closer(closer);
-        }
-        Ok(state)
+        )
     }
 
     pub fn new(
@@ -184,23 +174,63 @@ pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
     Client::new(&sdk_config(endpoint).await)
 }
 
-/// The SDK configuration behind [`dynamodb_client`] (tests add interceptors to it).
+/// The SDK configuration every AWS client of a container is built from (tests add interceptors
+/// to it): bounded timeouts and retries, the HTTPS client of [`https_client`], and with an
+/// endpoint (DynamoDB Local) fixed local credentials and region.
+///
+/// Without an endpoint, credentials and region come from the environment only, as Lambda sets
+/// them (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`), and so
+/// does `sam local invoke`. Built by hand rather than by `aws_config::defaults`, whose chain
+/// (profile files, SSO, STS web identity, ECS and IMDS providers) a function never needs: left
+/// out, it is neither linked into the artifacts nor run at cold start. Async for the callers'
+/// sake (it was the loader's); nothing here waits.
 pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2))
         .operation_attempt_timeout(Duration::from_secs(3))
         .operation_timeout(Duration::from_secs(8))
         .build();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let builder = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
+        .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
+        .time_source(SharedTimeSource::default())
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(4));
-    if let Some(endpoint) = endpoint {
-        loader = loader
+    match endpoint {
+        Some(endpoint) => builder
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("local", "local", None, None, "local"));
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "local", "local", None, None, "local",
+            )))
+            .build(),
+        None => builder
+            .region(region_from_env())
+            .credentials_provider(SharedCredentialsProvider::new(
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            ))
+            .build(),
     }
-    loader.load().await
+}
+
+/// `AWS_REGION` (what Lambda sets), else `AWS_DEFAULT_REGION`.
+fn region_from_env() -> Option<Region> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|region| !region.trim().is_empty())
+        .map(Region::new)
+}
+
+/// The HTTPS client every AWS client shares: hyper with rustls on `ring`, trusting the system's
+/// root certificates. `ring` is the only crypto library linked (see `jwt_hs256.rs`).
+fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
 }
 
 #[cfg(test)]

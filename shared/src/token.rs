@@ -43,6 +43,7 @@ pub fn issue(state: &State, app: &App, user_id: &str, now_ms: i64) -> Result<Str
 }
 
 fn encode(token_secret: &[u8], app: &App, user_id: &str, now_ms: i64) -> Result<String, ApiError> {
+    crate::jwt_hs256::install();
     let claims = Claims {
         app: app.app_key.clone(),
         sub: user_id.to_owned(),
@@ -60,6 +61,7 @@ fn encode(token_secret: &[u8], app: &App, user_id: &str, now_ms: i64) -> Result<
 
 /// The claims of a token signed with this app's key; `None` for anything else.
 pub(crate) fn decode(token_secret: &[u8], app: &App, token: &str) -> Option<Claims> {
+    crate::jwt_hs256::install();
     let mut validation = Validation::new(Algorithm::HS256);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;

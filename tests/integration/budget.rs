@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use integration_tests::{RequestLog, env_with};
+use local_api::router::Access;
 use serde_json::{Value, json};
+use shared::replay::Placement;
 
 /// Function name → budget text from the README's endpoint table.
 fn documented_budgets() -> HashMap<String, String> {
@@ -44,6 +46,16 @@ fn paged_budget(first: usize, later: usize, past_the_end: usize) -> String {
     );
     assert_eq!(past_the_end, first - 1, "past the end: the root alone");
     format!("{first} (concurrent); any later page: {later}; past the end: {past_the_end}")
+}
+
+/// The budget of a change whose nonce rides in its transaction, when the call may have nothing
+/// to write: the nonce then goes alone after the reads (the same count, one round trip later).
+fn nonce_alone_when(written: usize, unwritten: usize, case: &str) -> String {
+    assert_eq!(
+        written, unwritten,
+        "the nonce alone replaces the transaction"
+    );
+    format!("{written} (the nonce alone instead of the transaction {case})")
 }
 
 /// Measures one warm call: the app is cached and the user exists before counting starts.
@@ -290,12 +302,10 @@ async fn every_operation_stays_within_its_documented_budget() {
         signed("/v4/user/unban", json!({"userIds": ["alice", "bob"]})),
     )
     .await;
-    assert_eq!(
-        unban - unban_none,
-        1,
-        "one transaction when bans are lifted"
+    measured.insert(
+        "unban-users",
+        nonce_alone_when(unban, unban_none, "if none is banned"),
     );
-    measured.insert("unban-users", format!("{unban_none} + 1 if any is banned"));
     // 51 users with 49 unknown: two transactions, the first sent again without its unknown users.
     let with_ghosts = |known: &[&str]| {
         let mut ids: Vec<String> = known.iter().map(|u| u.to_string()).collect();
@@ -303,9 +313,13 @@ async fn every_operation_stays_within_its_documented_budget() {
         ids
     };
     let batch_budget = |one: usize, mixed: usize| {
-        assert_eq!(mixed, one + 2, "one more transaction, one resend");
+        assert_eq!(
+            mixed,
+            one + 3,
+            "one more transaction, one resend, the nonce alone before the full first one"
+        );
         format!(
-            "{} + ⌈n/50⌉ (n users, concurrent; + 1 per transaction resent without unknown users)",
+            "{} + ⌈n/50⌉ (n users, concurrent, the nonce in the first transaction; + 1 before them when the first is full (50 users): the nonce alone; + 1 per transaction resent without unknown users)",
             one - 1
         )
     };
@@ -343,7 +357,10 @@ async fn every_operation_stays_within_its_documented_budget() {
     };
     let mute_one = count(&log, mute(vec!["alice".into(), "bob".into()])).await;
     let mute_again = count(&log, mute(vec!["alice".into(), "bob".into()])).await;
-    assert_eq!(mute_one - mute_again, 1, "muted users need no transaction");
+    assert_eq!(
+        mute_again, mute_one,
+        "muted users need no transaction: the nonce goes alone instead"
+    );
     let unmute = count(
         &log,
         signed(
@@ -356,12 +373,16 @@ async fn every_operation_stays_within_its_documented_budget() {
     // 51 new: two transactions of 48 and 3, both cancelled by unknown users; the first is sent
     // again with its two known users.
     let mute_mixed = count(&log, mute(with_ghosts(&["alice", "bob"]))).await;
-    assert_eq!(mute_mixed, mute_one + 2, "one more transaction, one resend");
+    assert_eq!(
+        mute_mixed,
+        mute_one + 3,
+        "one more transaction, one resend, the nonce alone before the full first one"
+    );
     measured.insert(
         "set-channel-type-mute",
         format!(
-            "{} + ⌈n/48⌉ (n users not yet muted, or muted to unmute: one BatchGetItem per 100, concurrent, then the transactions one after another; + 1 per transaction resent without unknown users)",
-            mute_again
+            "{} + ⌈n/48⌉ (n users not yet muted, or muted to unmute: one BatchGetItem per 100, concurrent, then the transactions one after another, the nonce in the first; + 1 for the nonce alone when there is none or the first is full (48 users); + 1 per transaction resent without unknown users)",
+            mute_one - 1
         ),
     );
     let mute_list = |body: Value| signed("/v4/channel-type/mute/list", body);
@@ -580,6 +601,39 @@ async fn every_operation_stays_within_its_documented_budget() {
     );
 }
 
+/// The README's nonce column says, for every function, where it records its nonce, as the code
+/// declares it (`Operation::NONCE`; `signing.rs` checks the requests match).
+#[tokio::test]
+async fn the_readme_says_where_each_change_records_its_nonce() {
+    let readme = include_str!("../../README.md");
+    let documented: HashMap<&str, &str> = readme
+        .split("## Endpoints")
+        .nth(1)
+        .expect("README has an Endpoints section")
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            (cells[2].trim_matches('`'), cells[4])
+        })
+        .collect();
+    let router = local_api::router::all();
+    let access: HashMap<_, _> = router.paths().into_iter().collect();
+    for (path, function) in router.functions() {
+        let expected = match (access[path], router.nonce_placement(path)) {
+            (Access::Console, _) => "—",
+            (Access::Signed, None) => "none (a read)",
+            (Access::Signed, Some(Placement::BesideAppCheck)) => "beside the app check",
+            (Access::Signed, Some(Placement::InFirstTransaction)) => "in the first transaction",
+        };
+        assert_eq!(
+            documented.get(function),
+            Some(&expected),
+            "{function} ({path})"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_read_sends_its_read_only() {
     let log = RequestLog::default();
@@ -794,7 +848,7 @@ async fn friend_budgets(
     .await;
     measured.insert(
         "add-user-blocklist",
-        format!("{block} ({again} if every target is blocked already)"),
+        nonce_alone_when(block, again, "if every target is blocked already"),
     );
     let blocked = count(
         log,
@@ -820,6 +874,6 @@ async fn friend_budgets(
     .await;
     measured.insert(
         "remove-user-blocklist",
-        format!("{unblock} ({none} if no target is blocked)"),
+        nonce_alone_when(unblock, none, "if no target is blocked"),
     );
 }

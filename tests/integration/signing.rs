@@ -1,9 +1,10 @@
 //! The signing check of every Server API request.
 
-use integration_tests::{env, post, sign_headers};
+use integration_tests::{env, logged_env, post, sign_headers};
 use serde_json::json;
 use shared::apps::{AppChanges, AppStatus};
 use shared::auth::WINDOW_MS;
+use shared::replay::Placement;
 
 const GET: &str = "/v4/user/get";
 
@@ -302,4 +303,138 @@ async fn timestamps_at_both_ends_of_the_64_bit_range_are_stale_not_a_panic() {
             "{timestamp}"
         );
     }
+}
+
+/// The operations that change nothing (`READ_ONLY`): a replay is answered as the first call was.
+const READS: &[&str] = &[
+    "batch-get-user-profiles",
+    "batch-get-user-tags",
+    "check-dm-permission",
+    "get-friend-permission",
+    "get-friend-relationships",
+    "get-operation",
+    "get-user",
+    "get-user-blocklist",
+    "get-user-connection-status",
+    "list-banned-users",
+    "list-channel-type-mute",
+    "list-friend-requests",
+    "list-friends",
+    "list-soft-deleted-users",
+];
+
+/// Every signed operation's sample request (`events/`), sent, then sent again with the same
+/// headers: a change is refused with 401/1004 whether its first call was answered or refused, and
+/// wherever it records its nonce; a read is answered as before; and no replay changes the table.
+/// The first call's requests show the nonce where the operation declares it: a `PutItem` beside
+/// the app's `GetItem` before anything else, or nothing written before the first transaction
+/// (which carries it) and, without one, a `PutItem` of the nonce last.
+#[tokio::test]
+async fn every_change_replayed_is_refused_and_changes_nothing() {
+    let (env, log) = logged_env().await;
+    let app = env.dev_app().await;
+    for user in ["alice", "bob", "carol"] {
+        env.issue(&app, user).await;
+    }
+    let sorted = |mut items: Vec<std::collections::HashMap<String, _>>| {
+        let key = |item: &std::collections::HashMap<
+            String,
+            aws_sdk_dynamodb::types::AttributeValue,
+        >| { format!("{:?}{:?}", item.get("PK"), item.get("SK")) };
+        items.sort_by_key(key);
+        items
+    };
+    const WRITES: &[&str] = &["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"];
+    for (function, path, body) in integration_tests::signed_operations() {
+        let placement = env.router.nonce_placement(&path);
+        assert_eq!(
+            placement.is_none(),
+            READS.contains(&function.as_str()),
+            "{function}: read-only as the contract says"
+        );
+        let first = env.signed(&app, &path, &body);
+        let mut replay = post(&path, body.to_string());
+        *replay.headers_mut() = first.headers().clone();
+        log.take();
+        let first = env.send(first).await;
+        let requests = log.take();
+        match placement {
+            Some(Placement::BesideAppCheck) => {
+                let mut opening = requests.get(..2).unwrap_or_default().to_vec();
+                opening.sort();
+                assert_eq!(opening, ["GetItem", "PutItem"], "{function}: {requests:?}");
+            }
+            Some(Placement::InFirstTransaction) => {
+                let first_write = requests
+                    .iter()
+                    .position(|r| r == "TransactWriteItems" || WRITES.contains(&r.as_str()));
+                match requests.iter().position(|r| r == "TransactWriteItems") {
+                    Some(transaction) => assert_eq!(
+                        first_write,
+                        Some(transaction),
+                        "{function}: nothing written before the transaction carrying the nonce: {requests:?}"
+                    ),
+                    None => assert_eq!(
+                        (first_write, requests.last().map(String::as_str)),
+                        (Some(requests.len() - 1), Some("PutItem")),
+                        "{function}: no transaction, the nonce recorded last: {requests:?}"
+                    ),
+                }
+            }
+            None => assert!(
+                !requests
+                    .iter()
+                    .any(|r| r == "TransactWriteItems" || WRITES.contains(&r.as_str())),
+                "{function}: a read writes nothing: {requests:?}"
+            ),
+        }
+        let before = sorted(env.app_items(&app.app_key).await);
+        let replayed = env.send(replay).await;
+        let after = sorted(env.app_items(&app.app_key).await);
+        if placement.is_none() {
+            assert_eq!(
+                (replayed.outcome(), &replayed.body),
+                (first.outcome(), &first.body),
+                "{function}: a replayed read is answered as before"
+            );
+        } else {
+            assert_eq!(
+                replayed.outcome(),
+                (401, 1004),
+                "{function} (first answered {:?}): {}",
+                first.outcome(),
+                replayed.body
+            );
+        }
+        assert!(before == after, "{function}: the replay changed the table");
+    }
+}
+
+/// A change whose nonce rides in its transaction, sent twice at once: one copy commits, the
+/// other is refused by the nonce inside the same transaction, and the change happens once.
+#[tokio::test]
+async fn two_copies_of_a_change_sent_at_once_change_it_once() {
+    let env = env().await;
+    let app = env.dev_app().await;
+    for user in ["alice", "bob"] {
+        env.issue(&app, user).await;
+    }
+    let path = "/v4/user/blocklist/add";
+    let body = json!({"userId": "alice", "targetUserIds": ["bob"]});
+    let first = env.signed(&app, path, &body);
+    let mut copy = post(path, body.to_string());
+    *copy.headers_mut() = first.headers().clone();
+    let (a, b) = tokio::join!(env.send(first), env.send(copy));
+    let mut outcomes = [a.outcome(), b.outcome()];
+    outcomes.sort();
+    assert_eq!(outcomes, [(200, 0), (401, 1004)], "{} {}", a.body, b.body);
+    let list = env
+        .call(&app, "/v4/user/blocklist/get", json!({"userId": "alice"}))
+        .await;
+    assert_eq!(
+        list.body["result"]["blockedUserIds"],
+        json!(["bob"]),
+        "{}",
+        list.body
+    );
 }

@@ -155,3 +155,24 @@ fn functions_events_routes_and_template_agree() {
         );
     }
 }
+
+/// The functions the template gives the WebSocket API's management endpoint are exactly those
+/// whose `main` installs the closer (`lambda::run_closing`, `run_websocket_closing`): the others
+/// neither link the management client nor build it at cold start, so one given the endpoint
+/// without it would silently close nothing.
+#[test]
+fn the_functions_given_the_management_endpoint_install_the_closer() {
+    let template = Template::shipped().expect("template.yaml");
+    for function in &template.functions {
+        let binary = function.binary.as_str();
+        let main =
+            std::fs::read_to_string(root().join("functions").join(binary).join("src/main.rs"))
+                .expect("main.rs");
+        let closing = main.contains("::run_closing(") || main.contains("::run_websocket_closing(");
+        assert_eq!(
+            function.has_env("WEBSOCKET_MANAGEMENT_ENDPOINT"),
+            closing,
+            "{binary}: given the management endpoint iff its main installs the closer"
+        );
+    }
+}

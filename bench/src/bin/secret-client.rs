@@ -23,7 +23,12 @@ async fn main() -> Result<(), BoxError> {
     let loaded = Instant::now();
     let _again = shared::state::sdk_config(None).await;
     let reloaded = Instant::now();
-    let client = aws_sdk_secretsmanager::Client::new(&config);
+    // The functions' configuration reads no endpoint variables: the stub's is set here.
+    let mut secrets = aws_sdk_secretsmanager::config::Builder::from(&config);
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER") {
+        secrets = secrets.endpoint_url(endpoint);
+    }
+    let client = aws_sdk_secretsmanager::Client::from_conf(secrets.build());
     let built = Instant::now();
     let first = shared::state::fetch_token_secret(&client, &arn).await?;
     let fetched = Instant::now();

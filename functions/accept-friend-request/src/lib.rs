@@ -14,6 +14,8 @@ pub struct AcceptFriendRequest {
 impl Operation for AcceptFriendRequest {
     const NAME: &'static str = "accept-friend-request";
     const PATHS: &'static [&'static str] = &["/v4/ext/friend/request/accept"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {

@@ -32,6 +32,8 @@ impl serde::Serialize for Outcome {
 impl Operation for AddFriend {
     const NAME: &'static str = "add-friend";
     const PATHS: &'static [&'static str] = &["/v4/friend/add"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = Outcome;
 
     fn validate(&self) -> Result<(), ApiError> {

@@ -16,6 +16,8 @@ pub struct AddUserBlocklist {
 impl Operation for AddUserBlocklist {
     const NAME: &'static str = "add-user-blocklist";
     const PATHS: &'static [&'static str] = &["/v4/user/blocklist/add"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {

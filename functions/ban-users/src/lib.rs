@@ -17,6 +17,8 @@ pub struct BanUsers {
 impl Operation for BanUsers {
     const NAME: &'static str = "ban-users";
     const PATHS: &'static [&'static str] = &["/v4/user/ban"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {

@@ -17,6 +17,8 @@ pub struct BatchSetUserTags {
 impl Operation for BatchSetUserTags {
     const NAME: &'static str = "batch-set-user-tags";
     const PATHS: &'static [&'static str] = &["/v4/user/tag/batch/set"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {

@@ -14,6 +14,8 @@ pub struct RejectFriendRequest {
 impl Operation for RejectFriendRequest {
     const NAME: &'static str = "reject-friend-request";
     const PATHS: &'static [&'static str] = &["/v4/ext/friend/request/reject"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {

@@ -16,6 +16,8 @@ pub struct RemoveUserBlocklist {
 impl Operation for RemoveUserBlocklist {
     const NAME: &'static str = "remove-user-blocklist";
     const PATHS: &'static [&'static str] = &["/v4/user/blocklist/remove"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {

@@ -21,6 +21,8 @@ pub struct SetChannelTypeMute {
 impl Operation for SetChannelTypeMute {
     const NAME: &'static str = "set-channel-type-mute";
     const PATHS: &'static [&'static str] = &["/v4/channel-type/mute/set"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {

@@ -17,6 +17,8 @@ pub struct SetFriendPermission {
 impl Operation for SetFriendPermission {
     const NAME: &'static str = "set-friend-permission";
     const PATHS: &'static [&'static str] = &["/v4/friend/permission/set"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {

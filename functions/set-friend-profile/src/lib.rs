@@ -24,6 +24,8 @@ pub struct SetFriendProfile {
 impl Operation for SetFriendProfile {
     const NAME: &'static str = "set-friend-profile";
     const PATHS: &'static [&'static str] = &["/v4/friend/profile/set"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {

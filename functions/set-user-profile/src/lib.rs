@@ -27,6 +27,8 @@ impl SetUserProfile {
 impl Operation for SetUserProfile {
     const NAME: &'static str = "set-user-profile";
     const PATHS: &'static [&'static str] = &["/v4/user/profile/set"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {

@@ -14,6 +14,8 @@ pub struct UnbanUsers {
 impl Operation for UnbanUsers {
     const NAME: &'static str = "unban-users";
     const PATHS: &'static [&'static str] = &["/v4/user/unban"];
+    // Every write is a transaction: the nonce joins the first.
+    const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {
