@@ -190,29 +190,49 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Starts the binary `runs` times; each time measures process start → first response, then
-/// (on the last run) sends 1,000 warm requests and reads the peak RSS.
-async fn measure_binary(
-    binary: &PathBuf,
-    runs: usize,
-    endpoint: &str,
-    app: &App,
-    state: &State,
-) -> Result<LambdaFigures, BoxError> {
-    let emulator = runtime_api::Emulator::start().await?;
-    // Users of this binary only: each binary's first call registers a new user.
-    let users = binary
-        .file_name()
-        .map(|n| {
-            n.to_string_lossy()
-                .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+/// One binary under measurement: its Runtime API emulator and what its starts measured.
+struct Subject {
+    binary: PathBuf,
+    emulator: runtime_api::Emulator,
+    /// Users of this binary only: each binary's first call registers a new user.
+    users: String,
+    inits: Vec<Duration>,
+    colds: Vec<Duration>,
+    warm_times: Vec<Duration>,
+    peak_rss_kib: u64,
+}
+
+impl Subject {
+    async fn new(binary: PathBuf) -> Result<Self, BoxError> {
+        let users = binary
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            binary,
+            emulator: runtime_api::Emulator::start().await?,
+            users,
+            inits: Vec::new(),
+            colds: Vec::new(),
+            warm_times: Vec::new(),
+            peak_rss_kib: 0,
         })
-        .unwrap_or_default();
-    let mut inits = Vec::new();
-    let mut colds = Vec::new();
-    let mut warm_times = Vec::new();
-    let mut peak = 0;
-    for run in 0..runs {
+    }
+
+    /// One cold start: process start → the first poll, → the first response; with `warm`, then
+    /// 1,000 warm requests and the peak RSS.
+    async fn start(
+        &mut self,
+        run: usize,
+        warm: bool,
+        endpoint: &str,
+        app: &App,
+        state: &State,
+    ) -> Result<(), BoxError> {
+        let (binary, emulator, users) = (&self.binary, &self.emulator, &self.users);
         emulator.forget_polls();
         let mut child = tokio::process::Command::new(binary)
             .env("AWS_LAMBDA_RUNTIME_API", emulator.address())
@@ -229,15 +249,10 @@ async fn measure_binary(
             .kill_on_drop(true)
             .spawn()?;
         let started = Instant::now();
-        let response = emulator
-            .invoke(issue_event(
-                app,
-                &format!("{users}cold{run}"),
-                state.clock.now_ms(),
-            )?)
-            .await?;
-        colds.push(started.elapsed());
-        inits.push(
+        let event = issue_event(app, &format!("{users}cold{run}"), state.clock.now_ms())?;
+        let response = emulator.invoke(event).await?;
+        self.colds.push(started.elapsed());
+        self.inits.push(
             emulator
                 .first_poll()
                 .ok_or("no poll before the first response")?
@@ -246,34 +261,36 @@ async fn measure_binary(
         if response["statusCode"] != 200 {
             return Err(format!("{}: first response {response}", binary.display()).into());
         }
-        if run + 1 == runs {
+        if warm {
             for i in 0..1000 {
-                let event = issue_event(
-                    app,
-                    &format!("{users}warm{}", i % 100),
-                    state.clock.now_ms(),
-                )?;
+                let user = format!("{users}warm{}", i % 100);
+                let event = issue_event(app, &user, state.clock.now_ms())?;
                 let started = Instant::now();
                 let response = emulator.invoke(event).await?;
-                warm_times.push(started.elapsed());
+                self.warm_times.push(started.elapsed());
                 if response["statusCode"] != 200 {
                     return Err(format!("{}: warm response {response}", binary.display()).into());
                 }
             }
-            peak = child.id().map(peak_rss_kib).unwrap_or(0);
+            self.peak_rss_kib = child.id().map(peak_rss_kib).unwrap_or(0);
         }
         child.kill().await?;
+        Ok(())
     }
-    inits.sort();
-    colds.sort();
-    warm_times.sort();
-    Ok(LambdaFigures {
-        init_median: percentile(&inits, 0.5),
-        cold_median: percentile(&colds, 0.5),
-        cold_min: colds[0],
-        warm_median: percentile(&warm_times, 0.5),
-        peak_rss_kib: peak,
-    })
+
+    fn figures(mut self) -> (PathBuf, LambdaFigures) {
+        self.inits.sort();
+        self.colds.sort();
+        self.warm_times.sort();
+        let figures = LambdaFigures {
+            init_median: percentile(&self.inits, 0.5),
+            cold_median: percentile(&self.colds, 0.5),
+            cold_min: self.colds[0],
+            warm_median: percentile(&self.warm_times, 0.5),
+            peak_rss_kib: self.peak_rss_kib,
+        };
+        (self.binary, figures)
+    }
 }
 
 /// Cold start and memory of `function` beside `baselines`; ratios against the first baseline
@@ -281,13 +298,21 @@ async fn measure_binary(
 async fn lambda(function: PathBuf, baselines: Vec<PathBuf>, runs: usize) -> Result<(), BoxError> {
     let (state, endpoint) = state().await?;
     let app = production_app(&state).await?;
-    let mut measured = Vec::new();
-    for binary in std::iter::once(&function).chain(&baselines) {
-        measured.push((
-            binary,
-            measure_binary(binary, runs, &endpoint, &app, &state).await?,
-        ));
+    let mut subjects = Vec::new();
+    for binary in std::iter::once(function).chain(baselines) {
+        subjects.push(Subject::new(binary).await?);
     }
+    // Interleaved, one start of each binary per round: DynamoDB Local (a JVM) warms up and its
+    // tables grow during the run, and every binary should meet it in the same states.
+    for run in 0..runs {
+        for subject in &mut subjects {
+            subject
+                .start(run, run + 1 == runs, &endpoint, &app, &state)
+                .await?;
+        }
+    }
+    let measured: Vec<(PathBuf, LambdaFigures)> =
+        subjects.into_iter().map(Subject::figures).collect();
     let name = |p: &PathBuf| {
         p.file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -321,7 +346,7 @@ async fn lambda(function: PathBuf, baselines: Vec<PathBuf>, runs: usize) -> Resu
         );
     }
     println!(
-        "\n{runs} cold starts each, medians: init is process start → the first poll of the Runtime API's `next`; first response is process start → the response to the first event (a new user: the function's DynamoDB calls included). 1,000 warm `issue-access-token` requests on the last start, then the peak RSS (VmHWM)."
+        "\n{runs} cold starts each, interleaved (one of each binary per round), medians: init is process start → the first poll of the Runtime API's `next`; first response is process start → the response to the first event (a new user: the function's DynamoDB calls included). 1,000 warm `issue-access-token` requests on the last start, then the peak RSS (VmHWM)."
     );
     Ok(())
 }
