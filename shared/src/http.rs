@@ -213,23 +213,22 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
         }
     };
     let guard = Guard::new(&state, &headers, now_ms)?;
-    let response = match O::NONCE {
+    let app = match O::NONCE {
         Placement::BesideAppCheck => {
             let (fresh, current) = tokio::join!(guard.record_alone(&state), current);
             fresh?;
-            let call = Call {
-                state: state.clone(),
-                app: current?,
-                now_ms,
-            };
-            operation.run(call).await?
+            current?
         }
+        Placement::InFirstTransaction => current.await?,
+    };
+    let call = Call {
+        state: state.clone(),
+        app,
+        now_ms,
+    };
+    let response = match O::NONCE {
+        Placement::BesideAppCheck => operation.run(call).await?,
         Placement::InFirstTransaction => {
-            let call = Call {
-                state: state.clone(),
-                app: current.await?,
-                now_ms,
-            };
             guard
                 .in_first_transaction(&state, operation.run(call))
                 .await?
