@@ -59,6 +59,9 @@ FUNCTIONS = {
     "get-operation": ("/v4/ext/operation/get", {"operationId": "0123456789abcdef0123456789abcdef"}, False),
     "delete-test-user": ("/console/v1/apps/delete-test-user", {"appKey": PLACEHOLDER_KEY, "userId": "carol"}, True),
     "get-user-connection-status": ("/v4/user/connection-status/get", {"userId": "alice"}, False),
+    "list-webhook-deliveries": ("/v4/ext/webhook/delivery/list", {"status": "failed", "pageSize": 20}, False),
+    "replay-webhooks": ("/v4/ext/webhook/replay", {"since": 1764100000000}, False),
+    "rotate-webhook-secret": ("/console/v1/apps/rotate-webhook-secret", {"appKey": PLACEHOLDER_KEY}, True),
 }
 
 
@@ -129,6 +132,48 @@ STREAM_EVENTS = {
             "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/chat-users/stream/2026-11-25T00:00:00.000",
         }]
     },
+}
+
+
+STREAM_EVENTS["produce-webhook-events"] = {
+    "Records": [{
+        "eventID": "c81e728d9d4c2f636f067f89cc14862c",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1764100000,
+            "Keys": {"PK": {"S": f"APP#{PLACEHOLDER_KEY}#U#alice"}, "SK": {"S": "PROFILE"}},
+            "NewImage": {
+                "PK": {"S": f"APP#{PLACEHOLDER_KEY}#U#alice"}, "SK": {"S": "PROFILE"}, "userId": {"S": "alice"},
+                "version": {"N": "1"}, "registeredAt": {"N": "1764099000000"}, "updatedAt": {"N": "1764100000000"},
+                "userProfile": {"M": {"name": {"S": "Alice"}}},
+                "GSI1PK": {"S": f"APP#{PLACEHOLDER_KEY}#PROFILES"}, "GSI1SK": {"S": "1764099000000#alice"},
+            },
+            "SequenceNumber": "222200000000000000000001",
+            "SizeBytes": 240,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/chat-users/stream/2026-11-25T00:00:00.000",
+    }]
+}
+
+# Functions driven by the webhook queue (SQS): a Lambda SQS event with one message.
+STREAM_EVENTS["send-webhooks"] = {
+    "Records": [{
+        "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+        "body": json.dumps({"appKey": PLACEHOLDER_KEY, "eventId": "019ac5a8-2a00-7000-8000-000000000001",
+                            "attempt": 0, "retry": 0, "dueAt": 1764100000000}),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764100000000",
+                       "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1764100000000"},
+        "messageAttributes": {},
+        "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:chat-users-WebhookQueue",
+        "awsRegion": "us-east-1",
+    }]
 }
 
 

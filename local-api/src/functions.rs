@@ -15,11 +15,14 @@ use shared::error::ApiError;
 
 use crate::faults::Faults;
 use crate::iam::{self, EnforcingClient, Policy};
+use crate::queue::{LocalQueue, PolicedQueue};
 use crate::table::BoxError;
 use crate::template::{Function, Template};
 
 /// The environment variable that gives a function the WebSocket API's management endpoint.
 const MANAGEMENT_ENDPOINT: &str = "WEBSOCKET_MANAGEMENT_ENDPOINT";
+/// The environment variable that gives a function the webhook queue.
+const WEBHOOK_QUEUE_URL: &str = "WEBHOOK_QUEUE_URL";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Iam {
@@ -38,6 +41,10 @@ pub struct Functions {
     containers: Mutex<HashMap<String, Arc<State>>>,
     /// Faults every function's requests may meet (tests switch them on).
     pub faults: Arc<Faults>,
+    /// The webhook queue (`crate::queue::serve` hands it to `send-webhooks`).
+    pub webhook_queue: Arc<LocalQueue>,
+    /// The webhook retry schedule every container gets.
+    retry_delays: Mutex<Vec<std::time::Duration>>,
 }
 
 impl Functions {
@@ -48,7 +55,16 @@ impl Functions {
             iam,
             containers: Mutex::default(),
             faults: Arc::default(),
+            webhook_queue: Arc::default(),
+            retry_delays: Mutex::new(crate::queue::LOCAL_RETRY_DELAYS.to_vec()),
         }))
+    }
+
+    /// Replaces the webhook retry schedule (containers started later get it; tests shorten it).
+    pub fn set_retry_delays(&self, delays: Vec<std::time::Duration>) {
+        if let Ok(mut slot) = self.retry_delays.lock() {
+            *slot = delays;
+        }
     }
 
     pub fn base(&self) -> &Arc<State> {
@@ -121,12 +137,25 @@ impl Functions {
         let closer: Arc<dyn ConnectionCloser> = if definition.has_env(MANAGEMENT_ENDPOINT) {
             Arc::new(ManagedCloser {
                 base: base.clone(),
-                policy: (self.iam == Iam::Enforced).then_some(policy),
+                policy: (self.iam == Iam::Enforced).then(|| policy.clone()),
             })
         } else {
             // Deployed without the endpoint, the function closes nothing (items still go).
             Arc::new(NoCloser)
         };
+        let webhooks = shared::queue::Webhooks::default();
+        if definition.has_env(WEBHOOK_QUEUE_URL) {
+            webhooks.set_queue(Arc::new(PolicedQueue {
+                queue: self.webhook_queue.clone(),
+                policy: (self.iam == Iam::Enforced).then(|| policy.clone()),
+            }));
+        }
+        let delays = self
+            .retry_delays
+            .lock()
+            .map(|d| d.clone())
+            .unwrap_or_default();
+        webhooks.set_retry_delays(delays);
         Ok(Arc::new(State {
             db,
             table: base.table.clone(),
@@ -134,6 +163,7 @@ impl Functions {
             apps: AppCache::new(base.apps.ttl()),
             token_secret: base.token_secret.clone(),
             connections: Connections::new(closer, base.connections.ttl_ms / 1000),
+            webhooks,
         }))
     }
 

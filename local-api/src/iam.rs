@@ -94,6 +94,7 @@ impl Policy {
             ("AWS::Region", REGION.to_owned()),
             ("AWS::AccountId", ACCOUNT.to_owned()),
             ("WebSocketApi", WEBSOCKET_API_ID.to_owned()),
+            ("WebhookQueue.Arn", crate::queue::queue_arn()),
         ]);
         let statements = function
             .statements
@@ -440,6 +441,7 @@ mod tests {
             http_routes: vec![],
             websocket_routes: vec![],
             stream_events: vec![],
+            queue_events: vec![],
             schedules: vec![],
             timeout_seconds: None,
             environment: Default::default(),

@@ -6,6 +6,7 @@ pub mod faults;
 pub mod functions;
 pub mod iam;
 pub mod proxy;
+pub mod queue;
 pub mod router;
 pub mod schedule;
 pub mod server;

@@ -143,7 +143,9 @@ async fn main() -> Result<(), BoxError> {
     // One container per function, each held to its IAM policy in template.yaml.
     let functions = Functions::new(state.clone(), Iam::Enforced)?;
 
-    // The purge of soft-deleted users, from the table's stream, as the deployed function does.
+    // The table's stream drives the purge of soft-deleted users and the webhook producer, as
+    // the deployed functions are driven; the webhook queue drives the sender.
+    let _sender = local_api::queue::serve(functions.clone());
     let mut purge = local_api::stream::follow(
         functions.clone(),
         endpoint.clone(),

@@ -134,6 +134,9 @@ pub(crate) fn is_admin(request: &Request, admin_token: &str) -> bool {
 pub fn all() -> Router {
     let mut router = Router::default();
     router
+        .console::<rotate_webhook_secret::RotateWebhookSecret>()
+        .operation::<replay_webhooks::ReplayWebhooks>()
+        .operation::<list_webhook_deliveries::ListWebhookDeliveries>()
         .operation::<issue_access_token::IssueAccessToken>()
         .operation::<expire_access_token::ExpireAccessToken>()
         .operation::<get_user::GetUser>()

@@ -1,6 +1,8 @@
-//! The table's stream, delivered the way Lambda's event source mapping delivers it, to the very
-//! handler the deployed `purge-soft-deleted-users` function runs, in that function's container
-//! and with its role (the mapping reads the stream with the function's permissions).
+//! The table's stream, delivered the way Lambda's event source mappings deliver it, to the very
+//! handlers the deployed stream functions run (`purge-soft-deleted-users`,
+//! `produce-webhook-events`), each in its function's container and with its role (a mapping
+//! reads the stream with its function's permissions), each mapping reading every shard on its
+//! own.
 //!
 //! From the function's `DynamoDB` event in `template.yaml`: `FilterCriteria` (records that match
 //! no filter are dropped), `BatchSize`, `MaximumRetryAttempts`, `BisectBatchOnFunctionError`,
@@ -27,8 +29,10 @@ use crate::functions::Functions;
 use crate::iam::Policy;
 use crate::table::BoxError;
 
-/// The function the table's stream drives.
+/// The functions the table's stream drives, each through its own mapping.
 pub const PURGE_FUNCTION: &str = "purge-soft-deleted-users";
+pub const PRODUCER_FUNCTION: &str = "produce-webhook-events";
+pub const CONSUMERS: [&str; 2] = [PURGE_FUNCTION, PRODUCER_FUNCTION];
 /// Records read per `GetRecords` (DynamoDB Streams allows up to 1,000).
 const READ_LIMIT: usize = 1000;
 
@@ -138,9 +142,9 @@ pub struct Delivery {
     pub timeout: Option<Duration>,
 }
 
-/// A running follower; its task stops when this is dropped.
+/// A running follower; its tasks stop when this is dropped.
 pub struct Follower {
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     /// What the mapping sent to its on-failure destination (Lambda sends the batch's shard and
     /// sequence range, not the records).
     pub failed: Arc<Mutex<Vec<Value>>>,
@@ -149,13 +153,17 @@ pub struct Follower {
 impl Follower {
     /// Waits until the follower stops (only on a fatal error; normally it runs until dropped).
     pub async fn stopped(&mut self) {
-        let _ = (&mut self.task).await;
+        if let Some(task) = self.tasks.first_mut() {
+            let _ = task.await;
+        }
     }
 }
 
 impl Drop for Follower {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -165,14 +173,22 @@ type Handler = Arc<
     dyn Fn(Arc<State>, Value, Deadline) -> futures::future::BoxFuture<'static, Value> + Send + Sync,
 >;
 
-fn purge_handler() -> Handler {
-    Arc::new(|state, event, deadline| {
-        Box::pin(async move { purge_soft_deleted_users::handle(&state, &event, deadline).await })
-    })
+fn handler_of(function: &str) -> Handler {
+    match function {
+        PRODUCER_FUNCTION => Arc::new(|state, event, _deadline| {
+            Box::pin(async move { produce_webhook_events::handle(&state, &event).await })
+        }),
+        _ => Arc::new(|state, event, deadline| {
+            Box::pin(
+                async move { purge_soft_deleted_users::handle(&state, &event, deadline).await },
+            )
+        }),
+    }
 }
 
-/// What the shard readers share.
+/// What the shard readers of one mapping share.
 struct Reader {
+    function: &'static str,
     handler: Handler,
     endpoint: String,
     stream_arn: String,
@@ -196,7 +212,6 @@ pub async fn follow(
     delivery: Delivery,
 ) -> Result<Follower, BoxError> {
     let config = shared::state::sdk_config(Some(&endpoint)).await;
-    let streams = functions.streams_client(PURGE_FUNCTION, &config)?;
     let base = functions.base();
     let described = base
         .db
@@ -209,37 +224,42 @@ pub async fn follow(
         .and_then(|t| t.latest_stream_arn)
         .ok_or("the table has no stream (template.yaml StreamSpecification)")?;
     let failed = Arc::new(Mutex::new(Vec::new()));
-    let reader = Arc::new(Reader {
-        handler: purge_handler(),
-        endpoint,
-        stream_arn,
-        state: functions.state(PURGE_FUNCTION)?,
-        policy: functions.policy(PURGE_FUNCTION)?,
-        mapping: Mapping::of(&functions, PURGE_FUNCTION)?,
-        delivery,
-        timeout: delivery
-            .timeout
-            .unwrap_or_else(|| functions.template().timeout(PURGE_FUNCTION)),
-        failed: failed.clone(),
-    });
-    let mut known: HashSet<String> = HashSet::new();
-    discover(&reader, &streams, &mut known, from).await?;
-    let task = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let found = discover(
-                &reader,
-                &streams,
-                &mut known,
-                ShardIteratorType::TrimHorizon,
-            )
-            .await;
-            if let Err(err) = found {
-                tracing::warn!(error = %err, "listing the stream's shards failed");
+    let mut tasks = Vec::new();
+    for function in CONSUMERS {
+        let streams = functions.streams_client(function, &config)?;
+        let reader = Arc::new(Reader {
+            function,
+            handler: handler_of(function),
+            endpoint: endpoint.clone(),
+            stream_arn: stream_arn.clone(),
+            state: functions.state(function)?,
+            policy: functions.policy(function)?,
+            mapping: Mapping::of(&functions, function)?,
+            delivery,
+            timeout: delivery
+                .timeout
+                .unwrap_or_else(|| functions.template().timeout(function)),
+            failed: failed.clone(),
+        });
+        let mut known: HashSet<String> = HashSet::new();
+        discover(&reader, &streams, &mut known, from.clone()).await?;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let found = discover(
+                    &reader,
+                    &streams,
+                    &mut known,
+                    ShardIteratorType::TrimHorizon,
+                )
+                .await;
+                if let Err(err) = found {
+                    tracing::warn!(error = %err, "listing the stream's shards failed");
+                }
             }
-        }
-    });
-    Ok(Follower { task, failed })
+        }));
+    }
+    Ok(Follower { tasks, failed })
 }
 
 /// Starts a reader for every shard not read yet.
@@ -451,7 +471,7 @@ fn give_up(reader: &Reader, shard_id: &str, records: &[Value], condition: &str) 
     let message = json!({
         "requestContext": {
             "condition": condition,
-            "functionArn": format!("arn:aws:lambda:{}:{}:function:{PURGE_FUNCTION}", crate::iam::REGION, crate::iam::ACCOUNT),
+            "functionArn": format!("arn:aws:lambda:{}:{}:function:{}", crate::iam::REGION, crate::iam::ACCOUNT, reader.function),
         },
         "DDBStreamBatchInfo": {
             "shardId": shard_id,
@@ -506,6 +526,7 @@ mod tests {
         )
         .unwrap();
         Reader {
+            function: PURGE_FUNCTION,
             handler: Arc::new(move |_, event, _| {
                 let batch: Vec<String> = event["Records"]
                     .as_array()

@@ -37,6 +37,8 @@ pub struct Function {
     pub websocket_routes: Vec<String>,
     /// `Properties` of each `Type: DynamoDB` event (the stream mapping).
     pub stream_events: Vec<Value>,
+    /// Its `SQS` events' properties.
+    pub queue_events: Vec<Value>,
     /// The expression of each `Type: Schedule` event (EventBridge), e.g. `rate(5 minutes)`.
     pub schedules: Vec<String>,
     /// The function's own `Timeout` in seconds (`None`: the `Globals` one).
@@ -124,6 +126,7 @@ fn function(
     let mut http_routes = Vec::new();
     let mut stream_events = Vec::new();
     let mut schedules = Vec::new();
+    let mut queue_events = Vec::new();
     if let Some(events) = properties.get("Events").and_then(Value::as_mapping) {
         for (name, event) in events {
             let props = event.get("Properties").cloned().unwrap_or(Value::Null);
@@ -141,6 +144,8 @@ fn function(
                         .to_owned(),
                 }),
                 Some("DynamoDB") => stream_events.push(props),
+                // Emulated by `crate::queue` (the webhook queue).
+                Some("SQS") => queue_events.push(props),
                 Some("Schedule") => schedules.push(
                     props
                         .get("Schedule")
@@ -189,6 +194,7 @@ fn function(
         http_routes,
         websocket_routes: websocket_routes(id, resources),
         stream_events,
+        queue_events,
         schedules,
         timeout_seconds: properties.get("Timeout").and_then(Value::as_u64),
         environment,

@@ -102,6 +102,8 @@ fn event(
     context.request_id = Some(uuid::Uuid::new_v4().to_string());
     context.request_time_epoch = now_ms;
     context.connected_at = now_ms;
+    // Clients of the local API connect over loopback.
+    context.identity.source_ip = Some("127.0.0.1".to_owned());
     if let Some(request) = request {
         event.headers = request.headers().clone();
         if let Some(query) = request.uri().query()

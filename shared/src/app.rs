@@ -41,8 +41,48 @@ pub struct AppSettings {
     pub restrict_dm_to_friends: bool,
     pub default_friend_permission: u8,
     pub declared_ext_profile_keys: Option<Vec<String>>,
-    pub callback_url: Option<String>,
+    /// Where events are delivered (`None`: nowhere).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The event types delivered (none by default).
+    #[serde(default)]
+    pub webhook_events: Vec<WebhookEvent>,
+    /// `whsec_` + base64 of 32 random bytes: the Standard Webhooks signing key. Made with the
+    /// app, replaced only by `rotate-webhook-secret`.
+    #[serde(default)]
+    pub webhook_secret: String,
     pub blocklist_limit: u32,
+}
+
+/// The user events an app can select for its webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WebhookEvent {
+    #[serde(rename = "user:connection_status")]
+    ConnectionStatus,
+    #[serde(rename = "user:activation_state")]
+    ActivationState,
+    #[serde(rename = "user:profile_update")]
+    ProfileUpdate,
+    #[serde(rename = "user:friendship")]
+    Friendship,
+}
+
+impl WebhookEvent {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ConnectionStatus => "user:connection_status",
+            Self::ActivationState => "user:activation_state",
+            Self::ProfileUpdate => "user:profile_update",
+            Self::Friendship => "user:friendship",
+        }
+    }
+}
+
+impl AppSettings {
+    /// Whether events of this type are delivered now.
+    pub fn delivers(&self, event: WebhookEvent) -> bool {
+        self.webhook_url.is_some() && self.webhook_events.contains(&event)
+    }
 }
 
 impl Default for AppSettings {
@@ -51,7 +91,9 @@ impl Default for AppSettings {
             restrict_dm_to_friends: false,
             default_friend_permission: 2,
             declared_ext_profile_keys: None,
-            callback_url: None,
+            webhook_url: None,
+            webhook_events: Vec::new(),
+            webhook_secret: String::new(),
             blocklist_limit: 3000,
         }
     }

@@ -22,6 +22,17 @@ fn random_token(len: usize) -> String {
     out
 }
 
+/// The events without repeats, in the order given.
+fn unique(events: Vec<WebhookEvent>) -> Vec<WebhookEvent> {
+    let mut seen = Vec::with_capacity(events.len());
+    for event in events {
+        if !seen.contains(&event) {
+            seen.push(event);
+        }
+    }
+    seen
+}
+
 fn app_key_attr(app_key: &str) -> HashMap<String, AttributeValue> {
     crate::db::key(table::app_pk(app_key), table::SK_APP)
 }
@@ -36,8 +47,11 @@ pub struct AppChanges {
     pub restrict_dm_to_friends: Option<bool>,
     pub default_friend_permission: Option<u8>,
     pub declared_ext_profile_keys: Option<Vec<String>>,
-    pub callback_url: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_events: Option<Vec<WebhookEvent>>,
     pub blocklist_limit: Option<u32>,
+    /// Replaced by `webhookUrl`: refused with a message that says so, rather than ignored.
+    pub callback_url: Option<serde_json::Value>,
 }
 
 impl AppChanges {
@@ -67,10 +81,23 @@ impl AppChanges {
                 }
             }
         }
-        if let Some(url) = &self.callback_url {
-            crate::validate::max_bytes("callbackUrl", url, 1024)?;
-            if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ApiError::invalid("callbackUrl", "must be an http(s) URL"));
+        if self.callback_url.is_some() {
+            return Err(ApiError::invalid(
+                "callbackUrl",
+                "is replaced by webhookUrl (and webhookEvents)",
+            ));
+        }
+        if let Some(url) = &self.webhook_url {
+            crate::validate::max_bytes("webhookUrl", url, 1024)?;
+            let has_host = |rest: &str| !rest.is_empty() && !rest.starts_with('/');
+            let valid = url.is_empty()
+                || url.strip_prefix("https://").is_some_and(has_host)
+                || url.strip_prefix("http://").is_some_and(has_host);
+            if !valid || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(ApiError::invalid(
+                    "webhookUrl",
+                    "must be an http:// or https:// URL, or \"\" to turn delivery off",
+                ));
             }
         }
         if let Some(limit) = self.blocklist_limit
@@ -101,7 +128,9 @@ pub async fn create(state: &State, changes: AppChanges) -> Result<App, ApiError>
                 .default_friend_permission
                 .unwrap_or(defaults.default_friend_permission),
             declared_ext_profile_keys: changes.declared_ext_profile_keys,
-            callback_url: changes.callback_url.filter(|u| !u.is_empty()),
+            webhook_url: changes.webhook_url.filter(|u| !u.is_empty()),
+            webhook_events: changes.webhook_events.map(unique).unwrap_or_default(),
+            webhook_secret: crate::outbound::sign::new_webhook_secret(),
             blocklist_limit: changes.blocklist_limit.unwrap_or(defaults.blocklist_limit),
         },
     };
@@ -183,10 +212,13 @@ pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result
     if let Some(keys) = &changes.declared_ext_profile_keys {
         set(&["settings", "declaredExtProfileKeys"], value(keys)?);
     }
-    if let Some(url) = &changes.callback_url {
-        // Cleared with "": stored as null.
+    if let Some(url) = &changes.webhook_url {
+        // Turned off with "": stored as null.
         let url = (!url.is_empty()).then_some(url);
-        set(&["settings", "callbackUrl"], value(url)?);
+        set(&["settings", "webhookUrl"], value(url)?);
+    }
+    if let Some(events) = changes.webhook_events {
+        set(&["settings", "webhookEvents"], value(unique(events))?);
     }
     if let Some(v) = changes.blocklist_limit {
         set(&["settings", "blocklistLimit"], value(v)?);
@@ -215,11 +247,32 @@ pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result
 /// Replaces the app secret. Every access token of the app dies with the old secret, because
 /// token keys are derived from it.
 pub async fn rotate_secret(state: &State, app_key: &str) -> Result<App, ApiError> {
-    let out = crate::db::update_item(state)
-        .set_key(Some(app_key_attr(app_key)))
-        .update_expression("SET appSecret = :secret")
+    replace_secret(state, app_key, &["appSecret"], random_token(32)).await
+}
+
+/// Replaces the webhook signing secret (`settings.webhookSecret`); requests already signed with
+/// the old one stay as they were signed.
+pub async fn rotate_webhook_secret(state: &State, app_key: &str) -> Result<App, ApiError> {
+    let secret = crate::outbound::sign::new_webhook_secret();
+    replace_secret(state, app_key, &["settings", "webhookSecret"], secret).await
+}
+
+async fn replace_secret(
+    state: &State,
+    app_key: &str,
+    path: &[&str],
+    secret: String,
+) -> Result<App, ApiError> {
+    let mut request = crate::db::update_item(state).set_key(Some(app_key_attr(app_key)));
+    let mut names = Vec::new();
+    for (i, segment) in path.iter().enumerate() {
+        names.push(format!("#p{i}"));
+        request = request.expression_attribute_names(format!("#p{i}"), *segment);
+    }
+    let out = request
+        .update_expression(format!("SET {} = :secret", names.join(".")))
         .condition_expression("attribute_exists(PK)")
-        .expression_attribute_values(":secret", AttributeValue::S(random_token(32)))
+        .expression_attribute_values(":secret", AttributeValue::S(secret))
         .return_values(ReturnValue::AllNew)
         .send()
         .await
@@ -324,6 +377,41 @@ mod tests {
             ..Default::default()
         };
         assert!(good.validate().is_ok());
+        let url = |url: &str| AppChanges {
+            webhook_url: Some(url.into()),
+            ..Default::default()
+        };
+        for good in [
+            "",
+            "https://example.com/hook",
+            "http://127.0.0.1:8080/x?a=1",
+        ] {
+            assert!(url(good).validate().is_ok(), "{good}");
+        }
+        for bad in [
+            "ftp://example.com",
+            "https://",
+            "https:///path",
+            "example.com",
+            "https://a b",
+        ] {
+            assert_eq!(url(bad).validate().unwrap_err().code(), 1002, "{bad}");
+        }
+        assert!(
+            url(&format!("https://e.com/{}", "a".repeat(1024)))
+                .validate()
+                .is_err()
+        );
+        let old = AppChanges {
+            callback_url: Some(serde_json::json!("https://example.com")),
+            ..Default::default()
+        };
+        assert!(
+            old.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("webhookUrl")
+        );
     }
 
     #[test]

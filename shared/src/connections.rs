@@ -52,6 +52,7 @@ pub async fn connect(
     state: &State,
     token: &str,
     connection_id: &str,
+    client_ip: Option<&str>,
 ) -> Result<VerifiedToken, VerifyError> {
     if !valid_connection_id(connection_id) {
         return Err(VerifyError::Store(ApiError::Internal(
@@ -62,14 +63,17 @@ pub async fn connect(
     let now = state.clock.now_ms();
     let expires = now + state.connections.ttl_ms;
     let user_pk = table::user_pk(&verified.app_key, &verified.user_id);
-    let connection = items::Connection::new(
-        &verified.app_key,
-        &verified.user_id,
-        connection_id,
-        verified.issued_at_ms,
-        now,
-        expires,
-    );
+    let connection = items::Connection {
+        client_ip: client_ip.map(str::to_owned),
+        ..items::Connection::new(
+            &verified.app_key,
+            &verified.user_id,
+            connection_id,
+            verified.issued_at_ms,
+            now,
+            expires,
+        )
+    };
     let conn = connection.item().map_err(VerifyError::Store)?;
     let lookup = connection.lookup().item().map_err(VerifyError::Store)?;
     let user_check = ConditionCheck::builder()
@@ -218,14 +222,23 @@ pub async fn is_online(state: &State, app_key: &str, user_id: &str) -> Result<bo
     }
 }
 
-/// Closes a connection and deletes its items (both, in one transaction of deletes).
-async fn close_one(state: &State, user_pk: &str, connection_id: &str) -> Result<(), ApiError> {
-    // A close that fails (e.g. a connection still being set up) must not fail the kick: the
-    // items go regardless, so the user is offline, and the connection's next heartbeat finds
-    // nothing, answers "gone" and closes it.
-    if let Err(err) = state.connections.closer().close(connection_id).await {
-        tracing::warn!(connection = connection_id, error = %err, "closing a connection failed");
-    }
+/// Why live connections are closed: the webhook's `user:connection_status` says `"1"` for a
+/// kick, `"2"` for a soft delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    Kick,
+    SoftDelete,
+}
+
+/// Closes a connection and deletes its items (both, in one transaction). A soft delete keeps the
+/// user's item instead, marked closed (offline, out of the app's list, deleted by its TTL or the
+/// purge), so its stream record says why it closed.
+async fn close_one(
+    state: &State,
+    user_pk: &str,
+    connection_id: &str,
+    closing: Closing,
+) -> Result<(), ApiError> {
     let delete = |key: Item| {
         Delete::builder()
             .table_name(&state.table)
@@ -234,14 +247,78 @@ async fn close_one(state: &State, user_pk: &str, connection_id: &str) -> Result<
             .map(|d| TransactWriteItem::builder().delete(d).build())
             .map_err(ApiError::from)
     };
-    state
-        .db
-        .transact_write_items()
-        .transact_items(delete(user_conn_key(user_pk, connection_id))?)
-        .transact_items(delete(lookup_key(connection_id))?)
-        .send()
-        .await?;
-    Ok(())
+    let user_item = match closing {
+        Closing::Kick => delete(user_conn_key(user_pk, connection_id))?,
+        Closing::SoftDelete => {
+            let now = state.clock.now_ms();
+            let mark = aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&state.table)
+                .set_key(Some(user_conn_key(user_pk, connection_id)))
+                .update_expression(
+                    "SET closedBy = :by, closedAtMs = :now, expiresAtMs = :now, #ttl = :ttl \
+                     REMOVE GSI1PK, GSI1SK",
+                )
+                .condition_expression("attribute_exists(PK) AND attribute_not_exists(closedBy)")
+                .expression_attribute_names("#ttl", table::TTL)
+                .expression_attribute_values(":by", s(items::CLOSED_BY_SOFT_DELETE))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":ttl", n(ttl_seconds(now)))
+                .build()?;
+            TransactWriteItem::builder().update(mark).build()
+        }
+    };
+    let write = || async {
+        let written = state
+            .db
+            .transact_write_items()
+            .transact_items(user_item.clone())
+            .transact_items(delete(lookup_key(connection_id))?)
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            // Gone (a `$disconnect` got there first) or closed already: nothing to mark.
+            Err(err) if closing == Closing::SoftDelete && conditions_failed(&err) => Ok(()),
+            Err(err) => Err(ApiError::from(err)),
+        }
+    };
+    // A close that fails (e.g. a connection still being set up) must not fail the kick: the
+    // items go regardless, so the user is offline, and the connection's next heartbeat finds
+    // nothing, answers "gone" and closes it.
+    let close = || async {
+        if let Err(err) = state.connections.closer().close(connection_id).await {
+            tracing::warn!(connection = connection_id, error = %err, "closing a connection failed");
+        }
+    };
+    match closing {
+        Closing::Kick => {
+            close().await;
+            write().await
+        }
+        // Marked before the socket closes: the `$disconnect` that follows finds no lookup and
+        // leaves the marked item alone (its removal would say "1", not "2").
+        Closing::SoftDelete => {
+            write().await?;
+            close().await;
+            Ok(())
+        }
+    }
+}
+
+fn conditions_failed<R>(
+    err: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => matches!(
+            db::cancellation(e.cancellation_reasons()),
+            db::Cancellation::Failed(_)
+        ),
+        _ => false,
+    }
 }
 
 /// Closes every connection of the user (with `issued_before`, only those whose token was issued
@@ -252,6 +329,7 @@ pub async fn close_user(
     app_key: &str,
     user_id: &str,
     issued_before: Option<i64>,
+    closing: Closing,
 ) -> Result<usize, ApiError> {
     let user_pk = table::user_pk(app_key, user_id);
     let mut ids = Vec::new();
@@ -262,11 +340,12 @@ pub async fn close_user(
             .expression_attribute_values(":pk", s(&user_pk))
             .expression_attribute_values(":conn", s(table::SK_CONN_PREFIX))
             .projection_expression("connectionId")
+            .filter_expression("attribute_not_exists(closedBy)")
             .consistent_read(true)
             .set_exclusive_start_key(start);
         if let Some(before) = issued_before {
             query = query
-                .filter_expression("iatMs < :before")
+                .filter_expression("attribute_not_exists(closedBy) AND iatMs < :before")
                 .expression_attribute_values(":before", n(before));
         }
         let out = query.send().await?;
@@ -281,7 +360,7 @@ pub async fn close_user(
             break;
         }
     }
-    let closes = ids.iter().map(|id| close_one(state, &user_pk, id));
+    let closes = ids.iter().map(|id| close_one(state, &user_pk, id, closing));
     futures::future::try_join_all(closes).await?;
     Ok(ids.len())
 }
@@ -292,10 +371,11 @@ pub async fn close_users(
     app_key: &str,
     user_ids: &[String],
     issued_before: Option<i64>,
+    closing: Closing,
 ) -> Result<usize, ApiError> {
     let closes = user_ids
         .iter()
-        .map(|user_id| close_user(state, app_key, user_id, issued_before));
+        .map(|user_id| close_user(state, app_key, user_id, issued_before, closing));
     Ok(futures::future::try_join_all(closes)
         .await?
         .into_iter()
@@ -318,7 +398,7 @@ pub async fn close_app(state: &State, app_key: &str) -> Result<usize, ApiError> 
         let closes = items.iter().filter_map(|item| {
             let user_pk = text(item, table::PK)?;
             let id = text(item, "connectionId")?;
-            Some(close_one(state, user_pk, id))
+            Some(close_one(state, user_pk, id, Closing::Kick))
         });
         closed += futures::future::try_join_all(closes).await?.len();
         start = out.last_evaluated_key;

@@ -72,6 +72,17 @@ pub fn edge_item(
     target: &str,
     added_at: i64,
 ) -> Result<Item, ApiError> {
+    edge(app_key, kind, owner, target, added_at).item()
+}
+
+/// The edge `owner → target` (see [`edge_item`]).
+pub fn edge(
+    app_key: &str,
+    kind: Kind,
+    owner: &str,
+    target: &str,
+    added_at: i64,
+) -> crate::items::Edge {
     crate::items::Edge {
         owner_pk: table::user_pk(app_key, owner),
         sk: kind.sk(target),
@@ -80,8 +91,9 @@ pub fn edge_item(
         counted_in: kind.counter_sk().to_owned(),
         target_id: target.to_owned(),
         added_at,
+        added_by: None,
+        added_how: None,
     }
-    .item()
 }
 
 // ---- transaction items ------------------------------------------------------------------------

@@ -191,11 +191,29 @@ pub struct Connection {
     pub connected_at_ms: i64,
     pub expires_at_ms: i64,
     pub ttl: i64,
-    #[serde(rename = "GSI1PK")]
+    /// The client's address as API Gateway saw it (`ip:port`, port 0 when unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    /// Set (with `closedAtMs`) when a soft delete closed the connection: the item then stays,
+    /// offline and out of the `CONNECTIONS` list, until its TTL or the purge removes it, so
+    /// its stream record tells why it closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at_ms: Option<i64>,
+    /// Absent once closed by a soft delete.
+    #[serde(rename = "GSI1PK", default)]
     pub gsi1_pk: String,
-    #[serde(rename = "GSI1SK")]
+    #[serde(rename = "GSI1SK", default)]
     pub gsi1_sk: String,
 }
+
+/// `addedHow` of a friend edge: a request accepted, or friends without one.
+pub const ADDED_ACCEPTED: &str = "accepted";
+pub const ADDED_DIRECT: &str = "direct";
+
+/// `closedBy` of a connection a soft delete closed.
+pub const CLOSED_BY_SOFT_DELETE: &str = "soft-delete";
 
 /// The `GSI1` list of an app's connections (app-wide kicks on secret rotation).
 pub const LIST_CONNECTIONS: &str = "CONNECTIONS";
@@ -225,6 +243,9 @@ impl Connection {
             connected_at_ms: now,
             expires_at_ms: expires,
             ttl: ttl_seconds(expires),
+            client_ip: None,
+            closed_by: None,
+            closed_at_ms: None,
             gsi1_pk: table::list_pk(app_key, LIST_CONNECTIONS),
             gsi1_sk: table::time_sort_key(now, user_id),
         }
@@ -287,6 +308,12 @@ pub struct Edge {
     pub counted_in: String,
     pub target_id: String,
     pub added_at: i64,
+    /// On a friend edge, in the partition of the user whose call made them friends only: that
+    /// user, and how (`accepted` a request, or `direct`). One per pair: the webhook's actor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_how: Option<String>,
 }
 
 impl Kind for Edge {
@@ -591,5 +618,99 @@ mod tests {
             aws_sdk_dynamodb::types::AttributeValue::L(vec![s("a"), s("b")])
         );
         assert_eq!(Tags::from_item(item).unwrap().tags, tags.tags);
+    }
+}
+
+/// A change's facts that no stored item keeps (who removed a friendship, who rejected a request):
+/// written in the change's own transaction, only while the app has the event delivered, in the
+/// acting user's partition (`SK = NOTE#<id>`), and read once, from the table's stream, by the
+/// webhook producer. Gone after a day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventNote {
+    #[serde(skip)]
+    pub app_key: String,
+    #[serde(skip)]
+    pub user_id: String,
+    #[serde(skip)]
+    pub note_id: String,
+    /// The event type (`user:friendship`).
+    pub event_type: String,
+    /// The event's `data[0]`, as JSON.
+    pub data: String,
+    pub time: i64,
+    pub ttl: i64,
+}
+
+pub const SK_NOTE_PREFIX: &str = "NOTE#";
+
+impl Kind for EventNote {
+    fn key(&self) -> (String, String) {
+        (
+            table::user_pk(&self.app_key, &self.user_id),
+            format!("{SK_NOTE_PREFIX}{}", self.note_id),
+        )
+    }
+}
+
+/// One webhook event and its delivery (`PK = APP#<app>#WEBHOOKS`, `SK = <eventId>`, a UUID v7:
+/// newest first is descending order). Kept 7 days (`ttl`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookDelivery {
+    #[serde(skip)]
+    pub app_key: String,
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The request body every attempt sends, byte for byte (listings leave it out).
+    #[serde(default)]
+    pub body: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempt_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<i64>,
+    /// Every attempt, oldest first (at most [`MAX_ATTEMPT_RECORDS`]).
+    #[serde(default)]
+    pub history: Vec<AttemptRecord>,
+    pub ttl: i64,
+}
+
+/// The attempts a delivery's history keeps.
+pub const MAX_ATTEMPT_RECORDS: usize = 50;
+/// The webhook delivery log's partition suffix.
+pub const WEBHOOKS: &str = "WEBHOOKS";
+
+/// One delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptRecord {
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    pub latency_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl WebhookDelivery {
+    pub fn pk_of(app_key: &str) -> String {
+        format!("{}#{WEBHOOKS}", table::app_pk(app_key))
+    }
+
+    pub fn key_of(app_key: &str, event_id: &str) -> Item {
+        crate::db::key(Self::pk_of(app_key), event_id)
+    }
+}
+
+impl Kind for WebhookDelivery {
+    fn key(&self) -> (String, String) {
+        (Self::pk_of(&self.app_key), self.event_id.clone())
     }
 }

@@ -53,6 +53,31 @@ async fn start_closing() -> Result<Arc<State>, Error> {
     Ok(state)
 }
 
+/// [`start`], then the webhook queue (SQS) when `WEBHOOK_QUEUE_URL` is set (the template sets
+/// it for the functions that queue deliveries). Only the functions started this way link the
+/// SQS client.
+async fn start_queueing() -> Result<Arc<State>, Error> {
+    let state = start().await?;
+    let url = std::env::var("WEBHOOK_QUEUE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if let Some(url) = url {
+        let config = crate::state::sdk_config(None).await;
+        let queue = crate::queue::SqsQueue::new(&config, &url);
+        state.webhooks.set_queue(Arc::new(queue));
+    }
+    Ok(state)
+}
+
+/// [`run`] for a function that queues webhook deliveries.
+pub async fn run_queueing<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(Arc<State>, Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    serve_http(start_queueing().await?, handler).await
+}
+
 /// Runs `handler` as a Lambda function behind API Gateway.
 pub async fn run<F, Fut>(handler: F) -> Result<(), Error>
 where
@@ -123,7 +148,23 @@ where
     F: Fn(Arc<State>, serde_json::Value, crate::purge::Deadline) -> Fut,
     Fut: Future<Output = serde_json::Value> + Send,
 {
-    let state = start().await?;
+    serve_event(start().await?, handler).await
+}
+
+/// [`run_event`] for a function that queues webhook deliveries.
+pub async fn run_event_queueing<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(Arc<State>, serde_json::Value, crate::purge::Deadline) -> Fut,
+    Fut: Future<Output = serde_json::Value> + Send,
+{
+    serve_event(start_queueing().await?, handler).await
+}
+
+async fn serve_event<F, Fut>(state: Arc<State>, handler: F) -> Result<(), Error>
+where
+    F: Fn(Arc<State>, serde_json::Value, crate::purge::Deadline) -> Fut,
+    Fut: Future<Output = serde_json::Value> + Send,
+{
     lambda_http::lambda_runtime::run(service_fn(
         |event: lambda_http::LambdaEvent<serde_json::Value>| {
             let deadline = crate::purge::Deadline::from_lambda(event.context.deadline);

@@ -25,6 +25,8 @@ pub struct State {
     pub token_secret: Vec<u8>,
     /// Client connections: the TTL and how live connections are closed (kicks).
     pub connections: Connections,
+    /// Webhook delivery: the queue and the retry schedule.
+    pub webhooks: crate::queue::Webhooks,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +166,7 @@ impl State {
             apps: AppCache::new(app_cache_ttl),
             token_secret,
             connections: Connections::new(Arc::new(NoCloser), connection_ttl),
+            webhooks: crate::queue::Webhooks::default(),
         }))
     }
 }

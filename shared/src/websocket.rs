@@ -14,6 +14,16 @@ pub fn connection_id(event: &ApiGatewayWebsocketProxyRequest) -> Option<&str> {
     event.request_context.connection_id.as_deref()
 }
 
+/// The client's address as `ip:port`: API Gateway gives the source IP only, so the port is 0
+/// unless the event carries one (the local API puts the peer's port in `sourceIp`).
+pub fn client_address(event: &ApiGatewayWebsocketProxyRequest) -> Option<String> {
+    let ip = event.request_context.identity.source_ip.as_deref()?;
+    match ip.parse::<std::net::SocketAddr>() {
+        Ok(address) => Some(address.to_string()),
+        Err(_) => Some(format!("{ip}:0")),
+    }
+}
+
 /// The access token of a `$connect` event: query parameter `token`, else
 /// `Authorization: Bearer <token>`.
 pub fn token_of(event: &ApiGatewayWebsocketProxyRequest) -> Option<String> {

@@ -145,7 +145,7 @@ async fn a_rotation_in_one_container_binds_every_other_at_once() {
     env.warm(&app);
     let connect = env.function("connect");
     let warmup = connection("warmup");
-    shared::connections::connect(&connect, &old_token, &warmup)
+    shared::connections::connect(&connect, &old_token, &warmup, None)
         .await
         .expect("the old token connects before the rotation");
     shared::connections::disconnect(&env.function("disconnect"), &warmup)
@@ -218,7 +218,8 @@ async fn a_rotation_in_one_container_binds_every_other_at_once() {
     let after = env.send(update(&new_secret, "After")).await;
     assert_eq!(after.outcome(), (200, 0), "{}", after.body);
 
-    let refused = shared::connections::connect(&connect, &old_token, &connection("stale")).await;
+    let refused =
+        shared::connections::connect(&connect, &old_token, &connection("stale"), None).await;
     assert!(
         matches!(refused, Err(VerifyError::Rejected(Rejection::Invalid))),
         "{refused:?}"
@@ -228,7 +229,7 @@ async fn a_rotation_in_one_container_binds_every_other_at_once() {
         ..app.clone()
     };
     let new_token = env.issue(&rotated_app, "alice").await;
-    shared::connections::connect(&connect, &new_token, &connection("fresh"))
+    shared::connections::connect(&connect, &new_token, &connection("fresh"), None)
         .await
         .expect("a new token connects");
 }

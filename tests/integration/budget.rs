@@ -146,7 +146,7 @@ async fn every_operation_stays_within_its_documented_budget() {
     // call these; the local API's socket tests cover the events).
     let token = env.issue(&app, "bob").await;
     log.take();
-    shared::connections::connect(&env.function("connect"), &token, "budgetconnection")
+    shared::connections::connect(&env.function("connect"), &token, "budgetconnection", None)
         .await
         .expect("connect");
     measured.insert("connect", log.take().len().to_string());
@@ -568,6 +568,8 @@ async fn every_operation_stays_within_its_documented_budget() {
 
     // Friendships and the blocklist, in an app of their own.
     friend_budgets(&env, &log, &mut measured).await;
+    // Webhooks, in an app of their own with a receiver.
+    webhook_budgets(&env, &log, &mut measured).await;
 
     let functions: Vec<String> =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../functions"))
@@ -649,6 +651,117 @@ async fn a_read_sends_its_read_only() {
 }
 
 /// Friendships, pending requests and the blocklist.
+async fn webhook_budgets(
+    env: &integration_tests::Env,
+    log: &RequestLog,
+    measured: &mut HashMap<&str, String>,
+) {
+    use shared::apps::WebhookEvent;
+    use shared::webhooks::{deliveries, guard::Destinations, post::Poster, sender};
+    let receiver = integration_tests::receiver::Receiver::start().await;
+    receiver.reply_next(&[integration_tests::receiver::Reply::Status(500)]);
+    let app = env
+        .new_app(shared::apps::AppChanges {
+            webhook_url: Some(receiver.url.clone()),
+            webhook_events: Some(vec![WebhookEvent::ProfileUpdate]),
+            ..Default::default()
+        })
+        .await;
+    env.warm(&app);
+    let signed = |path: &'static str, body: Value| env.call(&app, path, body);
+    // The producer: a batch of two records of the app (one read of the app for the batch), each
+    // with one event.
+    let record = |sequence: &str| {
+        json!({"eventID": format!("budget-{sequence}"), "eventName": "REMOVE", "dynamodb": {
+            "ApproximateCreationDateTime": 1_764_100_000,
+            "Keys": {"PK": {"S": shared::table::user_pk(&app.app_key, "alice")}, "SK": {"S": "PROFILE"}},
+            "SequenceNumber": sequence,
+        }})
+    };
+    log.take();
+    let answer = shared::webhooks::producer::handle(
+        &env.function("produce-webhook-events"),
+        &json!({"Records": [record("1"), record("2")]}),
+    )
+    .await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let produced = log.take().len();
+    assert_eq!(produced, 3, "one app read, one log write per event");
+    measured.insert(
+        "produce-webhook-events",
+        "1 per app in the batch + 1 per event (records of other kinds or apps without the event: none)".to_owned(),
+    );
+    // The sender: one attempt (the receiver answers 500: retried, the next attempt queued).
+    let logged = deliveries::list(
+        &env.state,
+        &app.app_key,
+        None,
+        10,
+        None,
+        env.state.clock.now_ms(),
+    )
+    .await
+    .expect("log")
+    .0;
+    let message = shared::queue::QueuedDelivery {
+        app_key: app.app_key.clone(),
+        event_id: logged[0].event_id.clone(),
+        attempt: 0,
+        retry: 0,
+        due_at: 0,
+    };
+    let poster = Poster::new(Destinations::AllowLoopback);
+    log.take();
+    sender::deliver(&env.function("send-webhooks"), &poster, message)
+        .await
+        .expect("attempt");
+    measured.insert(
+        "send-webhooks",
+        format!(
+            "{} (the claim and the app read concurrent, then the attempt recorded)",
+            log.take().len()
+        ),
+    );
+    assert_eq!(receiver.received().len(), 1);
+    let listed = count(
+        log,
+        signed(
+            "/v4/ext/webhook/delivery/list",
+            json!({"status": "pending"}),
+        ),
+    )
+    .await;
+    measured.insert(
+        "list-webhook-deliveries",
+        format!("{listed} (+ 1 per further read while a status filter leaves the page short)"),
+    );
+    let ids: Vec<&str> = logged.iter().map(|d| d.event_id.as_str()).collect();
+    let by_id = count(
+        log,
+        signed("/v4/ext/webhook/replay", json!({"eventIds": ids})),
+    )
+    .await;
+    let since = count(log, signed("/v4/ext/webhook/replay", json!({"since": 0}))).await;
+    let base = by_id - 2 * ids.len();
+    assert_eq!(since, base + 1, "since: one Query and no failed event");
+    measured.insert(
+        "replay-webhooks",
+        format!(
+            "{base} + 2n (n events: reads, then restarts, each concurrent); `since`: {} + n (a Query, n failed events restarted)",
+            base + 1
+        ),
+    );
+    let rotated = count(
+        log,
+        env.console(
+            "/console/v1/apps/rotate-webhook-secret",
+            json!({"appKey": app.app_key}),
+        ),
+    )
+    .await;
+    measured.insert("rotate-webhook-secret", rotated.to_string());
+}
+
 async fn friend_budgets(
     env: &integration_tests::Env,
     log: &RequestLog,

@@ -1,48 +1,15 @@
 //! Connections and presence, with a real WebSocket client against the local API served
 //! in-process: token verification at connect, online status, heartbeats and TTL, kicks.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use integration_tests::{ADMIN_TOKEN, Env, env};
-use local_api::server::LocalApi;
+use integration_tests::{Env, env};
 use serde_json::{Value, json};
 use shared::apps::App;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::Message;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn serve(env: &Env) -> SocketAddr {
-    let api = LocalApi::new(
-        env.functions.clone(),
-        Arc::new(local_api::router::all()),
-        ADMIN_TOKEN.into(),
-    );
-    let (addr, _task) = api
-        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("bind");
-    addr
-}
-
-async fn connect(addr: SocketAddr, token: &str) -> Result<Socket, (u16, Value)> {
-    match tokio_tungstenite::connect_async(format!("ws://{addr}/ws?token={token}")).await {
-        Ok((socket, _)) => Ok(socket),
-        Err(WsError::Http(response)) => {
-            let body = response
-                .body()
-                .as_deref()
-                .and_then(|b| serde_json::from_slice(b).ok())
-                .unwrap_or(Value::Null);
-            Err((response.status().as_u16(), body))
-        }
-        Err(other) => panic!("connect: {other}"),
-    }
-}
+use integration_tests::sockets::{Socket, connect, serve};
 
 async fn status(env: &Env, app: &App, user_id: &str) -> String {
     let response = env
@@ -108,6 +75,9 @@ async fn connection_items(env: &Env, app: &App) -> usize {
             item.get("SK")
                 .and_then(|v| v.as_s().ok())
                 .is_some_and(|sk| sk.starts_with("CONN#"))
+                // A soft delete keeps the connections it closed, marked (for the webhook's
+                // "2"), until their TTL or the purge.
+                && !item.contains_key("closedBy")
         })
         .count();
     let mut lookups = 0;
@@ -316,6 +286,24 @@ async fn soft_delete_and_secret_rotation_close_connections() {
     assert_eq!(rotate.outcome(), (200, 0), "{}", rotate.body);
     assert!(closed_within(&mut bob_socket, Duration::from_secs(1)).await);
     assert_eq!(connection_items(&env, &app).await, 0);
+    // Alice's connection, closed by the soft delete, stays marked (offline, out of the app's
+    // list) until its TTL or the purge: its stream record tells the webhook "2".
+    let marked: Vec<_> = env
+        .app_items(&app.app_key)
+        .await
+        .into_iter()
+        .filter(|item| item.contains_key("closedBy"))
+        .collect();
+    assert_eq!(marked.len(), 1, "{marked:?}");
+    assert_eq!(
+        marked[0]["closedBy"].as_s().ok().map(String::as_str),
+        Some("soft-delete")
+    );
+    assert_eq!(
+        marked[0]["userId"].as_s().ok().map(String::as_str),
+        Some("alice")
+    );
+    assert!(!marked[0].contains_key("GSI1PK"));
     assert_eq!(
         connect(addr, &bob)
             .await

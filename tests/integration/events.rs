@@ -63,6 +63,8 @@ const EXPECTED_REFUSAL: &[(&str, u16, i64)] = &[("get-operation", 404, 1015)];
 /// API (their events are tested in their own area's tests).
 const STREAM_FUNCTIONS: &[&str] = &[
     "purge-soft-deleted-users",
+    "produce-webhook-events",
+    "send-webhooks",
     "sweep-stuck-purges",
     // WebSocket routes (tests/integration/connections.rs runs their events).
     "connect",

@@ -115,7 +115,7 @@ async fn connect_with_a_valid_token_is_never_refused_because_of_a_transient_fail
     let app = env.dev_app().await;
     let token = env.issue(&app, "alice").await;
     injector.arm(Fault::Throttling, usize::MAX);
-    shared::connections::connect(&env.state, &token, "probe0")
+    shared::connections::connect(&env.state, &token, "probe0", None)
         .await
         .expect("connects without faults");
     let (steps, _) = injector.disarm();
@@ -124,7 +124,7 @@ async fn connect_with_a_valid_token_is_never_refused_because_of_a_transient_fail
         for fault in Fault::ALL {
             injector.arm(fault, step);
             let id = format!("c{step}{}", uuid::Uuid::new_v4().simple());
-            let result = shared::connections::connect(&env.state, &token, &id).await;
+            let result = shared::connections::connect(&env.state, &token, &id, None).await;
             injector.disarm();
             match result {
                 Ok(_) => answers.insert("connected"),

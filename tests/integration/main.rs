@@ -19,3 +19,4 @@ mod signing;
 mod template;
 mod tokens;
 mod users;
+mod webhooks;

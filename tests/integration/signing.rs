@@ -321,6 +321,7 @@ const READS: &[&str] = &[
     "list-friend-requests",
     "list-friends",
     "list-soft-deleted-users",
+    "list-webhook-deliveries",
 ];
 
 /// Every signed operation's sample request (`events/`), sent, then sent again with the same

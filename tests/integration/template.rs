@@ -49,7 +49,7 @@ fn functions_events_routes_and_template_agree() {
     let router = local_api::router::all();
     let served = router.functions();
     let websocket: BTreeSet<&str> = local_api::websocket::ROUTES.iter().map(|r| r.1).collect();
-    let stream = local_api::stream::PURGE_FUNCTION;
+    let streams = local_api::stream::CONSUMERS;
     for function in &template.functions {
         let binary = function.binary.as_str();
         // The package builds a binary of that name (cargo-lambda and SAM build `--bin <Binary>`).
@@ -133,8 +133,23 @@ fn functions_events_routes_and_template_agree() {
                 routed.is_empty() && function.stream_events.is_empty(),
                 "{binary}"
             );
+        } else if !function.queue_events.is_empty() {
+            // The webhook sender: SQS's event, run by the local API's queue.
+            assert_eq!(
+                binary,
+                local_api::queue::SENDER_FUNCTION,
+                "{binary}: queue-driven"
+            );
+            assert_eq!(
+                event["Records"][0]["eventSource"], "aws:sqs",
+                "{binary}: its event"
+            );
+            assert!(
+                routed.is_empty() && function.stream_events.is_empty(),
+                "{binary}"
+            );
         } else {
-            assert_eq!(binary, stream, "{binary}: served by nothing");
+            assert!(streams.contains(&binary), "{binary}: served by nothing");
             assert_eq!(
                 function.stream_events.len(),
                 1,
@@ -174,5 +189,46 @@ fn the_functions_given_the_management_endpoint_install_the_closer() {
             closing,
             "{binary}: given the management endpoint iff its main installs the closer"
         );
+    }
+}
+
+/// Likewise the webhook queue: the functions the template gives `WEBHOOK_QUEUE_URL` (and
+/// `sqs:SendMessage` on the queue) are exactly those whose `main` installs the queue
+/// (`lambda::run_queueing`, `run_event_queueing`), and the only SQS-driven function is the
+/// sender, on that queue.
+#[test]
+fn the_functions_given_the_webhook_queue_install_it() {
+    let template = Template::shipped().expect("template.yaml");
+    for function in &template.functions {
+        let binary = function.binary.as_str();
+        let main =
+            std::fs::read_to_string(root().join("functions").join(binary).join("src/main.rs"))
+                .expect("main.rs");
+        let queueing = main.contains("::run_queueing(") || main.contains("::run_event_queueing(");
+        assert_eq!(
+            function.has_env("WEBHOOK_QUEUE_URL"),
+            queueing,
+            "{binary}: given the webhook queue iff its main installs it"
+        );
+        let policy = local_api::iam::Policy::of(function, "t");
+        assert_eq!(
+            policy.allows("sqs:SendMessage", &local_api::queue::queue_arn()),
+            queueing,
+            "{binary}: may send to the queue iff it queues"
+        );
+        let driven_by_queue = !function.queue_events.is_empty();
+        assert_eq!(
+            driven_by_queue,
+            binary == local_api::queue::SENDER_FUNCTION,
+            "{binary}"
+        );
+        if driven_by_queue {
+            let queue = &function.queue_events[0]["Queue"];
+            assert_eq!(
+                serde_yaml::to_string(queue).expect("yaml").trim(),
+                "!GetAtt WebhookQueue.Arn",
+                "{binary}"
+            );
+        }
     }
 }

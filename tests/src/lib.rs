@@ -8,6 +8,8 @@ pub mod faults;
 pub mod invariants;
 pub mod large_lists;
 pub mod openapi;
+pub mod receiver;
+pub mod sockets;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +53,18 @@ pub struct Env {
     pub router: Router,
     /// Each function's container; requests run there, under the function's IAM policy.
     pub functions: Arc<Functions>,
+}
+
+/// The running webhook producer and sender ([`Env::deliver_webhooks`]).
+pub struct WebhookPipeline {
+    sender: tokio::task::JoinHandle<()>,
+    _follower: local_api::stream::Follower,
+}
+
+impl Drop for WebhookPipeline {
+    fn drop(&mut self) {
+        self.sender.abort();
+    }
 }
 
 pub struct Response {
@@ -323,6 +337,17 @@ impl Env {
         )
         .await
         .expect("stream")
+    }
+
+    /// The webhook pipeline as deployed: the table's stream drives the producer (and the purge),
+    /// every batch twice and late ([`Env::follow_stream`]), and the queue drives the sender,
+    /// with `retry_delays` as the retry schedule. Dropping it stops both.
+    pub async fn deliver_webhooks(&self, retry_delays: &[Duration]) -> WebhookPipeline {
+        self.functions.set_retry_delays(retry_delays.to_vec());
+        WebhookPipeline {
+            sender: local_api::queue::serve(self.functions.clone()).expect("one sender"),
+            _follower: self.follow_stream().await,
+        }
     }
 
     /// Polls an operation record until no user is `pending` (the purge finished), or panics

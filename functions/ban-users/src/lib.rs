@@ -45,7 +45,14 @@ impl Operation for BanUsers {
         .await?;
         // Banned users' live connections are closed at once.
         let user_ids = shared::validate::dedup(&self.user_ids);
-        shared::connections::close_users(&call.state, &call.app.app_key, &user_ids, None).await?;
+        shared::connections::close_users(
+            &call.state,
+            &call.app.app_key,
+            &user_ids,
+            None,
+            shared::connections::Closing::Kick,
+        )
+        .await?;
         Ok(())
     }
 }

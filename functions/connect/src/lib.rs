@@ -20,7 +20,8 @@ pub async fn handle(
     let Some(token) = websocket::token_of(&event) else {
         return websocket::refusal(&Rejection::Invalid);
     };
-    match connections::connect(&state, &token, connection_id).await {
+    let client_ip = websocket::client_address(&event);
+    match connections::connect(&state, &token, connection_id, client_ip.as_deref()).await {
         Ok(verified) => {
             tracing::info!(op = "connect", app = %verified.app_key, user = %verified.user_id, connection = connection_id, "connected");
             websocket::response(200, &json!({ "code": 0 }))

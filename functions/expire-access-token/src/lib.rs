@@ -40,6 +40,7 @@ impl Operation for ExpireAccessToken {
                 &call.app.app_key,
                 &user_ids,
                 Some(self.expires_at),
+                shared::connections::Closing::Kick,
             )
             .await?;
         }

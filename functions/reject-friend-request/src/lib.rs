@@ -28,7 +28,14 @@ impl Operation for RejectFriendRequest {
     }
 
     async fn run(self, call: Call) -> Result<(), ApiError> {
-        friends::reject(&call.state, &call.app, &self.user_id, &self.requester_id).await?;
+        friends::reject(
+            &call.state,
+            &call.app,
+            &self.user_id,
+            &self.requester_id,
+            call.now_ms,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -19,7 +19,7 @@ impl Operation for RemoveAllFriends {
     }
 
     async fn run(self, call: Call) -> Result<(), ApiError> {
-        friends::remove_all(&call.state, &call.app, &self.user_id).await?;
+        friends::remove_all(&call.state, &call.app, &self.user_id, call.now_ms).await?;
         Ok(())
     }
 }

@@ -38,7 +38,7 @@ impl Operation for RemoveFriends {
             }
             return Err(shared::edges::inactive_error(&self.user_id, state));
         }
-        friends::remove(&call.state, &call.app, &self.user_id, &targets).await?;
+        friends::remove(&call.state, &call.app, &self.user_id, &targets, call.now_ms).await?;
         Ok(())
     }
 }

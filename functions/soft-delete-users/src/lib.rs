@@ -29,7 +29,14 @@ impl Operation for SoftDeleteUsers {
         let operation_id =
             lifecycle::soft_delete(&call.state, &call.app, &user_ids, call.now_ms).await?;
         // Live connections are closed at once (the purge would only delete their items later).
-        shared::connections::close_users(&call.state, &call.app.app_key, &user_ids, None).await?;
+        shared::connections::close_users(
+            &call.state,
+            &call.app.app_key,
+            &user_ids,
+            None,
+            shared::connections::Closing::SoftDelete,
+        )
+        .await?;
         Ok(OperationStarted { operation_id })
     }
 }

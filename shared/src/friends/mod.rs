@@ -84,8 +84,23 @@ pub async fn add(
     now_ms: i64,
 ) -> Result<Added, ApiError> {
     let key = &app.app_key;
+    let by_user = |how| Befriending {
+        actor: user_id,
+        how,
+    };
+    let befriend_directly = || {
+        befriend(
+            state,
+            key,
+            user_id,
+            target_id,
+            now_ms,
+            by_user(How::Direct),
+            None,
+        )
+    };
     if direct {
-        return befriend(state, key, user_id, target_id, now_ms, None).await;
+        return befriend_directly().await;
     }
     let fetched = Fetched::read(
         state,
@@ -111,10 +126,11 @@ pub async fn add(
         .is_some()
     {
         // The target asked first: this is their answer.
-        return befriend(state, key, user_id, target_id, now_ms, None).await;
+        let accepting = by_user(How::Accepted);
+        return befriend(state, key, user_id, target_id, now_ms, accepting, None).await;
     }
     match permission_of(&fetched, app, target_id) {
-        PERMISSION_ANYONE => befriend(state, key, user_id, target_id, now_ms, None).await,
+        PERMISSION_ANYONE => befriend_directly().await,
         PERMISSION_NOBODY => Err(ApiError::FriendRequestRefused(format!(
             "{target_id} accepts no friend requests"
         ))),
@@ -175,10 +191,52 @@ async fn request(
         Ok(Added::AlreadyFriends)
     } else if cancelled.failed(3) {
         // The target asked at the same moment: that makes them friends.
-        befriend(state, key, user_id, target_id, now_ms, None).await
+        let accepting = Befriending {
+            actor: user_id,
+            how: How::Accepted,
+        };
+        befriend(state, key, user_id, target_id, now_ms, accepting, None).await
     } else {
         Err(cancelled.unexpected("friend request"))
     }
+}
+
+/// How two users became friends, as the webhook tells it (`user:friendship` 2 or 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    /// A pending request was accepted (by the call of the user it was sent to).
+    Accepted,
+    /// Without a pending request.
+    Direct,
+}
+
+/// Whose call makes two users friends, and how: written on that user's edge only.
+#[derive(Debug, Clone, Copy)]
+struct Befriending<'a> {
+    actor: &'a str,
+    how: How,
+}
+
+/// The friend edge `owner → other`, marked with the befriending when `owner` is its actor.
+fn friend_edge(
+    key: &str,
+    owner: &str,
+    other: &str,
+    now_ms: i64,
+    by: Befriending,
+) -> Result<crate::db::Item, ApiError> {
+    let mut edge = edges::edge(key, Kind::Friend, owner, other, now_ms);
+    if by.actor == owner {
+        edge.added_by = Some(owner.to_owned());
+        edge.added_how = Some(
+            match by.how {
+                How::Accepted => crate::items::ADDED_ACCEPTED,
+                How::Direct => crate::items::ADDED_DIRECT,
+            }
+            .to_owned(),
+        );
+    }
+    edge.item()
 }
 
 /// Makes `a` and `b` friends in one transaction: both edges, both counters under the limit, both
@@ -190,13 +248,14 @@ async fn befriend(
     a: &str,
     b: &str,
     now_ms: i64,
+    by: Befriending<'_>,
     accepting: Option<&str>,
 ) -> Result<Added, ApiError> {
     let items = vec![
         edges::user_check(state, key, a)?,
         edges::user_check(state, key, b)?,
-        edges::put_new(state, edges::edge_item(key, Kind::Friend, a, b, now_ms)?)?,
-        edges::put_new(state, edges::edge_item(key, Kind::Friend, b, a, now_ms)?)?,
+        edges::put_new(state, friend_edge(key, a, b, now_ms, by)?)?,
+        edges::put_new(state, friend_edge(key, b, a, now_ms, by)?)?,
         edges::count_up(state, key, Kind::Friend, a, 1, MAX_FRIENDS)?,
         edges::count_up(state, key, Kind::Friend, b, 1, MAX_FRIENDS)?,
         edges::delete(
@@ -250,12 +309,17 @@ pub async fn accept(
     requester_id: &str,
     now_ms: i64,
 ) -> Result<(), ApiError> {
+    let by = Befriending {
+        actor: user_id,
+        how: How::Accepted,
+    };
     befriend(
         state,
         &app.app_key,
         requester_id,
         user_id,
         now_ms,
+        by,
         Some(requester_id),
     )
     .await
@@ -268,9 +332,10 @@ pub async fn reject(
     app: &App,
     user_id: &str,
     requester_id: &str,
+    now_ms: i64,
 ) -> Result<(), ApiError> {
     let key = &app.app_key;
-    let items = vec![
+    let mut items = vec![
         edges::user_check(state, key, user_id)?,
         edges::delete(
             state,
@@ -283,6 +348,14 @@ pub async fn reject(
             false,
         )?,
     ];
+    items.extend(friendship_note(
+        state,
+        app,
+        FRIENDSHIP_REJECTED,
+        user_id,
+        requester_id,
+        now_ms,
+    )?);
     match db::transact(state, items).await? {
         None => Ok(()),
         Some(c) if c.failed(0) => Err(c.inactive_user(0, user_id)),
@@ -294,10 +367,12 @@ pub async fn reject(
 /// friends. `user_id` must be active (403/20101, 404/400); the friend may be in any state.
 async fn unfriend(
     state: &State,
-    key: &str,
+    app: &App,
     user_id: &str,
     friend_id: &str,
+    now_ms: i64,
 ) -> Result<bool, ApiError> {
+    let key = &app.app_key;
     // A counter already gone (its owner's partition being purged) is left alone.
     let mut keep_counter = [true, true];
     for _ in 0..3 {
@@ -323,6 +398,15 @@ async fn unfriend(
         for id in &counters {
             items.push(edges::count_down(state, key, Kind::Friend, id, 1)?);
         }
+        // Last, so the indexes of the checks above stay as they are.
+        items.extend(friendship_note(
+            state,
+            app,
+            FRIENDSHIP_REMOVED,
+            user_id,
+            friend_id,
+            now_ms,
+        )?);
         let Some(cancelled) = db::transact(state, items).await? else {
             return Ok(true);
         };
@@ -348,6 +432,35 @@ async fn unfriend(
     Err(ApiError::Internal("unfriend: counters keep failing".into()))
 }
 
+/// `user:friendship` operation types only a note can tell (see [`crate::items::EventNote`]).
+const FRIENDSHIP_REJECTED: i64 = 3;
+const FRIENDSHIP_REMOVED: i64 = 4;
+
+/// The `Put` of a `user:friendship` note (`user_id` acted on `other_id`), when the app has the
+/// event delivered; nothing otherwise, so apps without webhooks pay nothing.
+fn friendship_note(
+    state: &State,
+    app: &App,
+    operation_type: i64,
+    user_id: &str,
+    other_id: &str,
+    now_ms: i64,
+) -> Result<Option<TransactWriteItem>, ApiError> {
+    use crate::apps::WebhookEvent;
+    if !app.settings.delivers(WebhookEvent::Friendship) {
+        return Ok(None);
+    }
+    let data = crate::webhooks::events::friendship(operation_type, user_id, other_id, now_ms, "");
+    let note = crate::webhooks::events::note(
+        &app.app_key,
+        user_id,
+        WebhookEvent::Friendship,
+        &data,
+        now_ms,
+    )?;
+    Ok(Some(edges::put(state, note)?))
+}
+
 /// Removes the friendships of `user_id` with each of `friend_ids` (not friends: skipped),
 /// concurrently, each pair in its own transaction.
 pub async fn remove(
@@ -355,15 +468,21 @@ pub async fn remove(
     app: &App,
     user_id: &str,
     friend_ids: &[String],
+    now_ms: i64,
 ) -> Result<(), ApiError> {
     let removals = friend_ids
         .iter()
-        .map(|friend| unfriend(state, &app.app_key, user_id, friend));
+        .map(|friend| unfriend(state, app, user_id, friend, now_ms));
     futures::future::try_join_all(removals).await.map(|_| ())
 }
 
 /// Removes every friendship of `user_id` (those existing when the call starts).
-pub async fn remove_all(state: &State, app: &App, user_id: &str) -> Result<(), ApiError> {
+pub async fn remove_all(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<(), ApiError> {
     let key = &app.app_key;
     let (user, sks) = tokio::try_join!(
         users::get(state, key, user_id),
@@ -380,7 +499,7 @@ pub async fn remove_all(state: &State, app: &App, user_id: &str) -> Result<(), A
         .collect();
     let removals: Vec<_> = friends
         .into_iter()
-        .map(|friend| async move { unfriend(state, key, user_id, &friend).await })
+        .map(|friend| async move { unfriend(state, app, user_id, &friend, now_ms).await })
         .collect();
     futures::stream::iter(removals)
         .buffer_unordered(REMOVE_ALL_CONCURRENCY)

@@ -1,0 +1,97 @@
+//! `POST /v4/ext/webhook/replay` (extension): sends events again, with their IDs: those named
+//! in `eventIds` (1-100), or every failed event since `since` (Unix ms). Answers
+//! `{"replayed": n}` (unknown or expired IDs are not counted).
+
+use serde::{Deserialize, Serialize};
+use shared::webhooks::deliveries::{self, MAX_REPLAY_IDS, Replay};
+use shared::{ApiError, Call, Operation, validate};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayWebhooks {
+    pub event_ids: Option<Vec<String>>,
+    pub since: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Replayed {
+    pub replayed: usize,
+}
+
+impl ReplayWebhooks {
+    fn which(&self) -> Result<Replay, ApiError> {
+        match (&self.event_ids, self.since) {
+            (Some(ids), None) => {
+                if ids.is_empty() {
+                    return Err(ApiError::invalid("eventIds", "must name 1 to 100 events"));
+                }
+                validate::max_items("eventIds", ids, MAX_REPLAY_IDS)?;
+                for id in ids {
+                    if uuid::Uuid::try_parse(id).is_err() || id.len() != 36 {
+                        return Err(ApiError::invalid(
+                            "eventIds",
+                            format!("{id:?} is not an event ID"),
+                        ));
+                    }
+                }
+                Ok(Replay::Events(validate::dedup(ids)))
+            }
+            (None, Some(since)) if since >= 0 => Ok(Replay::FailedSince(since)),
+            (None, Some(_)) => Err(ApiError::invalid("since", "must be Unix ms, 0 or more")),
+            _ => Err(ApiError::invalid(
+                "eventIds",
+                "give eventIds or since (one of them)",
+            )),
+        }
+    }
+}
+
+impl Operation for ReplayWebhooks {
+    const NAME: &'static str = "replay-webhooks";
+    const PATHS: &'static [&'static str] = &["/v4/ext/webhook/replay"];
+    type Response = Replayed;
+
+    fn validate(&self) -> Result<(), ApiError> {
+        self.which().map(|_| ())
+    }
+
+    async fn run(self, call: Call) -> Result<Replayed, ApiError> {
+        let which = self.which()?;
+        let replayed =
+            deliveries::replay(&call.state, &call.app.app_key, which, call.now_ms).await?;
+        Ok(Replayed { replayed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replay(ids: Option<Vec<&str>>, since: Option<i64>) -> ReplayWebhooks {
+        ReplayWebhooks {
+            event_ids: ids.map(|ids| ids.into_iter().map(str::to_owned).collect()),
+            since,
+        }
+    }
+
+    #[test]
+    fn one_of_event_ids_or_since_is_required() {
+        let id = "0190a3b4-5c6d-7e8f-9012-3456789abcde";
+        assert!(replay(Some(vec![id]), None).validate().is_ok());
+        assert!(replay(None, Some(0)).validate().is_ok());
+        for bad in [
+            replay(None, None),
+            replay(Some(vec![id]), Some(5)),
+            replay(Some(vec![]), None),
+            replay(Some(vec!["not-an-id"]), None),
+            replay(None, Some(-1)),
+        ] {
+            assert_eq!(bad.validate().unwrap_err().code(), 1002, "{bad:?}");
+        }
+        let many: Vec<&str> = std::iter::repeat_n(id, 101).collect();
+        assert_eq!(
+            replay(Some(many), None).validate().unwrap_err().code(),
+            1005
+        );
+    }
+}

@@ -1,0 +1,5 @@
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda_http::Error> {
+    shared::lambda::run(shared::http::serve_console::<rotate_webhook_secret::RotateWebhookSecret>)
+        .await
+}

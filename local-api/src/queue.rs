@@ -1,0 +1,156 @@
+//! The webhook queue, locally: what SQS and Lambda's SQS event source do for `send-webhooks`.
+//! Messages wait out their delay, then the very handler the deployed function runs gets them,
+//! in its container, with a poster that allows loopback receivers (the local API's one
+//! difference from AWS). A message the handler reports failed comes back after the visibility
+//! timeout; after [`MAX_RECEIVES`] receives it goes to the dead-letter list. Functions send to
+//! the queue only if their policy allows `sqs:SendMessage` on it ([`PolicedQueue`]).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shared::error::ApiError;
+use shared::queue::{DeliveryQueue, QueuedDelivery, SendFuture};
+use shared::webhooks::guard::Destinations;
+use shared::webhooks::post::Poster;
+use tokio::sync::mpsc;
+
+use crate::functions::Functions;
+use crate::iam::{self, Policy};
+
+/// The function the queue drives.
+pub const SENDER_FUNCTION: &str = "send-webhooks";
+/// The queue's `maxReceiveCount` (template.yaml, `WebhookQueue`'s redrive policy).
+pub const MAX_RECEIVES: u32 = 5;
+/// How long a failed message stays invisible (shortened from the template's 180 s).
+const VISIBILITY_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The local retry schedule: the first retry within 10 s, the schedule spent in 7 minutes.
+pub const LOCAL_RETRY_DELAYS: [Duration; 5] = [
+    Duration::from_secs(2),
+    Duration::from_secs(10),
+    Duration::from_secs(30),
+    Duration::from_secs(60),
+    Duration::from_secs(300),
+];
+
+struct Message {
+    id: String,
+    body: String,
+    receives: u32,
+}
+
+/// The queue every function's container sends to.
+pub struct LocalQueue {
+    ready: mpsc::UnboundedSender<Message>,
+    waiting: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
+    /// Messages given up on, as they would sit in the dead-letter queue.
+    pub dead_letters: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Default for LocalQueue {
+    fn default() -> Self {
+        let (ready, waiting) = mpsc::unbounded_channel();
+        Self {
+            ready,
+            waiting: Mutex::new(Some(waiting)),
+            dead_letters: Arc::default(),
+        }
+    }
+}
+
+impl LocalQueue {
+    fn enqueue(&self, message: Message, delay: Duration) {
+        let ready = self.ready.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = ready.send(message);
+        });
+    }
+
+    fn send_now(&self, messages: Vec<(QueuedDelivery, Duration)>) -> Result<(), ApiError> {
+        for (message, delay) in messages {
+            let body =
+                serde_json::to_string(&message).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let id = uuid::Uuid::new_v4().to_string();
+            self.enqueue(
+                Message {
+                    id,
+                    body,
+                    receives: 0,
+                },
+                delay,
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The queue's ARN in local policies (`!GetAtt WebhookQueue.Arn`).
+pub fn queue_arn() -> String {
+    format!("arn:aws:sqs:{}:{}:webhooks", iam::REGION, iam::ACCOUNT)
+}
+
+/// A function's view of the queue: its policy decides, then the queue takes the messages.
+pub struct PolicedQueue {
+    pub queue: Arc<LocalQueue>,
+    pub policy: Option<Arc<Policy>>,
+}
+
+impl DeliveryQueue for PolicedQueue {
+    fn send<'a>(&'a self, messages: Vec<(QueuedDelivery, Duration)>) -> SendFuture<'a> {
+        let needs = [("sqs:SendMessage".to_owned(), queue_arn())];
+        if let Some(Err(denied)) = self.policy.as_ref().map(|p| p.check(&needs)) {
+            // SQS answers AccessDenied.
+            return Box::pin(async move {
+                Err(ApiError::Internal(format!(
+                    "SendMessageBatch: AccessDenied: {denied}"
+                )))
+            });
+        }
+        Box::pin(async move { self.queue.send_now(messages) })
+    }
+}
+
+/// Starts handing ready messages to `send-webhooks` (each at once, concurrently); runs until
+/// the returned task is aborted. Only one consumer per queue: a second call gets `None`.
+pub fn serve(functions: Arc<Functions>) -> Option<tokio::task::JoinHandle<()>> {
+    let queue = functions.webhook_queue.clone();
+    let mut waiting = queue.waiting.lock().ok()?.take()?;
+    let poster = Arc::new(Poster::new(Destinations::AllowLoopback));
+    Some(tokio::spawn(async move {
+        while let Some(mut message) = waiting.recv().await {
+            let functions = functions.clone();
+            let poster = poster.clone();
+            let queue = queue.clone();
+            tokio::spawn(async move {
+                message.receives += 1;
+                let event = json!({"Records": [{
+                    "messageId": message.id,
+                    "body": message.body,
+                    "attributes": {"ApproximateReceiveCount": message.receives.to_string()},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": queue_arn(),
+                }]});
+                let answer = match functions.state(SENDER_FUNCTION) {
+                    Ok(state) => send_webhooks::handle(&state, &poster, &event).await,
+                    Err(err) => json!({"batchItemFailures": [{"itemIdentifier": err.to_string()}]}),
+                };
+                let failed = answer["batchItemFailures"]
+                    .as_array()
+                    .is_some_and(|f| !f.is_empty());
+                if !failed {
+                    return;
+                }
+                if message.receives >= MAX_RECEIVES {
+                    tracing::error!(message = %message.body, "webhook message dead-lettered");
+                    if let Ok(mut dead) = queue.dead_letters.lock() {
+                        dead.push(json!({"messageId": message.id, "body": message.body}));
+                    }
+                } else {
+                    queue.enqueue(message, VISIBILITY_TIMEOUT);
+                }
+            });
+        }
+    }))
+}

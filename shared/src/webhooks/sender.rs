@@ -1,0 +1,164 @@
+//! The sender: one queued attempt of one event. It signs the stored body both ways, posts it
+//! (5 s, guarded destinations), records the attempt, and queues the next one by the retry
+//! schedule, or marks the event failed once the schedule is spent. A message that is not due
+//! yet goes back to the queue with what is left of its delay (SQS holds a message 15 minutes at
+//! most); a stale one (its attempt already made) is dropped.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::apps;
+use crate::error::ApiError;
+use crate::items::AttemptRecord;
+use crate::queue::QueuedDelivery;
+use crate::state::State;
+use crate::webhooks::deliveries::{self, Claim, DELIVERED, FAILED, PENDING};
+use crate::webhooks::post::{Attempt, Poster};
+use crate::webhooks::sign;
+
+/// How long a receiver has to answer.
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+/// A message due within this much is attempted now.
+const EARLY_MS: i64 = 1000;
+
+/// Handles a batch of queue messages (SQS's `{"Records": [...]}`); answers the failed ones'
+/// message IDs, which the queue delivers again (and, after its receive limit, dead-letters).
+pub async fn handle(state: &State, poster: &Poster, batch: &Value) -> Value {
+    let records = batch["Records"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let attempts = records.iter().map(|record| async move {
+        let message_id = record["messageId"].as_str().unwrap_or_default();
+        let outcome = match serde_json::from_str::<QueuedDelivery>(
+            record["body"].as_str().unwrap_or_default(),
+        ) {
+            Ok(message) => deliver(state, poster, message).await,
+            // Nothing can ever make it readable: dropped, and said so.
+            Err(err) => {
+                tracing::error!(message_id, error = %err, "unreadable webhook message dropped");
+                Ok(())
+            }
+        };
+        outcome.err().map(|err| {
+            match err {
+                ApiError::Busy => tracing::info!(message_id, "webhook attempt busy elsewhere"),
+                err => tracing::error!(message_id, error = %err, "webhook delivery failed"),
+            }
+            json!({ "itemIdentifier": message_id })
+        })
+    });
+    let failures: Vec<Value> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    json!({ "batchItemFailures": failures })
+}
+
+/// One queued attempt.
+pub async fn deliver(
+    state: &State,
+    poster: &Poster,
+    message: QueuedDelivery,
+) -> Result<(), ApiError> {
+    let now = state.clock.now_ms();
+    if message.due_at > now + EARLY_MS {
+        let delay = message.delay_from(now);
+        return state.webhooks.queue().send(vec![(message, delay)]).await;
+    }
+    let (claim, app) = tokio::try_join!(
+        deliveries::claim(
+            state,
+            &message.app_key,
+            &message.event_id,
+            message.attempt,
+            now
+        ),
+        apps::fetch(state, &message.app_key),
+    )?;
+    let delivery = match claim {
+        Claim::Claimed(delivery) => delivery,
+        // Another copy of this message is making the attempt, or queued it before recording
+        // the last one: this copy comes back later and finds out which.
+        Claim::Busy => return Err(ApiError::Busy),
+        Claim::Stale | Claim::Missing => return Ok(()),
+    };
+    let url = app
+        .as_ref()
+        .and_then(|app| app.settings.webhook_url.clone());
+    let attempt = match (&app, url) {
+        (Some(app), Some(url)) => {
+            let body = delivery.body.clone().into_bytes();
+            match sign::sign(
+                &url,
+                &app.app_key,
+                &app.app_secret,
+                &app.settings.webhook_secret,
+                &delivery.event_id,
+                &body,
+                now,
+            ) {
+                Ok(signed) => {
+                    poster
+                        .post(&signed.url, &signed.headers, body, TIMEOUT)
+                        .await
+                }
+                Err(err) => not_sent(format!("cannot sign: {err}")),
+            }
+        }
+        _ => not_sent("the app has no webhook URL now".to_owned()),
+    };
+    let retry_delay = match attempt.delivered() {
+        true => None,
+        false => state.webhooks.retry_delay(message.retry),
+    };
+    let status = match (attempt.delivered(), retry_delay) {
+        (true, _) => DELIVERED,
+        (false, Some(_)) => PENDING,
+        (false, None) => FAILED,
+    };
+    let attempted_at = now;
+    let next_at = retry_delay.map(|delay| attempted_at + delay.as_millis() as i64);
+    let record = AttemptRecord {
+        at: attempted_at,
+        status_code: attempt.status_code,
+        latency_ms: attempt.latency_ms,
+        error: attempt.error.clone(),
+    };
+    tracing::info!(
+        event = %delivery.event_id,
+        attempt = delivery.attempts + 1,
+        status_code = attempt.status_code,
+        latency_ms = attempt.latency_ms,
+        error = attempt.error.as_deref().unwrap_or(""),
+        status,
+        "webhook attempt"
+    );
+    // The next attempt is queued before this one is recorded: if recording fails, this message
+    // comes again and the attempt is made again, so no failure can end the chain.
+    if let (Some(due_at), Some(delay)) = (next_at, retry_delay) {
+        let next = QueuedDelivery {
+            attempt: message.attempt + 1,
+            retry: message.retry + 1,
+            due_at,
+            ..message
+        };
+        state
+            .webhooks
+            .queue()
+            .send(vec![(next, delay.min(crate::queue::MAX_DELAY))])
+            .await?;
+    }
+    deliveries::record_attempt(state, &delivery, record, status, next_at).await?;
+    Ok(())
+}
+
+fn not_sent(reason: String) -> Attempt {
+    Attempt {
+        status_code: None,
+        latency_ms: 0,
+        error: Some(reason),
+    }
+}

@@ -1,0 +1,251 @@
+//! A webhook receiver for the tests: a real HTTP server on 127.0.0.1 that records every request
+//! and answers each with the next queued reply (204 once the queue is empty), and checks both
+//! signatures the way an app's server would, with its own code (not the service's).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{KeyInit, Mac};
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use serde_json::Value;
+use sha1::Digest;
+
+/// How the receiver answers one request.
+#[derive(Debug, Clone, Copy)]
+pub enum Reply {
+    Status(u16),
+    /// Answers 200, but only after this long (past the sender's timeout).
+    Hang(Duration),
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub query: HashMap<String, String>,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+    pub json: Value,
+    pub at: Instant,
+    /// What it answered.
+    pub reply: u16,
+}
+
+impl Received {
+    pub fn id(&self) -> &str {
+        self.json["id"].as_str().unwrap_or_default()
+    }
+
+    pub fn event_type(&self) -> &str {
+        self.json["type"].as_str().unwrap_or_default()
+    }
+
+    pub fn data(&self) -> &Value {
+        &self.json["data"][0]
+    }
+
+    /// Checks both signatures: Nexconn's query-string SHA-1 (`appSecret + nonce + timestamp`)
+    /// and Standard Webhooks' HMAC-SHA256 of `id.timestamp.body` with the decoded `whsec_` key.
+    pub fn verify(
+        &self,
+        app_key: &str,
+        app_secret: &str,
+        webhook_secret: &str,
+    ) -> Result<(), String> {
+        let q = |name: &str| {
+            self.query
+                .get(name)
+                .cloned()
+                .ok_or(format!("no {name} in the query"))
+        };
+        if q("appKey")? != app_key {
+            return Err("appKey".into());
+        }
+        let (nonce, timestamp) = (q("nonce")?, q("timestamp")?);
+        if q("signTimestamp")? != timestamp || nonce.len() > 18 {
+            return Err("signTimestamp/nonce".into());
+        }
+        let expected = hex::encode(sha1::Sha1::digest(format!(
+            "{app_secret}{nonce}{timestamp}"
+        )));
+        if q("signature")? != expected {
+            return Err(format!(
+                "Nexconn signature {} != {expected}",
+                q("signature")?
+            ));
+        }
+        let h = |name: &str| {
+            self.headers
+                .get(name)
+                .cloned()
+                .ok_or(format!("no {name} header"))
+        };
+        let (id, seconds) = (h("webhook-id")?, h("webhook-timestamp")?);
+        if id != self.id() {
+            return Err("webhook-id is not the envelope's id".into());
+        }
+        let key = STANDARD
+            .decode(
+                webhook_secret
+                    .strip_prefix("whsec_")
+                    .ok_or("secret prefix")?,
+            )
+            .map_err(|e| e.to_string())?;
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
+        mac.update(format!("{id}.{seconds}.").as_bytes());
+        mac.update(&self.body);
+        let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+        let signatures = h("webhook-signature")?;
+        if !signatures.split(' ').any(|s| s == expected) {
+            return Err(format!("webhook-signature {signatures} != {expected}"));
+        }
+        if h("content-type")? != "application/json; charset=utf-8" {
+            return Err("content-type".into());
+        }
+        Ok(())
+    }
+}
+
+pub struct Receiver {
+    pub url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    replies: Arc<Mutex<VecDeque<Reply>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let replies: Arc<Mutex<VecDeque<Reply>>> = Arc::default();
+        let (log, queue) = (received.clone(), replies.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (log, queue) = (log.clone(), queue.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                        let (log, queue) = (log.clone(), queue.clone());
+                        async move {
+                            let reply = queue
+                                .lock()
+                                .unwrap()
+                                .pop_front()
+                                .unwrap_or(Reply::Status(204));
+                            let status = match reply {
+                                Reply::Status(code) => code,
+                                Reply::Hang(_) => 200,
+                            };
+                            record(&log, request, status).await;
+                            if let Reply::Hang(time) = reply {
+                                tokio::time::sleep(time).await;
+                            }
+                            Ok::<_, std::convert::Infallible>(
+                                Response::builder()
+                                    .status(status)
+                                    .body(Full::new(Bytes::new()))
+                                    .unwrap(),
+                            )
+                        }
+                    });
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await;
+                });
+            }
+        });
+        Receiver {
+            url: format!("http://{addr}/hooks/chat?source=test"),
+            received,
+            replies,
+            task,
+        }
+    }
+
+    /// The replies to the next requests, in order.
+    pub fn reply_next(&self, replies: &[Reply]) {
+        self.replies.lock().unwrap().extend(replies.iter().copied());
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until `done` holds of what was received (or panics after `within`).
+    pub async fn wait_for(
+        &self,
+        within: Duration,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let received = self.received();
+            if done(&received) {
+                return received;
+            }
+            if start.elapsed() > within {
+                let summary: Vec<String> = received
+                    .iter()
+                    .map(|r| format!("{} {}", r.event_type(), r.data()))
+                    .collect();
+                panic!("the receiver's wait ran out; it has: {summary:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn record(log: &Mutex<Vec<Received>>, request: Request<Incoming>, reply: u16) {
+    let at = Instant::now();
+    let path = request.uri().path().to_owned();
+    let query = request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    log.lock().unwrap().push(Received {
+        path,
+        query,
+        headers,
+        body,
+        json,
+        at,
+        reply,
+    });
+}
