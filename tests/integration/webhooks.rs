@@ -1,12 +1,14 @@
 //! Webhooks end to end, with a real receiver: changes through the API, the table's stream (every
 //! batch delivered twice and late), the producer, the queue and the sender, to an HTTP server in
-//! the test that records what it gets and checks both signatures with its own code.
+//! the test that records what it gets and checks both signatures with its own code. Each test
+//! runs on a table of its own (`isolated_env`): a deployment has one pipeline, and the tests
+//! running beside this one must not deliver its events with their own retry schedules.
 
 use std::time::Duration;
 
 use integration_tests::receiver::{Received, Receiver, Reply};
 use integration_tests::sockets::{connect, serve};
-use integration_tests::{Env, env};
+use integration_tests::{Env, isolated_env};
 use serde_json::{Value, json};
 use shared::apps::{App, AppChanges, WebhookEvent};
 use shared::webhooks::guard::Destinations;
@@ -115,7 +117,7 @@ async fn delivery_log(env: &Env, app: &App, status: Option<&str>) -> Vec<Value> 
 
 #[tokio::test]
 async fn every_user_event_reaches_the_receiver_signed_both_ways_with_its_fields() {
-    let env = env().await;
+    let env = isolated_env("webhooks-events").await;
     let receiver = Receiver::start().await;
     let app = app_for(&env, &receiver, &ALL).await;
     let _pipeline = env.deliver_webhooks(&[Duration::from_millis(500)]).await;
@@ -389,7 +391,7 @@ async fn every_user_event_reaches_the_receiver_signed_both_ways_with_its_fields(
 
 #[tokio::test]
 async fn a_failed_attempt_is_retried_with_the_same_id_and_every_attempt_is_logged() {
-    let env = env().await;
+    let env = isolated_env("webhooks-retry").await;
     let receiver = Receiver::start().await;
     let app = app_for(&env, &receiver, &[WebhookEvent::ProfileUpdate]).await;
     let _pipeline = env
@@ -458,7 +460,7 @@ async fn a_failed_attempt_is_retried_with_the_same_id_and_every_attempt_is_logge
 
 #[tokio::test]
 async fn failed_events_are_replayed_by_id_and_since_with_their_ids() {
-    let env = env().await;
+    let env = isolated_env("webhooks-replay").await;
     let receiver = Receiver::start().await;
     let app = app_for(&env, &receiver, &[WebhookEvent::ProfileUpdate]).await;
     // One retry, then failed.
@@ -572,7 +574,7 @@ async fn failed_events_are_replayed_by_id_and_since_with_their_ids() {
 
 #[tokio::test]
 async fn nothing_is_sent_for_a_refused_request_or_an_event_not_selected() {
-    let env = env().await;
+    let env = isolated_env("webhooks-unsent").await;
     let receiver = Receiver::start().await;
     let app = app_for(&env, &receiver, &[WebhookEvent::Friendship]).await;
     let _pipeline = env.deliver_webhooks(&[Duration::from_millis(200)]).await;
@@ -644,7 +646,7 @@ async fn nothing_is_sent_for_a_refused_request_or_an_event_not_selected() {
 
 #[tokio::test]
 async fn on_aws_a_loopback_receiver_is_refused_and_the_refusal_logged() {
-    let env = env().await;
+    let env = isolated_env("webhooks-ssrf").await;
     let receiver = Receiver::start().await;
     let app = app_for(&env, &receiver, &[WebhookEvent::ProfileUpdate]).await;
     env.functions.set_retry_delays(vec![]);
@@ -690,7 +692,7 @@ async fn on_aws_a_loopback_receiver_is_refused_and_the_refusal_logged() {
 
 #[tokio::test]
 async fn the_console_sets_the_webhook_and_rotates_its_secret() {
-    let env = env().await;
+    let env = isolated_env("webhooks-console").await;
     let created = env.console("/console/v1/apps/create", json!({"webhookUrl": "https://hooks.example.com/chat", "webhookEvents": ["user:friendship", "user:friendship"]})).await;
     assert_eq!(created.outcome(), (200, 0), "{}", created.body);
     let app_key = created.body["result"]["appKey"]
@@ -758,4 +760,71 @@ async fn the_console_sets_the_webhook_and_rotates_its_secret() {
         )
         .await;
     assert_eq!(unknown.status, 404, "{}", unknown.body);
+}
+
+#[tokio::test]
+async fn a_message_that_keeps_failing_is_dead_lettered_and_its_event_replayed() {
+    let env = isolated_env("webhooks-dead-letter").await;
+    let receiver = Receiver::start().await;
+    let app = app_for(&env, &receiver, &[WebhookEvent::ProfileUpdate]).await;
+    let _pipeline = env.deliver_webhooks(&[Duration::from_millis(200)]).await;
+    env.issue(&app, "alice").await;
+    // An event in the log, and a message for an attempt whose predecessor never recorded (as
+    // if that one were lost): the sender answers "busy" to every receive.
+    let now = env.state.clock.now_ms();
+    let event = shared::webhooks::events::Event {
+        app_key: app.app_key.clone(),
+        kind: WebhookEvent::ProfileUpdate,
+        id: uuid::Builder::from_unix_timestamp_millis(now as u64, &[9; 10])
+            .into_uuid()
+            .to_string(),
+        time: now,
+        data: json!({"operatorId": "alice", "operationType": 0, "time": now}),
+    };
+    let producer = env.function("produce-webhook-events");
+    let first = shared::webhooks::deliveries::record(&producer, &event, now)
+        .await
+        .expect("recorded");
+    let ahead = shared::queue::QueuedDelivery {
+        attempt: 1,
+        ..first
+    };
+    producer
+        .webhooks
+        .queue()
+        .send(vec![(ahead, Duration::ZERO)])
+        .await
+        .expect("queued");
+    let dead = env.functions.webhook_queue.dead_letters.clone();
+    for _ in 0..200 {
+        if !dead.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        dead.lock().unwrap().len(),
+        1,
+        "dead-lettered after 5 receives"
+    );
+    assert!(receiver.received().is_empty(), "nothing was posted");
+    let log = delivery_log(&env, &app, Some("pending")).await;
+    assert_eq!((log.len(), &log[0]["attempts"]), (1, &json!(0)), "{log:#?}");
+    // What the README says to do: replay it by id.
+    let replayed = ok(
+        &env,
+        &app,
+        "/v4/ext/webhook/replay",
+        json!({"eventIds": [event.id]}),
+    )
+    .await;
+    assert_eq!(replayed["result"]["replayed"], 1);
+    let received = receiver
+        .wait_for(WAIT, |r| r.iter().any(|r| r.id() == event.id))
+        .await;
+    received[0]
+        .verify(&app.app_key, &app.app_secret, &app.settings.webhook_secret)
+        .expect("signed");
+    let log = settled_log(&env, &app, Some("delivered"), |log| log.len() == 1).await;
+    assert_eq!(log.len(), 1, "{log:#?}");
 }

@@ -110,12 +110,25 @@ pub async fn faulty_env() -> (Env, faults::FaultInjector) {
 
 /// The test environment with a customised DynamoDB client (e.g. an interceptor).
 pub async fn env_with(customise: impl FnOnce(DynamoConfig) -> DynamoConfig) -> Env {
+    let table = std::env::var("TEST_TABLE_NAME").unwrap_or_else(|_| "chat-users-test".into());
+    env_in(&table, customise).await
+}
+
+/// A stack of its own: the test environment on its own table (and so its own stream), as a
+/// separate deployment. For tests that follow the stream and must not see, or act on, the
+/// changes of tests running beside them (each test's webhook pipeline would deliver the other
+/// tests' events with its own retry schedule).
+pub async fn isolated_env(name: &str) -> Env {
+    env_in(&format!("chat-users-{name}"), |config| config).await
+}
+
+async fn env_in(table: &str, customise: impl FnOnce(DynamoConfig) -> DynamoConfig) -> Env {
+    let table = table.to_owned();
     // The functions' JSON logs (an IAM denial, a failed purge) show with a failing test's output.
     shared::lambda::init_logs();
     let endpoint = std::env::var("DYNAMODB_ENDPOINT").expect(
         "DYNAMODB_ENDPOINT is not set: run the tests with `make test` (it starts DynamoDB Local)",
     );
-    let table = std::env::var("TEST_TABLE_NAME").unwrap_or_else(|_| "chat-users-test".into());
     let sdk_config = shared::state::sdk_config(Some(&endpoint)).await;
     let client =
         aws_sdk_dynamodb::Client::from_conf(customise(DynamoConfig::from(&sdk_config)).build());
