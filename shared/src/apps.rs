@@ -22,17 +22,6 @@ fn random_token(len: usize) -> String {
     out
 }
 
-/// The events without repeats, in the order given.
-fn unique(events: Vec<WebhookEvent>) -> Vec<WebhookEvent> {
-    let mut seen = Vec::with_capacity(events.len());
-    for event in events {
-        if !seen.contains(&event) {
-            seen.push(event);
-        }
-    }
-    seen
-}
-
 fn app_key_attr(app_key: &str) -> HashMap<String, AttributeValue> {
     crate::db::key(table::app_pk(app_key), table::SK_APP)
 }
@@ -129,7 +118,10 @@ pub async fn create(state: &State, changes: AppChanges) -> Result<App, ApiError>
                 .unwrap_or(defaults.default_friend_permission),
             declared_ext_profile_keys: changes.declared_ext_profile_keys,
             webhook_url: changes.webhook_url.filter(|u| !u.is_empty()),
-            webhook_events: changes.webhook_events.map(unique).unwrap_or_default(),
+            webhook_events: changes
+                .webhook_events
+                .map(|events| crate::validate::dedup(&events))
+                .unwrap_or_default(),
             webhook_secret: crate::outbound::sign::new_webhook_secret(),
             blocklist_limit: changes.blocklist_limit.unwrap_or(defaults.blocklist_limit),
         },
@@ -218,7 +210,10 @@ pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result
         set(&["settings", "webhookUrl"], value(url)?);
     }
     if let Some(events) = changes.webhook_events {
-        set(&["settings", "webhookEvents"], value(unique(events))?);
+        set(
+            &["settings", "webhookEvents"],
+            value(crate::validate::dedup(&events))?,
+        );
     }
     if let Some(v) = changes.blocklist_limit {
         set(&["settings", "blocklistLimit"], value(v)?);

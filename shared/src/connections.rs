@@ -267,11 +267,11 @@ async fn close_one(
             TransactWriteItem::builder().update(mark).build()
         }
     };
-    let write = || async {
+    let write = async {
         let written = state
             .db
             .transact_write_items()
-            .transact_items(user_item.clone())
+            .transact_items(user_item)
             .transact_items(delete(lookup_key(connection_id))?)
             .send()
             .await;
@@ -285,21 +285,21 @@ async fn close_one(
     // A close that fails (e.g. a connection still being set up) must not fail the kick: the
     // items go regardless, so the user is offline, and the connection's next heartbeat finds
     // nothing, answers "gone" and closes it.
-    let close = || async {
+    let close = async {
         if let Err(err) = state.connections.closer().close(connection_id).await {
             tracing::warn!(connection = connection_id, error = %err, "closing a connection failed");
         }
     };
     match closing {
         Closing::Kick => {
-            close().await;
-            write().await
+            close.await;
+            write.await
         }
         // Marked before the socket closes: the `$disconnect` that follows finds no lookup and
         // leaves the marked item alone (its removal would say "1", not "2").
         Closing::SoftDelete => {
-            write().await?;
-            close().await;
+            write.await?;
+            close.await;
             Ok(())
         }
     }

@@ -37,36 +37,41 @@ async fn start() -> Result<Arc<State>, Error> {
     Ok(State::from_env().await?)
 }
 
-/// [`start`], then the deployed connection closer when `WEBSOCKET_MANAGEMENT_ENDPOINT` is set
-/// (the template sets it for the functions that close connections). Only the functions started
-/// this way link the API Gateway Management API client and build it at cold start.
-async fn start_closing() -> Result<Arc<State>, Error> {
+/// [`start`], then, when the environment variable `name` is set (the template sets it for the
+/// functions that need it), `install` with the SDK configuration and its value: a client built
+/// at cold start by those functions only.
+async fn start_with(
+    name: &str,
+    install: impl FnOnce(&State, &aws_config::SdkConfig, &str),
+) -> Result<Arc<State>, Error> {
     let state = start().await?;
-    let endpoint = std::env::var("WEBSOCKET_MANAGEMENT_ENDPOINT")
-        .ok()
-        .filter(|e| !e.is_empty());
-    if let Some(endpoint) = endpoint {
-        let config = crate::state::sdk_config(None).await;
-        let closer = crate::closer::ManagementApiCloser::new(&config, &endpoint);
-        state.connections.set_closer(Arc::new(closer));
+    if let Some(value) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+        install(&state, &crate::state::sdk_config(None).await, &value);
     }
     Ok(state)
 }
 
-/// [`start`], then the webhook queue (SQS) when `WEBHOOK_QUEUE_URL` is set (the template sets
-/// it for the functions that queue deliveries). Only the functions started this way link the
-/// SQS client.
+/// [`start`], then the deployed connection closer when `WEBSOCKET_MANAGEMENT_ENDPOINT` is set.
+/// Only the functions started this way link the API Gateway Management API client.
+async fn start_closing() -> Result<Arc<State>, Error> {
+    start_with(
+        "WEBSOCKET_MANAGEMENT_ENDPOINT",
+        |state, config, endpoint| {
+            let closer = crate::closer::ManagementApiCloser::new(config, endpoint);
+            state.connections.set_closer(Arc::new(closer));
+        },
+    )
+    .await
+}
+
+/// [`start`], then the webhook queue (SQS) when `WEBHOOK_QUEUE_URL` is set. Only the functions
+/// started this way link the SQS client.
 async fn start_queueing() -> Result<Arc<State>, Error> {
-    let state = start().await?;
-    let url = std::env::var("WEBHOOK_QUEUE_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
-    if let Some(url) = url {
-        let config = crate::state::sdk_config(None).await;
-        let queue = crate::queue::SqsQueue::new(&config, &url);
+    start_with("WEBHOOK_QUEUE_URL", |state, config, url| {
+        let queue = crate::queue::SqsQueue::new(config, url);
         state.webhooks.set_queue(Arc::new(queue));
-    }
-    Ok(state)
+    })
+    .await
 }
 
 /// [`run`] for a function that queues webhook deliveries.

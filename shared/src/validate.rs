@@ -101,13 +101,9 @@ pub fn plausible_ms(field: &str, value: i64, now_ms: i64) -> Result<(), ApiError
     }
 }
 
-pub fn dedup(values: &[String]) -> Vec<String> {
+pub fn dedup<T: Clone + Eq + std::hash::Hash>(values: &[T]) -> Vec<T> {
     let mut seen = std::collections::HashSet::new();
-    values
-        .iter()
-        .filter(|v| seen.insert(v.as_str()))
-        .cloned()
-        .collect()
+    values.iter().filter(|v| seen.insert(*v)).cloned().collect()
 }
 
 #[cfg(test)]
@@ -138,7 +134,10 @@ mod tests {
         assert!(max_chars("name", &"名".repeat(64), 64).is_ok());
         assert!(max_chars("name", &"名".repeat(65), 64).is_err());
         assert!(max_bytes("avatarUrl", &"名".repeat(64), 64).is_err());
-        assert_eq!(dedup(&["a".into(), "b".into(), "a".into()]), vec!["a", "b"]);
+        assert_eq!(
+            dedup::<String>(&["a".into(), "b".into(), "a".into()]),
+            vec!["a", "b"]
+        );
         assert!(ext_key("p", "ext_color_2").is_ok());
         assert!(ext_key("p", &format!("ext_{}", "a".repeat(28))).is_ok());
         assert_eq!(

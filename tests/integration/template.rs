@@ -171,6 +171,12 @@ fn functions_events_routes_and_template_agree() {
     }
 }
 
+/// A function's `main.rs`.
+fn main_of(binary: &str) -> String {
+    std::fs::read_to_string(root().join("functions").join(binary).join("src/main.rs"))
+        .expect("main.rs")
+}
+
 /// The functions the template gives the WebSocket API's management endpoint are exactly those
 /// whose `main` installs the closer (`lambda::run_closing`, `run_websocket_closing`): the others
 /// neither link the management client nor build it at cold start, so one given the endpoint
@@ -180,9 +186,7 @@ fn the_functions_given_the_management_endpoint_install_the_closer() {
     let template = Template::shipped().expect("template.yaml");
     for function in &template.functions {
         let binary = function.binary.as_str();
-        let main =
-            std::fs::read_to_string(root().join("functions").join(binary).join("src/main.rs"))
-                .expect("main.rs");
+        let main = main_of(binary);
         let closing = main.contains("::run_closing(") || main.contains("::run_websocket_closing(");
         assert_eq!(
             function.has_env("WEBSOCKET_MANAGEMENT_ENDPOINT"),
@@ -201,9 +205,7 @@ fn the_functions_given_the_webhook_queue_install_it() {
     let template = Template::shipped().expect("template.yaml");
     for function in &template.functions {
         let binary = function.binary.as_str();
-        let main =
-            std::fs::read_to_string(root().join("functions").join(binary).join("src/main.rs"))
-                .expect("main.rs");
+        let main = main_of(binary);
         let queueing = main.contains("::run_queueing(") || main.contains("::run_event_queueing(");
         assert_eq!(
             function.has_env("WEBHOOK_QUEUE_URL"),

@@ -58,6 +58,13 @@ pub async fn record(state: &State, event: &Event, now_ms: i64) -> Result<QueuedD
     })
 }
 
+/// A stored delivery of `app_key` (the key is not among its attributes).
+fn delivery_of(app_key: &str, item: db::Item) -> Result<WebhookDelivery, ApiError> {
+    let mut delivery = WebhookDelivery::from_item(item)?;
+    delivery.app_key = app_key.to_owned();
+    Ok(delivery)
+}
+
 /// The delivery of an event, read strongly consistently.
 pub async fn get(
     state: &State,
@@ -69,13 +76,7 @@ pub async fn get(
         .consistent_read(true)
         .send()
         .await?;
-    out.item
-        .map(|item| {
-            let mut delivery = WebhookDelivery::from_item(item)?;
-            delivery.app_key = app_key.to_owned();
-            Ok(delivery)
-        })
-        .transpose()
+    out.item.map(|item| delivery_of(app_key, item)).transpose()
 }
 
 /// How long a sender holds an attempt it claimed (its 5 s, with room).
@@ -122,14 +123,9 @@ pub async fn claim(
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
-    let read = |item: db::Item| -> Result<WebhookDelivery, ApiError> {
-        let mut delivery = WebhookDelivery::from_item(item)?;
-        delivery.app_key = app_key.to_owned();
-        Ok(delivery)
-    };
     match result {
         Ok(out) => match out.attributes {
-            Some(item) => Ok(Claim::Claimed(read(item)?)),
+            Some(item) => Ok(Claim::Claimed(delivery_of(app_key, item)?)),
             None => Err(ApiError::Internal("the claim returned no item".into())),
         },
         Err(err) => match err.as_service_error() {
@@ -137,7 +133,7 @@ pub async fn claim(
                 let Some(item) = failed.item().cloned() else {
                     return Ok(Claim::Missing);
                 };
-                let delivery = read(item)?;
+                let delivery = delivery_of(app_key, item)?;
                 let pending = delivery.status == PENDING;
                 if pending && (delivery.attempts == attempt || delivery.attempts + 1 == attempt) {
                     Ok(Claim::Busy)
@@ -388,9 +384,7 @@ async fn failed_since(
             .send()
             .await?;
         for item in out.items.unwrap_or_default() {
-            let mut delivery = WebhookDelivery::from_item(item)?;
-            delivery.app_key = app_key.to_owned();
-            found.push(delivery);
+            found.push(delivery_of(app_key, item)?);
         }
         start = out.last_evaluated_key;
         if start.is_none() {

@@ -101,8 +101,8 @@ struct Record<'a> {
     record_id: &'a str,
     pk: &'a str,
     sk: &'a str,
-    new: Option<serde_dynamo::Item>,
-    old: Option<serde_dynamo::Item>,
+    new: Option<&'a Value>,
+    old: Option<&'a Value>,
     /// `ApproximateCreationDateTime` in ms: when the change was made, to the second on AWS (to
     /// the minute on DynamoDB Local), so a removal's time is at least the time the item it
     /// removes was written.
@@ -112,17 +112,13 @@ struct Record<'a> {
 impl<'a> Record<'a> {
     fn read(record: &'a Value) -> Option<Record<'a>> {
         let change = &record["dynamodb"];
-        let image = |name: &str| {
-            let image = change.get(name)?;
-            serde_json::from_value::<serde_dynamo::Item>(image.clone()).ok()
-        };
         Some(Record {
             name: record["eventName"].as_str()?,
             record_id: record["eventID"].as_str().unwrap_or_default(),
             pk: change["Keys"]["PK"]["S"].as_str()?,
             sk: change["Keys"]["SK"]["S"].as_str()?,
-            new: image("NewImage"),
-            old: image("OldImage"),
+            new: change.get("NewImage"),
+            old: change.get("OldImage"),
             approximate_ms: (change["ApproximateCreationDateTime"]
                 .as_f64()
                 .unwrap_or(0.0)
@@ -131,12 +127,19 @@ impl<'a> Record<'a> {
     }
 
     fn new_image<T: DeserializeOwned>(&self) -> Option<T> {
-        serde_dynamo::from_item(self.new.clone()?).ok()
+        typed(self.new?)
     }
 
     fn old_image<T: DeserializeOwned>(&self) -> Option<T> {
-        serde_dynamo::from_item(self.old.clone()?).ok()
+        typed(self.old?)
     }
+}
+
+/// An image (DynamoDB Streams' JSON) as a typed item.
+fn typed<T: DeserializeOwned>(image: &Value) -> Option<T> {
+    use serde::Deserialize;
+    let item = serde_dynamo::Item::deserialize(image).ok()?;
+    serde_dynamo::from_item(item).ok()
 }
 
 /// What one record says happened: `(app, event type, time, data)` in order.

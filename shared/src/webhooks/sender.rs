@@ -119,10 +119,9 @@ pub async fn deliver(
         (false, Some(_)) => PENDING,
         (false, None) => FAILED,
     };
-    let attempted_at = now;
-    let next_at = retry_delay.map(|delay| attempted_at + delay.as_millis() as i64);
+    let next_at = retry_delay.map(|delay| now + delay.as_millis() as i64);
     let record = AttemptRecord {
-        at: attempted_at,
+        at: now,
         status_code: attempt.status_code,
         latency_ms: attempt.latency_ms,
         error: attempt.error.clone(),
