@@ -80,33 +80,17 @@ async fn connection_items(env: &Env, app: &App) -> usize {
                 && !item.contains_key("closedBy")
         })
         .count();
-    let mut lookups = 0;
-    let mut start = None;
-    loop {
-        let out = env
-            .state
-            .db
-            .scan()
-            .table_name(&env.state.table)
-            .filter_expression("begins_with(PK, :conn) AND begins_with(edgeTo, :app)")
-            .expression_attribute_values(
-                ":conn",
-                aws_sdk_dynamodb::types::AttributeValue::S("CONN#".into()),
-            )
-            .expression_attribute_values(
-                ":app",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("APP#{}#", app.app_key)),
-            )
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan");
-        lookups += out.items.unwrap_or_default().len();
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return in_partitions + lookups;
-        }
-    }
+    let lookups = env
+        .scan_where(
+            "begins_with(PK, :conn) AND begins_with(edgeTo, :app)",
+            &[
+                (":conn", "CONN#".to_owned()),
+                (":app", format!("APP#{}#", app.app_key)),
+            ],
+        )
+        .await
+        .len();
+    in_partitions + lookups
 }
 
 #[tokio::test]

@@ -261,35 +261,59 @@ impl Env {
             .to_owned()
     }
 
-    /// Every item of an app's users and its app record, read straight from the table.
-    pub async fn app_items(
+    /// Every item of the whole table that `filter` keeps (string values only). A scan reads
+    /// the table that every test of the run fills, and on a loaded machine one page can take
+    /// longer than a function's 3 s attempt timeout: the harness waits for it instead.
+    pub async fn scan_where(
         &self,
-        app_key: &str,
+        filter: &str,
+        values: &[(&str, String)],
     ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        let prefix = format!("APP#{app_key}");
+        let patient = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_secs(60))
+            .operation_timeout(Duration::from_secs(240))
+            .build();
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = self
+            let mut scan = self
                 .state
                 .db
                 .scan()
                 .table_name(&self.state.table)
-                .filter_expression("begins_with(PK, :prefix)")
-                .expression_attribute_values(
-                    ":prefix",
-                    aws_sdk_dynamodb::types::AttributeValue::S(prefix.clone()),
-                )
-                .set_exclusive_start_key(start)
+                .filter_expression(filter)
+                .set_exclusive_start_key(start);
+            for (name, value) in values {
+                scan = scan.expression_attribute_values(
+                    *name,
+                    aws_sdk_dynamodb::types::AttributeValue::S(value.clone()),
+                );
+            }
+            let out = scan
+                .customize()
+                .config_override(DynamoConfig::default().timeout_config(patient.clone()))
                 .send()
                 .await
                 .expect("scan");
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
-                break;
+                return items;
             }
         }
+    }
+
+    /// Every item of an app's users and its app record, read straight from the table.
+    pub async fn app_items(
+        &self,
+        app_key: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let mut items = self
+            .scan_where(
+                "begins_with(PK, :prefix)",
+                &[(":prefix", format!("APP#{app_key}"))],
+            )
+            .await;
         // Replay-guard nonces are not app data.
         items.retain(|item| {
             item.get("SK")
