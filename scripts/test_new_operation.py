@@ -2,7 +2,8 @@
 import os, re, shutil, subprocess, sys, tempfile, unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EDITED = ["template.yaml", "local-api/Cargo.toml", "local-api/src/router.rs", "scripts/events.py"]
+EDITED = ["template.yaml", "local-api/Cargo.toml", "local-api/src/router.rs", "scripts/events.py",
+          "shared/src/rate_limits.rs"]
 MARKER = "new-operation: fill in"
 
 
@@ -41,6 +42,11 @@ class NewOperation(unittest.TestCase):
         function = function[: function.index("\n\n")]
         self.assertIn("Path: /v4/ext/user/note/get", function)
         self.assertNotIn("AWS_IAM", function)
+        self.assertIn('dynamodb:LeadingKeys: ["RATE#*"]', function)
+        limits = self.read("shared/src/rate_limits.rs")
+        self.assertIn('    "/v4/ext/user/note/get",\n', limits)
+        listed = re.findall(r'^    "(/v4/.*)",$', limits, re.M)
+        self.assertEqual(listed, sorted(listed))
         self.assertIn('"/aws/lambda/${AWS::StackName}/get-user-note"', template)
         # The log group sits with the others, the function before them.
         self.assertLess(template.index("  GetUserNoteFunction:"), template.index("  # One log group per function"))
@@ -56,6 +62,8 @@ class NewOperation(unittest.TestCase):
         template = self.read("template.yaml")
         function = template[template.index("  GetAppNoteFunction:"):]
         self.assertIn("Authorizer: AWS_IAM", function[: function.index("\n\n")])
+        self.assertNotIn("LeadingKeys", function[: function.index("\n\n")])
+        self.assertNotIn("/console/v1/apps/note/get", self.read("shared/src/rate_limits.rs"))
 
     def test_nothing_is_overwritten_and_bad_names_are_refused(self):
         before = {rel: self.read(rel) for rel in EDITED}

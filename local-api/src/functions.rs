@@ -202,8 +202,8 @@ struct ManagedCloser {
 
 impl ConnectionCloser for ManagedCloser {
     fn close<'a>(&'a self, connection_id: &'a str) -> CloseFuture<'a> {
-        let needs = [(
-            "execute-api:ManageConnections".to_owned(),
+        let needs = [iam::Need::new(
+            "execute-api:ManageConnections",
             iam::connection_arn(connection_id),
         )];
         if let Some(Err(denied)) = self.policy.as_ref().map(|p| p.check(&needs)) {

@@ -23,7 +23,7 @@ use aws_smithy_types::body::SdkBody;
 use serde_json::Value;
 
 use crate::faults::Faults;
-use crate::template::{Function, Statement};
+use crate::template::{Condition, Function, Statement};
 
 /// Where the local stack lives, for ARNs.
 pub const REGION: &str = "us-east-1";
@@ -40,6 +40,27 @@ pub fn connection_arn(connection_id: &str) -> String {
     format!(
         "arn:aws:execute-api:{REGION}:{ACCOUNT}:{WEBSOCKET_API_ID}/live/DELETE/@connections/{connection_id}"
     )
+}
+
+/// One thing a request needs allowed: an action on a resource, and for a DynamoDB item request
+/// the partition keys it touches (`dynamodb:LeadingKeys`; `None` when the request names none
+/// this emulation reads, e.g. a `Query`: a statement conditioned on them then does not apply,
+/// stricter than AWS, never looser).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Need {
+    pub action: String,
+    pub resource: String,
+    pub leading_keys: Option<Vec<String>>,
+}
+
+impl Need {
+    pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Self {
+        Self {
+            action: action.into(),
+            resource: resource.into(),
+            leading_keys: None,
+        }
+    }
 }
 
 /// One function's policy, resolved for a table.
@@ -103,6 +124,7 @@ impl Policy {
                 allow: s.allow,
                 actions: s.actions.clone(),
                 resources: s.resources.iter().map(|r| substitute(r, &vars)).collect(),
+                conditions: s.conditions.clone(),
             })
             .collect();
         Policy {
@@ -118,29 +140,39 @@ impl Policy {
         )
     }
 
-    /// IAM's evaluation for one action on one resource: an explicit deny wins, else any allow.
+    /// IAM's evaluation for one action on one resource, with no condition keys.
     pub fn allows(&self, action: &str, resource: &str) -> bool {
+        self.allows_need(&Need::new(action, resource))
+    }
+
+    /// IAM's evaluation of one need: an explicit deny wins, else any allow whose conditions
+    /// hold.
+    pub fn allows_need(&self, need: &Need) -> bool {
+        let action = need.action.to_ascii_lowercase();
         let matching = |s: &&Statement| {
             s.actions
                 .iter()
-                .any(|a| wildcard_match(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
-                && s.resources.iter().any(|r| wildcard_match(r, resource))
+                .any(|a| wildcard_match(&a.to_ascii_lowercase(), &action))
+                && s.resources
+                    .iter()
+                    .any(|r| wildcard_match(r, &need.resource))
+                && s.conditions.iter().all(|c| condition_holds(c, need))
         };
         let mut matched = self.statements.iter().filter(matching).peekable();
         matched.peek().is_some() && matched.all(|s| s.allow)
     }
 
-    /// Checks every (action, resource) a request needs.
-    pub fn check(&self, needs: &[(String, String)]) -> Result<(), Denied> {
-        match needs.iter().find(|(a, r)| !self.allows(a, r)) {
+    /// Checks every need of a request.
+    pub fn check(&self, needs: &[Need]) -> Result<(), Denied> {
+        match needs.iter().find(|need| !self.allows_need(need)) {
             None => {
                 record_usage(&self.function, needs);
                 Ok(())
             }
-            Some((action, resource)) => Err(Denied {
+            Some(need) => Err(Denied {
                 principal: self.principal(),
-                action: action.clone(),
-                resource: resource.clone(),
+                action: need.action.clone(),
+                resource: need.resource.clone(),
             }),
         }
     }
@@ -149,22 +181,36 @@ impl Policy {
     pub fn check_request(&self, target: &str, body: &[u8]) -> Result<(), Denied> {
         let needs = requirements(target, body).unwrap_or_else(|why| {
             // A request we cannot read is refused rather than waved through.
-            vec![(format!("unreadable request ({why})"), "*".to_owned())]
+            vec![Need::new(format!("unreadable request ({why})"), "*")]
         });
         self.check(&needs)
     }
 }
 
+/// `ForAllValues:StringLike` / `StringEquals` on `dynamodb:LeadingKeys`: every partition key the
+/// request touches matches one of the values (the only conditions `crate::template` accepts).
+fn condition_holds(condition: &Condition, need: &Need) -> bool {
+    let Some(keys) = need.leading_keys.as_ref().filter(|keys| !keys.is_empty()) else {
+        return false;
+    };
+    let matches = |key: &String| match condition.operator.as_str() {
+        "ForAllValues:StringLike" => condition.values.iter().any(|v| wildcard_match(v, key)),
+        "ForAllValues:StringEquals" => condition.values.iter().any(|v| v == key),
+        _ => false,
+    };
+    condition.key == "dynamodb:LeadingKeys" && keys.iter().all(matches)
+}
+
 /// With `LOCAL_IAM_USAGE_LOG=<file>`, every allowed (function, action, resource) is appended to
 /// that file: run the suites with it to find grants no scenario uses (least privilege).
-fn record_usage(function: &str, needs: &[(String, String)]) {
+fn record_usage(function: &str, needs: &[Need]) {
     use std::io::Write;
     let Some(path) = std::env::var_os("LOCAL_IAM_USAGE_LOG") else {
         return;
     };
     let lines: String = needs
         .iter()
-        .map(|(action, resource)| format!("{function} {action} {resource}\n"))
+        .map(|need| format!("{function} {} {}\n", need.action, need.resource))
         .collect();
     if let Ok(mut file) = std::fs::OpenOptions::new()
         .create(true)
@@ -223,14 +269,18 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 }
 
 /// The (action, resource) pairs a DynamoDB or DynamoDB Streams request needs.
-pub fn requirements(target: &str, body: &[u8]) -> Result<Vec<(String, String)>, String> {
+pub fn requirements(target: &str, body: &[u8]) -> Result<Vec<Need>, String> {
     let (service, operation) = target.split_once('.').ok_or("no X-Amz-Target")?;
     let body: Value = if body.is_empty() {
         Value::Object(Default::default())
     } else {
         serde_json::from_slice(body).map_err(|e| e.to_string())?
     };
-    let need = |action: &str, resource: String| (format!("dynamodb:{action}"), resource);
+    let need = |action: &str, resource: String, leading_keys: Option<Vec<String>>| Need {
+        action: format!("dynamodb:{action}"),
+        resource,
+        leading_keys,
+    };
     let table = |v: &Value| v["TableName"].as_str().map(table_arn).ok_or("no TableName");
     if service.starts_with("DynamoDBStreams") {
         // Streams name a stream ARN; rebuilt on the local account and region.
@@ -247,14 +297,14 @@ pub fn requirements(target: &str, body: &[u8]) -> Result<Vec<(String, String)>, 
             Some((_, rest)) => format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{rest}"),
             None => return Err(format!("odd stream ARN {arn}")),
         };
-        return Ok(vec![need(operation, resource)]);
+        return Ok(vec![need(operation, resource, None)]);
     }
     let needs = match operation {
         "BatchGetItem" | "BatchWriteItem" => body["RequestItems"]
             .as_object()
             .ok_or("no RequestItems")?
-            .keys()
-            .map(|t| need(operation, table_arn(t)))
+            .iter()
+            .map(|(t, requests)| need(operation, table_arn(t), batch_leading_keys(requests)))
             .collect(),
         "TransactWriteItems" | "TransactGetItems" => {
             let mut needs = Vec::new();
@@ -271,7 +321,7 @@ pub fn requirements(target: &str, body: &[u8]) -> Result<Vec<(String, String)>, 
                     "Get" => "GetItem",
                     other => return Err(format!("transaction item {other}")),
                 };
-                needs.push(need(action, table(inner)?));
+                needs.push(need(action, table(inner)?, item_leading_key(inner)));
             }
             needs
         }
@@ -281,12 +331,37 @@ pub fn requirements(target: &str, body: &[u8]) -> Result<Vec<(String, String)>, 
                 Some(index) => format!("{arn}/index/{index}"),
                 None => arn,
             };
-            vec![need(operation, resource)]
+            vec![need(operation, resource, None)]
         }
-        "ListTables" => vec![need(operation, "*".to_owned())],
-        _ => vec![need(operation, table(&body)?)],
+        "ListTables" => vec![need(operation, "*".to_owned(), None)],
+        _ => vec![need(operation, table(&body)?, item_leading_key(&body))],
     };
     Ok(needs)
+}
+
+/// The partition key of a request (or transaction item) that names one item by `Key` or `Item`.
+fn item_leading_key(request: &Value) -> Option<Vec<String>> {
+    let item = request.get("Key").or_else(|| request.get("Item"))?;
+    Some(vec![item[shared::table::PK]["S"].as_str()?.to_owned()])
+}
+
+/// The partition keys of one table's requests in a `BatchGetItem` (`{"Keys": [...]}`) or a
+/// `BatchWriteItem` (`[{"PutRequest": {"Item"}} | {"DeleteRequest": {"Key"}}]`).
+fn batch_leading_keys(requests: &Value) -> Option<Vec<String>> {
+    let keys: Vec<&Value> = match requests {
+        Value::Object(get) => get.get("Keys")?.as_array()?.iter().collect(),
+        Value::Array(writes) => writes
+            .iter()
+            .map(|w| w.as_object().and_then(|o| o.values().next()))
+            .collect::<Option<_>>()?,
+        _ => return None,
+    };
+    keys.into_iter()
+        .map(|key| {
+            let key = key.get("Key").or_else(|| key.get("Item")).unwrap_or(key);
+            key[shared::table::PK]["S"].as_str().map(str::to_owned)
+        })
+        .collect()
 }
 
 /// The SDK's HTTP client with one function's policy in front: a denied request never leaves the
@@ -396,16 +471,16 @@ mod tests {
     fn transactions_need_each_items_action() {
         let body = br#"{"TransactItems":[{"Put":{"TableName":"t"}},{"ConditionCheck":{"TableName":"t"}}]}"#;
         let needs = requirements("DynamoDB_20120810.TransactWriteItems", body).unwrap();
-        let actions: Vec<_> = needs.iter().map(|(a, _)| a.as_str()).collect();
+        let actions: Vec<_> = needs.iter().map(|n| n.action.as_str()).collect();
         assert_eq!(actions, ["dynamodb:PutItem", "dynamodb:ConditionCheckItem"]);
-        assert_eq!(needs[0].1, table_arn("t"));
+        assert_eq!(needs[0].resource, table_arn("t"));
     }
 
     #[test]
     fn index_queries_need_the_index_arn() {
         let body = br#"{"TableName":"t","IndexName":"GSI1"}"#;
         let needs = requirements("DynamoDB_20120810.Query", body).unwrap();
-        assert_eq!(needs[0].1, format!("{}/index/GSI1", table_arn("t")));
+        assert_eq!(needs[0].resource, format!("{}/index/GSI1", table_arn("t")));
     }
 
     #[test]
@@ -433,6 +508,53 @@ mod tests {
     }
 
     #[test]
+    fn a_read_may_update_rate_counters_and_nothing_else() {
+        let get_user = policy("get-user");
+        let update = |pk: &str| {
+            format!(r#"{{"TableName":"t","Key":{{"PK":{{"S":"{pk}"}},"SK":{{"S":"RATE"}}}}}}"#)
+        };
+        let counter = update("RATE#app#get-user#1764000000#0");
+        assert!(
+            get_user
+                .check_request("DynamoDB_20120810.UpdateItem", counter.as_bytes())
+                .is_ok()
+        );
+        let user = update("APP#app#U#alice");
+        let denied = get_user
+            .check_request("DynamoDB_20120810.UpdateItem", user.as_bytes())
+            .unwrap_err();
+        assert_eq!(denied.action, "dynamodb:UpdateItem");
+        // The condition covers every item of a transaction, and an unkeyed request not at all.
+        let transaction = |pk: &str| {
+            format!(
+                r#"{{"TransactItems":[{{"Update":{{"TableName":"t","Key":{{"PK":{{"S":"RATE#a"}}}}}}}},{{"Update":{{"TableName":"t","Key":{{"PK":{{"S":"{pk}"}}}}}}}}]}}"#
+            )
+        };
+        let write = "DynamoDB_20120810.TransactWriteItems";
+        assert!(
+            get_user
+                .check_request(write, transaction("RATE#b").as_bytes())
+                .is_ok()
+        );
+        assert!(
+            get_user
+                .check_request(write, transaction("APP#a").as_bytes())
+                .is_err()
+        );
+        assert!(!get_user.allows("dynamodb:UpdateItem", &table_arn("t")));
+    }
+
+    #[test]
+    fn batch_requests_name_every_partition_key() {
+        let write = br#"{"RequestItems":{"t":[{"PutRequest":{"Item":{"PK":{"S":"A"}}}},{"DeleteRequest":{"Key":{"PK":{"S":"B"}}}}]}}"#;
+        let needs = requirements("DynamoDB_20120810.BatchWriteItem", write).unwrap();
+        assert_eq!(needs[0].leading_keys, Some(vec!["A".into(), "B".into()]));
+        let get = br#"{"RequestItems":{"t":{"Keys":[{"PK":{"S":"C"}}]}}}"#;
+        let needs = requirements("DynamoDB_20120810.BatchGetItem", get).unwrap();
+        assert_eq!(needs[0].leading_keys, Some(vec!["C".into()]));
+    }
+
+    #[test]
     fn deny_wins_over_allow() {
         let function = Function {
             logical_id: "F".into(),
@@ -450,11 +572,13 @@ mod tests {
                     allow: true,
                     actions: vec!["dynamodb:*".into()],
                     resources: vec!["*".into()],
+                    conditions: vec![],
                 },
                 Statement {
                     allow: false,
                     actions: vec!["dynamodb:DeleteItem".into()],
                     resources: vec!["${Table.Arn}".into()],
+                    conditions: vec![],
                 },
             ],
         };

@@ -99,7 +99,7 @@ pub struct PolicedQueue {
 
 impl DeliveryQueue for PolicedQueue {
     fn send<'a>(&'a self, messages: Vec<(QueuedDelivery, Duration)>) -> SendFuture<'a> {
-        let needs = [("sqs:SendMessage".to_owned(), queue_arn())];
+        let needs = [crate::iam::Need::new("sqs:SendMessage", queue_arn())];
         if let Some(Err(denied)) = self.policy.as_ref().map(|p| p.check(&needs)) {
             // SQS answers AccessDenied.
             return Box::pin(async move {

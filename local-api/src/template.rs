@@ -17,7 +17,23 @@ pub struct Statement {
     pub allow: bool,
     pub actions: Vec<String>,
     pub resources: Vec<String>,
+    /// All must hold for the statement to apply.
+    pub conditions: Vec<Condition>,
 }
+
+/// One condition of a statement: `operator: {key: values}`. Only what [`crate::iam`] evaluates
+/// is accepted: `ForAllValues:StringLike` or `ForAllValues:StringEquals` on
+/// `dynamodb:LeadingKeys` (the partition keys a request touches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub operator: String,
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+/// The condition operators and keys the local stack evaluates.
+pub const CONDITION_OPERATORS: &[&str] = &["ForAllValues:StringLike", "ForAllValues:StringEquals"];
+pub const CONDITION_KEYS: &[&str] = &["dynamodb:LeadingKeys"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRoute {
@@ -216,9 +232,13 @@ fn parse_statement(id: &str, statement: &Value) -> Result<Statement, BoxError> {
         Some("Deny") => false,
         other => return Err(format!("{id}: statement Effect {other:?}").into()),
     };
-    if statement.get("Condition").is_some() || statement.get("NotAction").is_some() {
-        return Err(format!("{id}: Condition/NotAction are not emulated").into());
+    if statement.get("NotAction").is_some() || statement.get("NotResource").is_some() {
+        return Err(format!("{id}: NotAction/NotResource are not emulated").into());
     }
+    let conditions = match statement.get("Condition") {
+        None => Vec::new(),
+        Some(condition) => parse_conditions(id, condition)?,
+    };
     let actions = one_or_many(statement.get("Action"))
         .iter()
         .map(|a| a.as_str().map(str::to_owned))
@@ -235,7 +255,41 @@ fn parse_statement(id: &str, statement: &Value) -> Result<Statement, BoxError> {
         allow,
         actions,
         resources,
+        conditions,
     })
+}
+
+fn parse_conditions(id: &str, condition: &Value) -> Result<Vec<Condition>, BoxError> {
+    let not_emulated = || -> BoxError {
+        format!(
+            "{id}: only {CONDITION_OPERATORS:?} on {CONDITION_KEYS:?} with string values are emulated"
+        )
+        .into()
+    };
+    let mut conditions = Vec::new();
+    for (operator, keys) in condition.as_mapping().ok_or_else(not_emulated)? {
+        let operator = operator.as_str().ok_or_else(not_emulated)?;
+        if !CONDITION_OPERATORS.contains(&operator) {
+            return Err(not_emulated());
+        }
+        for (key, values) in keys.as_mapping().ok_or_else(not_emulated)? {
+            let key = key.as_str().ok_or_else(not_emulated)?;
+            if !CONDITION_KEYS.contains(&key) {
+                return Err(not_emulated());
+            }
+            let values = one_or_many(Some(values))
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(not_emulated)?;
+            conditions.push(Condition {
+                operator: operator.to_owned(),
+                key: key.to_owned(),
+                values,
+            });
+        }
+    }
+    Ok(conditions)
 }
 
 /// A value as text with `${...}` variables: `!Ref X` → `${X}`, `!GetAtt X.Y` → `${X.Y}`,
@@ -352,5 +406,30 @@ mod tests {
     fn refuses_what_it_cannot_enforce() {
         let text = "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Metadata: {BuildProperties: {Binary: f}}\n    Properties:\n      Policies: [DynamoDBCrudPolicy: {TableName: t}]\n";
         assert!(Template::parse(text).is_err());
+        let with_condition = |condition: &str| {
+            format!(
+                "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Metadata: {{BuildProperties: {{Binary: f}}}}\n    Properties:\n      Policies: [{{Statement: [{{Effect: Allow, Action: dynamodb:UpdateItem, Resource: '*', Condition: {condition}}}]}}]\n"
+            )
+        };
+        let leading = with_condition("{ForAllValues:StringLike: {dynamodb:LeadingKeys: [RATE#*]}}");
+        let template = Template::parse(&leading).unwrap();
+        assert_eq!(
+            template.functions[0].statements[0].conditions,
+            [Condition {
+                operator: "ForAllValues:StringLike".into(),
+                key: "dynamodb:LeadingKeys".into(),
+                values: vec!["RATE#*".into()],
+            }]
+        );
+        for unknown in [
+            "{StringLike: {dynamodb:LeadingKeys: [RATE#*]}}",
+            "{ForAllValues:StringLike: {dynamodb:Attributes: [count]}}",
+            "{Bool: {aws:SecureTransport: 'true'}}",
+        ] {
+            assert!(
+                Template::parse(&with_condition(unknown)).is_err(),
+                "{unknown}"
+            );
+        }
     }
 }

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+pub use crate::rate_limits::RateLimits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,6 +53,9 @@ pub struct AppSettings {
     #[serde(default)]
     pub webhook_secret: String,
     pub blocklist_limit: u32,
+    /// Each Server API operation's limit per second (Nexconn's unless changed).
+    #[serde(default)]
+    pub rate_limits: RateLimits,
 }
 
 /// The user events an app can select for its webhook.
@@ -95,6 +99,7 @@ impl Default for AppSettings {
             webhook_events: Vec::new(),
             webhook_secret: String::new(),
             blocklist_limit: 3000,
+            rate_limits: RateLimits::default(),
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct AppChanges {
     pub webhook_url: Option<String>,
     pub webhook_events: Option<Vec<WebhookEvent>>,
     pub blocklist_limit: Option<u32>,
+    /// `"off"` or `{"default": N, "<path>": N}`: replaces the whole setting.
+    pub rate_limits: Option<serde_json::Value>,
     /// Replaced by `webhookUrl`: refused with a message that says so, rather than ignored.
     pub callback_url: Option<serde_json::Value>,
 }
@@ -94,12 +96,19 @@ impl AppChanges {
         {
             return Err(ApiError::invalid("blocklistLimit", "must be 1 to 3000"));
         }
+        self.rate_limits()?;
         Ok(())
+    }
+
+    /// The `rateLimits` sent, parsed (`None`: unchanged).
+    fn rate_limits(&self) -> Result<Option<RateLimits>, ApiError> {
+        self.rate_limits.as_ref().map(RateLimits::parse).transpose()
     }
 }
 
 pub async fn create(state: &State, changes: AppChanges) -> Result<App, ApiError> {
     changes.validate()?;
+    let rate_limits = changes.rate_limits()?;
     let defaults = AppSettings::default();
     let app = App {
         app_key: random_token(16),
@@ -124,6 +133,7 @@ pub async fn create(state: &State, changes: AppChanges) -> Result<App, ApiError>
                 .unwrap_or_default(),
             webhook_secret: crate::outbound::sign::new_webhook_secret(),
             blocklist_limit: changes.blocklist_limit.unwrap_or(defaults.blocklist_limit),
+            rate_limits: rate_limits.unwrap_or_default(),
         },
     };
     let item = serde_dynamo::to_item(AppItem {
@@ -170,6 +180,7 @@ pub async fn fetch(state: &State, app_key: &str) -> Result<Option<App>, ApiError
 /// Applies the console's changes in one conditional `UpdateItem`, leaving the user count alone.
 pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result<App, ApiError> {
     changes.validate()?;
+    let rate_limits = changes.rate_limits()?;
     let mut sets = vec![];
     let mut names = HashMap::new();
     let mut values = HashMap::new();
@@ -217,6 +228,9 @@ pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result
     }
     if let Some(v) = changes.blocklist_limit {
         set(&["settings", "blocklistLimit"], value(v)?);
+    }
+    if let Some(limits) = rate_limits {
+        set(&["settings", "rateLimits"], value(limits)?);
     }
     if sets.is_empty() {
         return fetch(state, app_key).await?.ok_or_else(unknown_app);

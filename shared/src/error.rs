@@ -51,6 +51,9 @@ pub enum ApiError {
     /// 403/1006-like refusals of the console (e.g. an operation only allowed in development).
     #[error("{0}")]
     Forbidden(String),
+    /// 429/1008: the app's limit per second for this operation is reached (`crate::rate`).
+    #[error("rate limit exceeded: {0}")]
+    TooManyRequests(String),
     /// 504/1050: DynamoDB timed out or throttled after the SDK's retries.
     #[error("the data store is busy, try again")]
     Busy,
@@ -74,6 +77,7 @@ impl ApiError {
             Self::NotFriends(_) => 404,
             Self::UserNotFound(_) | Self::NotFound(_) | Self::UnknownPath => 404,
             Self::MethodNotAllowed => 405,
+            Self::TooManyRequests(_) => 429,
             Self::Busy => 504,
             Self::ProfileKey { error, .. } => error.status(),
             Self::Internal(_) => 500,
@@ -96,6 +100,7 @@ impl ApiError {
             Self::FriendRequestRefused(_) => 20104,
             Self::NotFriends(_) => 20105,
             Self::EdgeLimitReached(_) => 20106,
+            Self::TooManyRequests(_) => 1008,
             Self::Busy => 1050,
             Self::ProfileKey { error, .. } => error.code(),
             Self::Internal(_) => 1000,
@@ -189,6 +194,7 @@ mod tests {
             (ApiError::FriendRequestRefused("r".into()), 403, 20104),
             (ApiError::NotFriends("n".into()), 404, 20105),
             (ApiError::EdgeLimitReached("l".into()), 403, 20106),
+            (ApiError::TooManyRequests("x".into()), 429, 1008),
             (ApiError::Busy, 504, 1050),
             (ApiError::Internal("secret detail".into()), 500, 1000),
         ];

@@ -68,6 +68,11 @@ pub trait Operation: DeserializeOwned + Send + 'static {
     type Response: serde::Serialize + Send;
     fn validate(&self) -> Result<(), ApiError>;
     fn run(self, call: Call) -> impl Future<Output = Result<Self::Response, ApiError>> + Send;
+    /// What the call counts against the app's limit per second: 1, or the users of a soft
+    /// delete or restore (their limits are users per second).
+    fn rate_units(&self) -> u32 {
+        1
+    }
     /// The business code of a success: 0 unless the contract gives an outcome its own.
     fn code(_response: &Self::Response) -> i64 {
         0
@@ -169,7 +174,15 @@ fn render_result(
                 }
                 _ => tracing::info!(op, status, code, elapsed_ms, error = %err, "request refused"),
             }
-            render(status, &err.body(), request_id)
+            let mut response = render(status, &err.body(), request_id);
+            if let ApiError::TooManyRequests(_) = err {
+                // Limits are counted per second: the next second may admit the call.
+                response.headers_mut().insert(
+                    "retry-after",
+                    lambda_http::http::HeaderValue::from_static("1"),
+                );
+            }
+            response
         }
     }
 }
@@ -192,15 +205,23 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
     operation.validate()?;
     let (app, read_now) = auth::authenticate(&state, &headers).await?;
     tracing::Span::current().record("app", app.app_key.as_str());
+    // The app's limit is counted beside the request's first DynamoDB request (`crate::rate`),
+    // with the limits of the app as this container has it.
+    let limited = app.clone();
+    let units = operation.rate_units();
+    let admit = crate::rate::admit(&state, &limited, O::NAME, O::PATHS, units, now_ms);
     if O::READ_ONLY {
         // A read records no nonce (a replayed read shows only what the captured answer showed)
-        // and trusts the container's cached app for its TTL: it sends only its own requests.
+        // and trusts the container's cached app for its TTL: it sends only its own requests,
+        // and the count beside them (a read over the limit has changed nothing).
         let call = Call {
             state: state.clone(),
             app,
             now_ms,
         };
-        let response = operation.run(call).await?;
+        let (admitted, response) = tokio::join!(admit, operation.run(call));
+        admitted?;
+        let response = response?;
         return Reply::of(O::code(&response), &response);
     }
     // The container's cached app may be older than a rotation or a status change made in another
@@ -213,13 +234,22 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
         }
     };
     let guard = Guard::new(&state, &headers, now_ms)?;
+    // A change runs only once admitted: a refused one writes nothing but its nonce.
     let app = match O::NONCE {
         Placement::BesideAppCheck => {
-            let (fresh, current) = tokio::join!(guard.record_alone(&state), current);
+            let (fresh, current, admitted) =
+                tokio::join!(guard.record_alone(&state), current, admit);
             fresh?;
-            current?
+            let current = current?;
+            admitted?;
+            current
         }
-        Placement::InFirstTransaction => current.await?,
+        Placement::InFirstTransaction => {
+            let (current, admitted) = tokio::join!(current, admit);
+            let current = current?;
+            admitted?;
+            current
+        }
     };
     let call = Call {
         state: state.clone(),

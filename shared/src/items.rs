@@ -415,6 +415,7 @@ impl Kind for RequestSent {
 /// A used request nonce (`PK = APP#<app>#NONCE#<nonce>`, `SK = NONCE`), kept until its
 /// timestamp leaves the signature window; a second use of the nonce is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Nonce {
     #[serde(skip)]
     pub app_key: String,
@@ -422,6 +423,10 @@ pub struct Nonce {
     pub nonce: String,
     /// Epoch seconds (`table::TTL`).
     pub ttl: i64,
+    /// Which request recorded it (a fresh ID per request): the SDK's retry of a put whose
+    /// answer was lost finds its own record, which is not a replay.
+    #[serde(default)]
+    pub recorded_by: String,
 }
 
 impl Kind for Nonce {

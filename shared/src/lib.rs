@@ -27,6 +27,8 @@ pub mod paging;
 pub mod profiles;
 pub mod purge;
 pub mod queue;
+pub mod rate;
+pub mod rate_limits;
 pub mod replay;
 pub mod state;
 pub mod table;

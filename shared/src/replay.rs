@@ -44,17 +44,22 @@ impl Guard {
     /// The nonce's record, kept (by its TTL) until its timestamp leaves the window; a record whose
     /// TTL has passed, but which DynamoDB has not deleted yet, does not count.
     pub fn new(state: &State, headers: &SigningHeaders, now_ms: i64) -> Result<Self, ApiError> {
+        let recorded_by = uuid::Uuid::new_v4().simple().to_string();
         let record = crate::items::Nonce {
             app_key: headers.app_key.clone(),
             nonce: headers.nonce.clone(),
             ttl: headers.nonce_kept_until_s(),
+            recorded_by: recorded_by.clone(),
         };
+        // A put retried after a lost answer (an attempt timeout) meets its own record.
         let put = Put::builder()
             .table_name(&state.table)
             .set_item(Some(record.item()?))
-            .condition_expression("attribute_not_exists(PK) OR #ttl < :now")
+            .condition_expression("attribute_not_exists(PK) OR #ttl < :now OR #by = :by")
             .expression_attribute_names("#ttl", table::TTL)
+            .expression_attribute_names("#by", "recordedBy")
             .expression_attribute_values(":now", db::n(now_ms / 1000))
+            .expression_attribute_values(":by", db::s(recorded_by))
             .build()?;
         Ok(Self {
             rider: Rider::new(put, already_used),

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use integration_tests::{RequestLog, env_with};
+use integration_tests::{RATE_COUNT, RequestLog, env_with};
 use local_api::router::Access;
 use serde_json::{Value, json};
 use shared::replay::Placement;
@@ -66,7 +66,16 @@ async fn count(
     log.take();
     let response = call.await;
     assert_eq!(response.outcome(), (200, 0), "{}", response.body);
-    log.take().len()
+    own_requests(log)
+}
+
+/// The call's own requests since the last take: its count against the app's limit
+/// (`shared::rate`), which the README states once for every signed call, aside.
+fn own_requests(log: &RequestLog) -> usize {
+    let requests = log.take();
+    let counted = requests.iter().filter(|r| *r == RATE_COUNT).count();
+    assert!(counted <= 1, "counted once at most: {requests:?}");
+    requests.len() - counted
 }
 
 #[tokio::test]
@@ -636,18 +645,34 @@ async fn the_readme_says_where_each_change_records_its_nonce() {
     }
 }
 
+/// A warm read sends its own read and its count against the app's limit; with `rateLimits`
+/// `"off"` its own read only.
 #[tokio::test]
 async fn a_read_sends_its_read_only() {
     let log = RequestLog::default();
     let interceptor = log.clone();
     let env = env_with(|config| config.interceptor(interceptor)).await;
-    let app = env.dev_app().await;
-    env.issue(&app, "dana").await;
-    env.warm(&app);
-    log.take();
-    env.call(&app, "/v4/user/get", json!({"userId": "dana"}))
-        .await;
-    assert_eq!(log.take(), ["GetItem"]);
+    for (limits, expected) in [
+        (json!({}), vec!["GetItem", RATE_COUNT]),
+        (json!("off"), vec!["GetItem"]),
+    ] {
+        let app = env
+            .new_app(shared::apps::AppChanges {
+                rate_limits: Some(limits.clone()),
+                ..Default::default()
+            })
+            .await;
+        env.issue(&app, "dana").await;
+        env.warm(&app);
+        log.take();
+        let response = env
+            .call(&app, "/v4/user/get", json!({"userId": "dana"}))
+            .await;
+        assert_eq!(response.outcome(), (200, 0), "{}", response.body);
+        let mut requests = log.take();
+        requests.sort();
+        assert_eq!(requests, expected, "rateLimits {limits}");
+    }
 }
 
 /// Friendships, pending requests and the blocklist.
@@ -778,7 +803,7 @@ async fn friend_budgets(
         log.take();
         let response = env.call(app_ref, path, body).await;
         assert_eq!(response.outcome(), (200, 25461), "{}", response.body);
-        log.take().len()
+        own_requests(log)
     };
 
     let direct = count(

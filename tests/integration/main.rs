@@ -15,6 +15,7 @@ mod large_lists;
 mod lifecycle;
 mod moderation;
 mod profiles;
+mod rate_limits;
 mod signing;
 mod template;
 mod tokens;

@@ -358,7 +358,12 @@ async fn every_change_replayed_is_refused_and_changes_nothing() {
         *replay.headers_mut() = first.headers().clone();
         log.take();
         let first = env.send(first).await;
-        let requests = log.take();
+        // Every call counts once against the app's limit, beside its own requests.
+        let (counted, requests): (Vec<String>, Vec<String>) = log
+            .take()
+            .into_iter()
+            .partition(|r| r == integration_tests::RATE_COUNT);
+        assert_eq!(counted.len(), 1, "{function}: counted once: {counted:?}");
         match placement {
             Some(Placement::BesideAppCheck) => {
                 let mut opening = requests.get(..2).unwrap_or_default().to_vec();
@@ -438,4 +443,25 @@ async fn two_copies_of_a_change_sent_at_once_change_it_once() {
         "{}",
         list.body
     );
+}
+
+/// A nonce put whose answer is lost (it was recorded, the attempt timed out) is retried by the
+/// SDK: the retry finds the request's own record, and the change is answered, not refused as a
+/// replay.
+#[tokio::test]
+async fn a_retried_nonce_put_is_not_its_own_replay() {
+    let lost = integration_tests::faults::LostAnswer::new("PutItem", "#NONCE#");
+    let interceptor = lost.clone();
+    let env = integration_tests::env_with(|config| config.interceptor(interceptor)).await;
+    let app = env.dev_app().await;
+    env.warm(&app);
+    let issued = env
+        .call(
+            &app,
+            "/v4/auth/access-token/issue",
+            json!({"userId": "retried", "name": "R"}),
+        )
+        .await;
+    assert_eq!(lost.lost(), 1, "the nonce put's answer was lost once");
+    assert_eq!(issued.outcome(), (200, 0), "{}", issued.body);
 }

@@ -234,3 +234,49 @@ fn the_functions_given_the_webhook_queue_install_it() {
         }
     }
 }
+
+/// Every Server API function may update rate counters, and only them through that grant (its
+/// `dynamodb:LeadingKeys` condition); the console's `rateLimits` may name exactly the signed
+/// paths.
+#[test]
+fn every_signed_function_may_count_its_calls_and_rate_limits_name_its_paths() {
+    use local_api::iam::{Need, Policy, table_arn};
+    use local_api::router::Access;
+    let template = Template::shipped().expect("template.yaml");
+    let router = local_api::router::all();
+    let signed: BTreeSet<&str> = router
+        .paths()
+        .into_iter()
+        .filter(|(_, access)| *access == Access::Signed)
+        .map(|(path, _)| path)
+        .collect();
+    let listed: BTreeSet<&str> = shared::rate_limits::SERVER_API_PATHS
+        .iter()
+        .copied()
+        .collect();
+    assert_eq!(
+        listed, signed,
+        "rate_limits::SERVER_API_PATHS vs the signed routes"
+    );
+    let counter = shared::table::rate_pk("app", "op", 1_764_000_000, 0);
+    let update = |pk: &str| Need {
+        action: "dynamodb:UpdateItem".into(),
+        resource: table_arn("t"),
+        leading_keys: Some(vec![pk.to_owned()]),
+    };
+    let served = router.functions();
+    for (path, binary) in served {
+        if !signed.contains(path) {
+            continue;
+        }
+        let function = template.function(binary).expect("in the template");
+        let policy = Policy::of(function, "t");
+        assert!(
+            policy.allows_need(&update(&counter)),
+            "{binary}: may update its rate counters"
+        );
+    }
+    // A read's policy grants the counter only: not the app's items.
+    let get_user = Policy::of(template.function("get-user").expect("get-user"), "t");
+    assert!(!get_user.allows_need(&update(&shared::table::user_pk("app", "alice"))));
+}

@@ -6,7 +6,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextMut;
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::body::SdkBody;
@@ -122,6 +124,49 @@ impl Fault {
     }
 }
 
+/// The body of the request being sent, kept in the operation's config bag: by the time its
+/// answer arrives the orchestrator has handed the request itself to the HTTP client.
+#[derive(Debug, Clone)]
+struct SentRequest(Value);
+
+impl aws_smithy_types::config_bag::Storable for SentRequest {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+/// Keeps the request's body for [`sent_request`] (the `read_before_transmit` of both
+/// interceptors).
+fn keep_request(context: &BeforeTransmitInterceptorContextRef<'_>, cfg: &mut ConfigBag) {
+    let body = context
+        .request()
+        .body()
+        .bytes()
+        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        .unwrap_or_default();
+    cfg.interceptor_state().store_put(SentRequest(body));
+}
+
+/// Puts DynamoDB's error `(status, body)` in place of the answer that arrived.
+fn replace_answer(
+    context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+    status: u16,
+    body: &Value,
+) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+    let response = context.response_mut();
+    *response.status_mut() = status.try_into()?;
+    response
+        .headers_mut()
+        .insert("content-type", "application/x-amz-json-1.0");
+    *response.body_mut() = SdkBody::from(body.to_string());
+    Ok(())
+}
+
+/// The body of the request whose answer is being read.
+fn sent_request(cfg: &ConfigBag) -> Value {
+    cfg.load::<SentRequest>()
+        .map(|sent| sent.0.clone())
+        .unwrap_or_default()
+}
+
 #[derive(Debug, Default)]
 struct Armed {
     fault: Option<Fault>,
@@ -162,6 +207,16 @@ impl Intercept for FaultInjector {
         "FaultInjector"
     }
 
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        keep_request(context, cfg);
+        Ok(())
+    }
+
     fn modify_before_deserialization(
         &self,
         context: &mut BeforeDeserializationInterceptorContextMut<'_>,
@@ -184,25 +239,75 @@ impl Intercept for FaultInjector {
             .load::<Metadata>()
             .map(|m| m.name().to_owned())
             .unwrap_or_default();
-        let request = context
-            .inner()
-            .request()
-            .and_then(|r| r.body().bytes())
-            .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-            .unwrap_or_default();
-        let answer = fault.answer(&operation, &request);
+        let answer = fault.answer(&operation, &sent_request(cfg));
         if answer.is_some() || fault == Fault::Slow {
             self.lock().injected += 1;
         }
-        let Some((status, body)) = answer else {
-            return Ok(());
-        };
-        let response = context.response_mut();
-        *response.status_mut() = status.try_into()?;
-        response
-            .headers_mut()
-            .insert("content-type", "application/x-amz-json-1.0");
-        *response.body_mut() = SdkBody::from(body.to_string());
+        match answer {
+            Some((status, body)) => replace_answer(context, status, &body),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Loses DynamoDB's answer to the first request of `operation` whose body contains `marker`:
+/// the request was carried out, the client gets a 500 instead and (with the SDK's retries on)
+/// sends it again, as after an attempt timeout.
+#[derive(Debug, Clone)]
+pub struct LostAnswer {
+    operation: &'static str,
+    marker: &'static str,
+    lost: Arc<Mutex<usize>>,
+}
+
+impl LostAnswer {
+    pub fn new(operation: &'static str, marker: &'static str) -> Self {
+        Self {
+            operation,
+            marker,
+            lost: Arc::default(),
+        }
+    }
+
+    /// How many answers were lost (at most one).
+    pub fn lost(&self) -> usize {
+        *self.lost.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Intercept for LostAnswer {
+    fn name(&self) -> &'static str {
+        "LostAnswer"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        keep_request(context, cfg);
         Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let matches = cfg
+            .load::<Metadata>()
+            .is_some_and(|m| m.name() == self.operation)
+            && sent_request(cfg).to_string().contains(self.marker);
+        let mut lost = self.lost.lock().unwrap_or_else(|p| p.into_inner());
+        if !matches || *lost > 0 {
+            return Ok(());
+        }
+        *lost += 1;
+        let (status, body) = Fault::InternalServerError
+            .answer(self.operation, &Value::Null)
+            .unwrap_or_default();
+        replace_answer(context, status, &body)
     }
 }

@@ -201,7 +201,13 @@ impl Env {
         }
     }
 
-    pub async fn new_app(&self, changes: AppChanges) -> App {
+    /// A new app. Unless `changes` sets `rateLimits`, it counts every call under a limit no test
+    /// reaches (`UNREACHED_RATE_LIMIT`), so every test sends the counter's requests, under its
+    /// functions' policies and the injected faults; `rate_limits.rs` tests the limits themselves.
+    pub async fn new_app(&self, mut changes: AppChanges) -> App {
+        changes
+            .rate_limits
+            .get_or_insert_with(|| serde_json::json!({ "default": UNREACHED_RATE_LIMIT }));
         apps::create(&self.state, changes)
             .await
             .expect("create app")
@@ -428,6 +434,13 @@ impl Env {
 #[derive(Debug, Default, Clone)]
 pub struct RequestLog(Arc<std::sync::Mutex<Vec<String>>>);
 
+/// The limit per second of test apps ([`Env::new_app`]).
+pub const UNREACHED_RATE_LIMIT: u32 = shared::rate_limits::MAX_LIMIT;
+
+/// How [`RequestLog`] names an `UpdateItem` of a rate counter (`shared::rate`), apart from the
+/// operation's own requests.
+pub const RATE_COUNT: &str = "RateCount";
+
 impl RequestLog {
     pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
@@ -441,14 +454,19 @@ impl aws_sdk_dynamodb::config::Intercept for RequestLog {
 
     fn read_before_transmit(
         &self,
-        _context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
         _components: &aws_sdk_dynamodb::config::RuntimeComponents,
         cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let name = cfg
+        let mut name = cfg
             .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
             .map(|m| m.name().to_owned())
             .unwrap_or_else(|| "unknown".into());
+        let body = context.request().body().bytes().unwrap_or_default();
+        let counter = b"\"PK\":{\"S\":\"RATE#";
+        if name == "UpdateItem" && body.windows(counter.len()).any(|w| w == counter) {
+            name = RATE_COUNT.to_owned();
+        }
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(name);
         Ok(())
     }

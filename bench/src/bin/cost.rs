@@ -3,7 +3,8 @@
 //! against DynamoDB Local. DynamoDB reports the capacity units each request consumed
 //! (`ReturnConsumedCapacity`, added by `integration_tests::capacity`); the handler's time at the
 //! template's 128 MB gives Lambda GB-seconds. Prints a Markdown table with dollars per million
-//! calls at the on-demand prices below.
+//! calls at the on-demand prices below. Every row counts its call against the app's rate limit
+//! (one conditional `UpdateItem`); the last row is `get-user` in an app with `rateLimits` "off".
 
 use std::time::Instant;
 
@@ -18,6 +19,8 @@ const DOLLARS_PER_MILLION_WRITE_UNITS: f64 = 0.625;
 const DOLLARS_PER_GB_SECOND_ARM64: f64 = 0.000_013_333_4;
 const DOLLARS_PER_MILLION_LAMBDA_REQUESTS: f64 = 0.20;
 const DOLLARS_PER_MILLION_HTTP_API_REQUESTS: f64 = 1.00;
+/// The row of a read in an app that counts nothing.
+const OFF_ROW: &str = "get-user (rateLimits \"off\")";
 /// The template's `MemorySize`.
 const MEMORY_GB: f64 = 128.0 / 1024.0;
 
@@ -37,10 +40,27 @@ async fn main() -> Result<(), BoxError> {
         "| operation | answer | DynamoDB requests | read units | write units | handler ms (local) | Lambda GB-s | $ per million calls |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for (name, path, body) in integration_tests::signed_operations() {
+    // The same read in an app whose `rateLimits` is "off": what the rate counter adds to
+    // every row above it (one request, one write unit), measured rather than assumed.
+    let off = env
+        .new_app(shared::apps::AppChanges {
+            rate_limits: Some(serde_json::json!("off")),
+            ..Default::default()
+        })
+        .await;
+    env.issue(&off, "alice").await;
+    env.warm(&off);
+    let mut operations = integration_tests::signed_operations();
+    operations.push((
+        OFF_ROW.to_owned(),
+        "/v4/user/get".to_owned(),
+        serde_json::json!({"userId": "alice"}),
+    ));
+    for (name, path, body) in operations {
+        let app = if name == OFF_ROW { &off } else { &app };
         meter.take();
         let started = Instant::now();
-        let response = env.call(&app, &path, body).await;
+        let response = env.call(app, &path, body).await;
         let millis = started.elapsed().as_secs_f64() * 1000.0;
         let consumed = meter.take();
         // Lambda bills whole milliseconds.

@@ -20,6 +20,10 @@ impl Operation for SoftDeleteUsers {
     const PATHS: &'static [&'static str] = &["/v4/user/soft-delete"];
     type Response = OperationStarted;
 
+    /// Nexconn limits these in users per second.
+    fn rate_units(&self) -> u32 {
+        u32::try_from(validate::dedup(&self.user_ids).len()).unwrap_or(u32::MAX)
+    }
     fn validate(&self) -> Result<(), ApiError> {
         validate::user_ids("userIds", &self.user_ids, MAX_USERS)
     }

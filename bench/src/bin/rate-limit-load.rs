@@ -1,0 +1,189 @@
+//! `rate-limit-load [LIMIT] [OFFERED] [SECONDS]`: one app limited to LIMIT calls per second
+//! (default 1,000) is offered OFFERED signed `get-user` calls per second (default 1,500) for
+//! SECONDS (default 10), open loop (calls start on schedule whatever the answers), half through
+//! each of two separate sets of containers. Prints, per second and in total, what was offered,
+//! admitted (200), refused (429/1008) and failed otherwise, and the writes each rate counter item
+//! took in its second (every attempt, refused ones included): what DynamoDB's per-partition limit
+//! (about 1,000 writes/s) is measured against. Needs DYNAMODB_ENDPOINT (DynamoDB Local, which
+//! does not throttle: the per-item write rates are the evidence).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use shared::apps::AppChanges;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Every `UpdateItem` of a rate counter, by partition key.
+#[derive(Debug, Default, Clone)]
+struct CounterWrites(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl aws_sdk_dynamodb::config::Intercept for CounterWrites {
+    fn name(&self) -> &'static str {
+        "CounterWrites"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let body = context.request().body().bytes().unwrap_or_default();
+        let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return Ok(());
+        };
+        if let Some(pk) = request["Key"]["PK"]["S"].as_str()
+            && pk.starts_with("RATE#")
+        {
+            let mut writes = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            *writes.entry(pk.to_owned()).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct Second {
+    offered: u64,
+    admitted: u64,
+    refused: u64,
+    failed: u64,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let arg = |i: usize, default: u64| -> Result<u64, BoxError> {
+        Ok(std::env::args().nth(i).map_or(Ok(default), |n| n.parse())?)
+    };
+    let (limit, offered, seconds) = (arg(1, 1000)?, arg(2, 1500)?, arg(3, 10)?);
+    let writes = CounterWrites::default();
+    let containers = {
+        let mut containers = Vec::new();
+        for _ in 0..2 {
+            let interceptor = writes.clone();
+            containers.push(Arc::new(
+                integration_tests::env_with(|config| config.interceptor(interceptor)).await,
+            ));
+        }
+        containers
+    };
+    let app = containers[0]
+        .new_app(AppChanges {
+            rate_limits: Some(json!({ "/v4/user/get": limit })),
+            ..Default::default()
+        })
+        .await;
+    containers[0].issue(&app, "alice").await;
+    for env in &containers {
+        env.warm(&app);
+    }
+    let app = Arc::new(app);
+    let clock = containers[0].state.clock.clone();
+    // Start on a second's boundary, so each second of the run is one window.
+    let now = clock.now_ms();
+    tokio::time::sleep(Duration::from_millis((1000 - now.rem_euclid(1000)) as u64)).await;
+    let first_second = clock.now_ms().div_euclid(1000);
+    let started = Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / offered as f64);
+    let total = offered * seconds;
+    let mut calls = Vec::with_capacity(total as usize);
+    let mut behind = Duration::ZERO;
+    for i in 0..total {
+        let due = interval * i as u32;
+        let elapsed = started.elapsed();
+        if due > elapsed {
+            tokio::time::sleep(due - elapsed).await;
+        } else {
+            behind = behind.max(elapsed - due);
+        }
+        let env = containers[(i % 2) as usize].clone();
+        let app = app.clone();
+        let clock = clock.clone();
+        calls.push(tokio::spawn(async move {
+            let second = clock.now_ms().div_euclid(1000);
+            let response = env
+                .call(&app, "/v4/user/get", json!({"userId": "alice"}))
+                .await;
+            (second, response.outcome())
+        }));
+    }
+    let mut by_second: BTreeMap<i64, Second> = BTreeMap::new();
+    for call in calls {
+        let (second, outcome) = call.await?;
+        let row = by_second.entry(second - first_second).or_default();
+        row.offered += 1;
+        match outcome {
+            (200, 0) => row.admitted += 1,
+            (429, 1008) => row.refused += 1,
+            _ => row.failed += 1,
+        }
+    }
+    let writes = writes.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    // Writes per counter item, by the second in its key.
+    let mut item_writes: BTreeMap<i64, Vec<u64>> = BTreeMap::new();
+    for (pk, count) in &writes {
+        let second: i64 = pk
+            .rsplit('#')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        item_writes
+            .entry(second - first_second)
+            .or_default()
+            .push(*count);
+    }
+    println!(
+        "limit {limit}/s, offered {offered}/s for {seconds} s over two sets of containers; the loop ran at most {:.0} ms behind schedule",
+        behind.as_secs_f64() * 1000.0
+    );
+    println!();
+    println!(
+        "| second | offered | admitted (200) | refused (429/1008) | other answers | counter items | writes on the busiest item |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let mut sum = Second::default();
+    for (second, row) in &by_second {
+        let items = item_writes.get(second).cloned().unwrap_or_default();
+        println!(
+            "| {second} | {} | {} | {} | {} | {} | {} |",
+            row.offered,
+            row.admitted,
+            row.refused,
+            row.failed,
+            items.len(),
+            items.iter().max().copied().unwrap_or(0)
+        );
+        sum.offered += row.offered;
+        sum.admitted += row.admitted;
+        sum.refused += row.refused;
+        sum.failed += row.failed;
+    }
+    let whole: Vec<&Second> = by_second
+        .iter()
+        .filter(|(s, _)| (0..seconds as i64).contains(s))
+        .map(|(_, row)| row)
+        .collect();
+    let mut admitted: Vec<u64> = whole.iter().map(|row| row.admitted).collect();
+    admitted.sort_unstable();
+    let busiest = writes.values().max().copied().unwrap_or(0);
+    println!(
+        "| all | {} | {} | {} | {} | {} | {busiest} |",
+        sum.offered,
+        sum.admitted,
+        sum.refused,
+        sum.failed,
+        writes.len()
+    );
+    println!();
+    println!(
+        "admitted per second: median {}, max {} (limit {limit}); offered achieved {:.0}/s; errors other than 429: {}",
+        admitted.get(admitted.len() / 2).copied().unwrap_or(0),
+        admitted.last().copied().unwrap_or(0),
+        sum.offered as f64 / started.elapsed().as_secs_f64().max(seconds as f64),
+        sum.failed
+    );
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! Per-app limits per second (`shared::rate`): bursts over a limit get 429/1008 and at most the
+//! limit is admitted in any second, counted across containers; a refused change writes nothing;
+//! service returns in the next second; Nexconn's limits apply unless the console changes them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::future::join_all;
+use integration_tests::{Env, Response, env};
+use serde_json::{Value, json};
+use shared::apps::{App, AppChanges};
+
+/// Waits for the start of the next second (plus a little), so a short burst falls in one window.
+async fn next_second(env: &Env) {
+    let now = env.state.clock.now_ms();
+    tokio::time::sleep(Duration::from_millis(
+        u64::try_from(1000 - now.rem_euclid(1000)).unwrap_or(0) + 20,
+    ))
+    .await;
+}
+
+/// An app whose `rateLimits` are `limits`.
+async fn limited_app(env: &Env, limits: Value) -> App {
+    env.new_app(AppChanges {
+        rate_limits: Some(limits),
+        ..Default::default()
+    })
+    .await
+}
+
+/// How many calls each counter of `operation` admitted, by second, from `from_s` to now (shard
+/// 0: these limits have one share).
+async fn admitted_by_second(
+    env: &Env,
+    app: &App,
+    operation: &str,
+    from_s: i64,
+) -> BTreeMap<i64, i64> {
+    let mut counts = BTreeMap::new();
+    let to_s = env.state.clock.now_ms().div_euclid(1000);
+    for second in from_s..=to_s {
+        let key = shared::db::key(
+            shared::table::rate_pk(&app.app_key, operation, second, 0),
+            shared::table::SK_RATE,
+        );
+        let item = env
+            .state
+            .db
+            .get_item()
+            .table_name(&env.state.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("counter")
+            .item;
+        if let Some(count) = item.and_then(|i| i.get("count")?.as_n().ok()?.parse().ok()) {
+            counts.insert(second, count);
+        }
+    }
+    counts
+}
+
+fn outcomes(responses: &[Response]) -> (usize, usize) {
+    let admitted = responses.iter().filter(|r| r.outcome() == (200, 0)).count();
+    let refused = responses
+        .iter()
+        .filter(|r| r.outcome() == (429, 1008))
+        .count();
+    assert_eq!(
+        admitted + refused,
+        responses.len(),
+        "only 200/0 and 429/1008: {:?}",
+        responses.iter().map(Response::outcome).collect::<Vec<_>>()
+    );
+    (admitted, refused)
+}
+
+#[tokio::test]
+async fn a_burst_over_the_limit_is_refused_with_1008_and_service_returns_the_next_second() {
+    let env = env().await;
+    let app = limited_app(&env, json!({"/v4/user/get": 5})).await;
+    env.issue(&app, "alice").await;
+    env.warm(&app);
+    next_second(&env).await;
+    let from_s = env.state.clock.now_ms().div_euclid(1000);
+    let burst = (0..20).map(|_| env.call(&app, "/v4/user/get", json!({"userId": "alice"})));
+    let responses = join_all(burst).await;
+    let (admitted, refused) = outcomes(&responses);
+    let counted = admitted_by_second(&env, &app, "get-user", from_s).await;
+    assert!(refused > 0, "20 calls over a limit of 5");
+    assert!(
+        counted.values().all(|c| *c <= 5),
+        "at most the limit per second: {counted:?}"
+    );
+    assert_eq!(
+        counted.values().sum::<i64>(),
+        admitted as i64,
+        "each admitted call counted once, refused ones not: {counted:?}"
+    );
+    let refusal = responses
+        .iter()
+        .find(|r| r.status == 429)
+        .expect("a refusal");
+    assert!(
+        refusal.body["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("/v4/user/get allows 5 per second")),
+        "{}",
+        refusal.body
+    );
+    assert_eq!(refusal.headers["retry-after"], "1");
+    // The next second admits again.
+    next_second(&env).await;
+    let again = env
+        .call(&app, "/v4/user/get", json!({"userId": "alice"}))
+        .await;
+    assert_eq!(again.outcome(), (200, 0), "{}", again.body);
+    // Other operations have their own limits.
+    let other = env
+        .call(
+            &app,
+            "/v4/user/tag/batch/get",
+            json!({"userIds": ["alice"]}),
+        )
+        .await;
+    assert_eq!(other.outcome(), (200, 0), "{}", other.body);
+}
+
+#[tokio::test]
+async fn a_refused_change_writes_nothing() {
+    let env = env().await;
+    let app = limited_app(&env, json!({"/v4/user/tag/batch/set": 2})).await;
+    let users: Vec<String> = (0..8).map(|i| format!("tagged{i}")).collect();
+    for user in &users {
+        env.issue(&app, user).await;
+    }
+    env.warm(&app);
+    let before = env.app_items(&app.app_key).await.len();
+    next_second(&env).await;
+    let calls = users.iter().map(|user| {
+        env.call(
+            &app,
+            "/v4/user/tag/batch/set",
+            json!({"userIds": [user], "tags": ["vip"]}),
+        )
+    });
+    let responses = join_all(calls).await;
+    let (admitted, refused) = outcomes(&responses);
+    assert!(refused >= 4, "8 calls, 2 per second: {admitted} admitted");
+    let tags = env
+        .call(&app, "/v4/user/tag/batch/get", json!({"userIds": users}))
+        .await;
+    assert_eq!(tags.outcome(), (200, 0), "{}", tags.body);
+    let tagged: Vec<bool> = users
+        .iter()
+        .map(|user| {
+            tags.body["result"]["users"]
+                .as_array()
+                .and_then(|all| all.iter().find(|t| t["userId"] == user.as_str()))
+                .is_some_and(|t| t["tags"] == json!(["vip"]))
+        })
+        .collect();
+    for (response, tagged) in responses.iter().zip(&tagged) {
+        assert_eq!(
+            response.status == 200,
+            *tagged,
+            "tagged exactly when admitted: {}",
+            response.body
+        );
+    }
+    // Only the admitted calls' tag items were added.
+    assert_eq!(env.app_items(&app.app_key).await.len(), before + admitted);
+}
+
+#[tokio::test]
+async fn two_containers_share_one_limit() {
+    let first = env().await;
+    let second = env().await;
+    let app = limited_app(&first, json!({"default": 4})).await;
+    first.issue(&app, "alice").await;
+    first.warm(&app);
+    second.warm(&app);
+    next_second(&first).await;
+    let from_s = first.state.clock.now_ms().div_euclid(1000);
+    let body = || json!({"userId": "alice"});
+    let calls = (0..12).map(|i| {
+        let env = if i % 2 == 0 { &first } else { &second };
+        env.call(&app, "/v4/user/get", body())
+    });
+    let responses = join_all(calls).await;
+    let (admitted, _) = outcomes(&responses);
+    let counted = admitted_by_second(&first, &app, "get-user", from_s).await;
+    assert!(
+        counted.values().all(|c| *c <= 4),
+        "4 per second over both containers: {counted:?}"
+    );
+    assert_eq!(counted.values().sum::<i64>(), admitted as i64);
+    assert!(
+        admitted <= 4 * counted.len(),
+        "{admitted} admitted in {} seconds",
+        counted.len()
+    );
+}
+
+#[tokio::test]
+async fn soft_delete_and_restore_count_their_users() {
+    let env = env().await;
+    let app = limited_app(&env, json!({"/v4/user/soft-delete": 5})).await;
+    for user in ["s1", "s2", "s3"] {
+        env.issue(&app, user).await;
+    }
+    env.warm(&app);
+    let from_s = env.state.clock.now_ms().div_euclid(1000);
+    let deleted = env
+        .call(
+            &app,
+            "/v4/user/soft-delete",
+            // A user named twice counts once.
+            json!({"userIds": ["s1", "s2", "s3", "s1"]}),
+        )
+        .await;
+    assert_eq!(deleted.outcome(), (200, 0), "{}", deleted.body);
+    let counted = admitted_by_second(&env, &app, "soft-delete-users", from_s).await;
+    assert_eq!(counted.values().sum::<i64>(), 3, "{counted:?}");
+}
+
+#[tokio::test]
+async fn nexconn_limits_apply_by_default_and_off_counts_nothing() {
+    let env = env().await;
+    // 30 calls at once to set tags, from the start of a second: `(admitted, refused, counted by
+    // second)`.
+    let burst = async |limits: Value| {
+        let app = limited_app(&env, limits).await;
+        env.issue(&app, "alice").await;
+        env.warm(&app);
+        next_second(&env).await;
+        let from_s = env.state.clock.now_ms().div_euclid(1000);
+        let calls = (0..30).map(|_| {
+            env.call(
+                &app,
+                "/v4/user/tag/batch/set",
+                json!({"userIds": ["alice"], "tags": ["a"]}),
+            )
+        });
+        let (admitted, refused) = outcomes(&join_all(calls).await);
+        let counted = admitted_by_second(&env, &app, "batch-set-user-tags", from_s).await;
+        (admitted, refused, counted)
+    };
+    // Nexconn's 10 calls per second to set tags.
+    let (admitted, refused, counted) = burst(json!({})).await;
+    assert!(refused > 0, "30 calls over 10 per second");
+    assert!(counted.values().all(|c| *c <= 10), "{counted:?}");
+    assert_eq!(counted.values().sum::<i64>(), admitted as i64);
+    // "off": nothing is refused, nothing is counted.
+    let (admitted, _, counted) = burst(json!("off")).await;
+    assert_eq!(admitted, 30);
+    assert!(counted.is_empty(), "{counted:?}");
+}
+
+#[tokio::test]
+async fn the_console_validates_shows_and_replaces_rate_limits() {
+    let env = env().await;
+    let created = env
+        .console(
+            "/console/v1/apps/create",
+            json!({"rateLimits": {"default": 50}}),
+        )
+        .await;
+    assert_eq!(created.outcome(), (200, 0), "{}", created.body);
+    let key = created.body["result"]["appKey"]
+        .as_str()
+        .expect("appKey")
+        .to_owned();
+    let shown = |response: &Response| response.body["result"]["settings"]["rateLimits"].clone();
+    let got = env
+        .console("/console/v1/apps/get", json!({"appKey": key}))
+        .await;
+    assert_eq!(shown(&got), json!({"default": 50}));
+    let updated = env
+        .console(
+            "/console/v1/apps/update",
+            json!({"appKey": key, "rateLimits": {"/v4/user/get": 0, "/v4/friend/delete": 3}}),
+        )
+        .await;
+    assert_eq!(updated.outcome(), (200, 0), "{}", updated.body);
+    assert_eq!(
+        shown(&updated),
+        json!({"/v4/user/get": 0, "/v4/friend/delete": 3}),
+        "the setting is replaced, not merged"
+    );
+    for bad in [
+        json!({"/v4/user/gets": 1}),
+        json!({"default": -1}),
+        json!({"default": 100_001}),
+        json!("on"),
+        json!([]),
+    ] {
+        let refused = env
+            .console(
+                "/console/v1/apps/update",
+                json!({"appKey": key, "rateLimits": bad}),
+            )
+            .await;
+        assert_eq!(refused.outcome(), (400, 1002), "{bad}: {}", refused.body);
+    }
+    let off = env
+        .console(
+            "/console/v1/apps/update",
+            json!({"appKey": key, "rateLimits": "off"}),
+        )
+        .await;
+    assert_eq!(shown(&off), json!("off"));
+    let got = env
+        .console("/console/v1/apps/get", json!({"appKey": key}))
+        .await;
+    assert_eq!(
+        shown(&got),
+        json!("off"),
+        "a refused update changed nothing"
+    );
+}
