@@ -1,4 +1,4 @@
-.PHONY: local test events bench soak large-lists cost build sam-build invoke
+.PHONY: local test events bench soak large-lists cost rate-load build sam-build invoke
 
 # Run the Server API locally on 127.0.0.1:8787 (DynamoDB Local included). Ctrl-C stops it.
 local:
@@ -25,6 +25,10 @@ large-lists:
 
 cost:
 	scripts/cost
+
+# Rate limits under load: 1,500 calls/s offered to a limit of 1,000/s, admitted and refused.
+rate-load:
+	scripts/rate-load
 
 # Every function as an arm64 Lambda artifact (cargo lambda build --release --arm64), with sizes.
 build:

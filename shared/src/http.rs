@@ -234,7 +234,8 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
         }
     };
     let guard = Guard::new(&state, &headers, now_ms)?;
-    // A change runs only once admitted: a refused one writes nothing but its nonce.
+    // A change runs only once admitted: a refused one writes nothing but its nonce (a
+    // refused request is never run later by a replay).
     let app = match O::NONCE {
         Placement::BesideAppCheck => {
             let (fresh, current, admitted) =
@@ -247,7 +248,11 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
         Placement::InFirstTransaction => {
             let (current, admitted) = tokio::join!(current, admit);
             let current = current?;
-            admitted?;
+            if let Err(refused) = admitted {
+                // No transaction will carry the nonce: recorded alone, as for any refusal.
+                guard.record_alone(&state).await?;
+                return Err(refused);
+            }
             current
         }
     };

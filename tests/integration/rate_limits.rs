@@ -320,3 +320,126 @@ async fn the_console_validates_shows_and_replaces_rate_limits() {
         "a refused update changed nothing"
     );
 }
+
+/// The order in which a client's DynamoDB requests were sent and answered.
+#[derive(Debug, Default, Clone)]
+struct Timeline(std::sync::Arc<std::sync::Mutex<Vec<(bool, String)>>>);
+
+impl Timeline {
+    /// `(sent, request)` events since the last take: `true` when sent, `false` when answered.
+    fn take(&self) -> Vec<(bool, String)> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn push(&self, sent: bool, cfg: &aws_sdk_dynamodb::config::ConfigBag) {
+        let name = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_default();
+        let mut events = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        events.push((sent, name));
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for Timeline {
+    fn name(&self) -> &'static str {
+        "Timeline"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.push(true, cfg);
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.push(false, cfg);
+        Ok(())
+    }
+}
+
+/// Counting adds no round trip: the counter's `UpdateItem` is sent before the first of the
+/// call's own requests is answered, for a read (beside its read), a change whose nonce goes
+/// beside the app check (beside both), and one whose nonce rides in its transaction (beside the
+/// app check).
+#[tokio::test]
+async fn the_count_rides_beside_the_first_round_trip() {
+    let timeline = Timeline::default();
+    let interceptor = timeline.clone();
+    let env = integration_tests::env_with(|config| config.interceptor(interceptor)).await;
+    let app = limited_app(&env, json!({})).await;
+    for user in ["alice", "bob"] {
+        env.issue(&app, user).await;
+    }
+    env.warm(&app);
+    for (path, body, opening) in [
+        ("/v4/user/get", json!({"userId": "alice"}), vec!["GetItem"]),
+        (
+            "/v4/user/update",
+            json!({"userId": "alice", "name": "A"}),
+            vec!["GetItem", "PutItem"],
+        ),
+        (
+            "/v4/friend/add",
+            json!({"userId": "alice", "targetId": "bob", "action": 2}),
+            vec!["GetItem"],
+        ),
+    ] {
+        timeline.take();
+        let response = env.call(&app, path, body).await;
+        assert_eq!(response.status, 200, "{path}: {}", response.body);
+        let events = timeline.take();
+        let first_answer = events.iter().position(|(sent, _)| !sent).unwrap_or(0);
+        let mut before: Vec<&str> = events[..first_answer]
+            .iter()
+            .map(|(_, name)| name.as_str())
+            .collect();
+        before.sort_unstable();
+        let mut expected = opening.clone();
+        expected.push("UpdateItem");
+        expected.sort_unstable();
+        assert_eq!(
+            before, expected,
+            "{path}: sent before any answer: {events:?}"
+        );
+    }
+}
+
+/// A change refused over the limit records its nonce like any refusal, also where the nonce
+/// would have ridden in its transaction: sent again later, the captured request is refused as a
+/// replay, never run.
+#[tokio::test]
+async fn a_refused_change_cannot_be_replayed_later() {
+    let env = env().await;
+    let path = "/v4/user/tag/batch/set";
+    let app = limited_app(&env, json!({ path: 1 })).await;
+    env.issue(&app, "alice").await;
+    env.warm(&app);
+    let body = json!({"userIds": ["alice"], "tags": ["late"]});
+    let mut refused = None;
+    // Two calls in one second under a limit of 1 (again should the second fall in the next).
+    for _ in 0..5 {
+        next_second(&env).await;
+        let first = env.call(&app, path, body.clone()).await;
+        assert_eq!(first.outcome(), (200, 0), "{}", first.body);
+        let second = env.signed(&app, path, &body);
+        let mut replay = integration_tests::post(path, body.to_string());
+        *replay.headers_mut() = second.headers().clone();
+        if env.send(second).await.outcome() == (429, 1008) {
+            refused = Some(replay);
+            break;
+        }
+    }
+    let replay = refused.expect("a second call within one second was refused");
+    next_second(&env).await;
+    assert_eq!(env.send(replay).await.outcome(), (401, 1004));
+}
