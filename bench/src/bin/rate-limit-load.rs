@@ -16,6 +16,12 @@ use shared::apps::AppChanges;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// With `RATE_LOAD_COUNTER_ONLY=1`, each call is the admission alone (`shared::rate::admit` in
+/// the get-user container), not the whole signed call: two shared cores running DynamoDB Local
+/// serve far fewer whole calls than the 1,500/s offered.
+static COUNTER_ONLY: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::env::var("RATE_LOAD_COUNTER_ONLY").is_ok_and(|v| v == "1"));
+
 /// Every `UpdateItem` of a rate counter, by partition key.
 #[derive(Debug, Default, Clone)]
 struct CounterWrites(Arc<Mutex<BTreeMap<String, u64>>>);
@@ -103,11 +109,23 @@ async fn main() -> Result<(), BoxError> {
         let app = app.clone();
         let clock = clock.clone();
         calls.push(tokio::spawn(async move {
-            let second = clock.now_ms().div_euclid(1000);
-            let response = env
-                .call(&app, "/v4/user/get", json!({"userId": "alice"}))
-                .await;
-            (second, response.outcome())
+            let now_ms = clock.now_ms();
+            let outcome = match *COUNTER_ONLY {
+                true => {
+                    let container = env.function("get-user");
+                    let paths = &["/v4/user/get"];
+                    match shared::rate::admit(&container, &app, "get-user", paths, 1, now_ms).await
+                    {
+                        Ok(()) => (200, 0),
+                        Err(err) => (err.status(), err.code()),
+                    }
+                }
+                false => {
+                    let body = json!({"userId": "alice"});
+                    env.call(&app, "/v4/user/get", body).await.outcome()
+                }
+            };
+            (now_ms.div_euclid(1000), outcome)
         }));
     }
     let mut by_second: BTreeMap<i64, Second> = BTreeMap::new();
