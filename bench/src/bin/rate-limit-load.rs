@@ -22,6 +22,17 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 static COUNTER_ONLY: std::sync::LazyLock<bool> =
     std::sync::LazyLock::new(|| std::env::var("RATE_LOAD_COUNTER_ONLY").is_ok_and(|v| v == "1"));
 
+/// With `RATE_LOAD_SLOWDOWN=K` (counter-only runs), time runs K times slower for the counters:
+/// each window second lasts K real seconds and takes OFFERED calls, so DynamoDB Local sees 1/K
+/// of the rate while the limit's logic sees the full one.
+fn slowdown() -> Result<u32, BoxError> {
+    let k: u32 = std::env::var("RATE_LOAD_SLOWDOWN").map_or(Ok(1), |k| k.parse())?;
+    if k != 1 && !*COUNTER_ONLY {
+        return Err("RATE_LOAD_SLOWDOWN needs RATE_LOAD_COUNTER_ONLY=1".into());
+    }
+    Ok(k.max(1))
+}
+
 /// Every `UpdateItem` of a rate counter, by partition key.
 #[derive(Debug, Default, Clone)]
 struct CounterWrites(Arc<Mutex<BTreeMap<String, u64>>>);
@@ -91,9 +102,15 @@ async fn main() -> Result<(), BoxError> {
     // Start on a second's boundary, so each second of the run is one window.
     let now = clock.now_ms();
     tokio::time::sleep(Duration::from_millis((1000 - now.rem_euclid(1000)) as u64)).await;
-    let first_second = clock.now_ms().div_euclid(1000);
+    let slowdown = slowdown()?;
+    let start_ms = clock.now_ms();
+    let first_second = start_ms.div_euclid(1000);
     let started = Instant::now();
-    let interval = Duration::from_secs_f64(1.0 / offered as f64);
+    // The counters' time: the clock's, or the scaled one (window seconds of `slowdown` real
+    // seconds from the first boundary).
+    let window_ms =
+        move || start_ms + (started.elapsed().as_millis() / u128::from(slowdown)) as i64;
+    let interval = Duration::from_secs_f64(f64::from(slowdown) / offered as f64);
     let total = offered * seconds;
     let mut calls = Vec::with_capacity(total as usize);
     let mut behind = Duration::ZERO;
@@ -109,7 +126,10 @@ async fn main() -> Result<(), BoxError> {
         let app = app.clone();
         let clock = clock.clone();
         calls.push(tokio::spawn(async move {
-            let now_ms = clock.now_ms();
+            let now_ms = match slowdown {
+                1 => clock.now_ms(),
+                _ => window_ms(),
+            };
             let outcome = match *COUNTER_ONLY {
                 true => {
                     let container = env.function("get-user");
@@ -153,8 +173,13 @@ async fn main() -> Result<(), BoxError> {
             .or_default()
             .push(*count);
     }
+    let mode = match (*COUNTER_ONLY, slowdown) {
+        (false, _) => "whole signed get-user calls".to_owned(),
+        (true, 1) => "the admission alone".to_owned(),
+        (true, k) => format!("the admission alone, window seconds of {k} real seconds"),
+    };
     println!(
-        "limit {limit}/s, offered {offered}/s for {seconds} s over two sets of containers; the loop ran at most {:.0} ms behind schedule",
+        "limit {limit}/s, offered {offered} per window second for {seconds} window seconds over two sets of containers ({mode}); the loop ran at most {:.0} ms behind schedule",
         behind.as_secs_f64() * 1000.0
     );
     println!();
@@ -197,10 +222,14 @@ async fn main() -> Result<(), BoxError> {
     );
     println!();
     println!(
-        "admitted per second: median {}, max {} (limit {limit}); offered achieved {:.0}/s; errors other than 429: {}",
+        "admitted per window second: median {}, max {} (limit {limit}); offered achieved {:.0} per window second; errors other than 429: {}",
         admitted.get(admitted.len() / 2).copied().unwrap_or(0),
         admitted.last().copied().unwrap_or(0),
-        sum.offered as f64 / started.elapsed().as_secs_f64().max(seconds as f64),
+        sum.offered as f64 * f64::from(slowdown)
+            / started
+                .elapsed()
+                .as_secs_f64()
+                .max((seconds * u64::from(slowdown)) as f64),
         sum.failed
     );
     Ok(())
