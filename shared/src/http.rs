@@ -249,9 +249,10 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
             let (current, admitted) = tokio::join!(current, admit);
             let current = current?;
             if let Err(refused) = admitted {
-                // No transaction will carry the nonce: recorded alone, as for any refusal.
-                guard.record_alone(&state).await?;
-                return Err(refused);
+                // Refused before it ran: the guard records the nonce as for any refusal.
+                return guard
+                    .in_first_transaction(&state, async { Err(refused) })
+                    .await;
             }
             current
         }

@@ -256,6 +256,18 @@ impl Env {
         self.send(request).await
     }
 
+    /// Calls and returns the body, asserting HTTP 200 with one of the business `codes`.
+    pub async fn answered(&self, app: &App, path: &str, body: Value, codes: &[i64]) -> Value {
+        let response = self.call(app, path, body).await;
+        assert_eq!(response.status, 200, "{path}: {}", response.body);
+        assert!(
+            codes.contains(&response.body["code"].as_i64().unwrap_or(-1)),
+            "{path}: {}",
+            response.body
+        );
+        response.body
+    }
+
     /// Issues a token and returns it (panics unless the call succeeds).
     pub async fn issue(&self, app: &App, user_id: &str) -> String {
         let body = serde_json::json!({ "userId": user_id, "name": format!("name of {user_id}") });
@@ -441,6 +453,14 @@ pub const UNREACHED_RATE_LIMIT: u32 = shared::rate_limits::MAX_LIMIT;
 /// operation's own requests.
 pub const RATE_COUNT: &str = "RateCount";
 
+/// The partition key of the rate counter a DynamoDB request body updates (`shared::rate`), if
+/// it is one.
+pub fn rate_counter_of(body: &[u8]) -> Option<String> {
+    let request: Value = serde_json::from_slice(body).ok()?;
+    let pk = request["Key"][shared::table::PK]["S"].as_str()?;
+    pk.starts_with("RATE#").then(|| pk.to_owned())
+}
+
 impl RequestLog {
     pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
@@ -463,8 +483,7 @@ impl aws_sdk_dynamodb::config::Intercept for RequestLog {
             .map(|m| m.name().to_owned())
             .unwrap_or_else(|| "unknown".into());
         let body = context.request().body().bytes().unwrap_or_default();
-        let counter = b"\"PK\":{\"S\":\"RATE#";
-        if name == "UpdateItem" && body.windows(counter.len()).any(|w| w == counter) {
+        if name == "UpdateItem" && rate_counter_of(body).is_some() {
             name = RATE_COUNT.to_owned();
         }
         self.0.lock().unwrap_or_else(|p| p.into_inner()).push(name);

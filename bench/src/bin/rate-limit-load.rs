@@ -49,14 +49,9 @@ impl aws_sdk_dynamodb::config::Intercept for CounterWrites {
         _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         let body = context.request().body().bytes().unwrap_or_default();
-        let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
-            return Ok(());
-        };
-        if let Some(pk) = request["Key"]["PK"]["S"].as_str()
-            && pk.starts_with("RATE#")
-        {
+        if let Some(pk) = integration_tests::rate_counter_of(body) {
             let mut writes = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            *writes.entry(pk.to_owned()).or_default() += 1;
+            *writes.entry(pk).or_default() += 1;
         }
         Ok(())
     }
