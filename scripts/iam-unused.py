@@ -16,7 +16,7 @@ L.add_multi_constructor("!", tag)
 t = yaml.load(open("template.yaml"), Loader=L)
 used = collections.defaultdict(set)
 for line in open(sys.argv[1]):
-    f, a, r = line.split()
+    f, a, r = line.split()[:3]
     kind = "index" if "/index/" in r else "stream" if "/stream/" in r else "table" if ":table/" in r else "other"
     used[f].add((a.lower(), kind))
 for name, res in t["Resources"].items():

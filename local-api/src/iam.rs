@@ -210,7 +210,20 @@ fn record_usage(function: &str, needs: &[Need]) {
     };
     let lines: String = needs
         .iter()
-        .map(|need| format!("{function} {} {}\n", need.action, need.resource))
+        .map(|need| {
+            let kinds: Vec<String> = need
+                .leading_keys
+                .iter()
+                .flatten()
+                .map(|pk| partition_kind(pk))
+                .collect();
+            format!(
+                "{function} {} {} {}\n",
+                need.action,
+                need.resource,
+                kinds.join(",")
+            )
+        })
         .collect();
     if let Ok(mut file) = std::fs::OpenOptions::new()
         .create(true)
@@ -218,6 +231,19 @@ fn record_usage(function: &str, needs: &[Need]) {
         .open(path)
     {
         let _ = file.write_all(lines.as_bytes());
+    }
+}
+
+/// A partition key with its values (app keys, user and other IDs, numbers) replaced by `*`: the
+/// `dynamodb:LeadingKeys` pattern that admits it (`APP#k1#U#alice` -> `APP#*#U#*`).
+pub fn partition_kind(pk: &str) -> String {
+    let parts: Vec<&str> = pk.split('#').collect();
+    match parts.as_slice() {
+        ["APP", _] => "APP#*".to_owned(),
+        ["APP", _, kind] => format!("APP#*#{kind}"),
+        ["APP", _, kind, ..] => format!("APP#*#{kind}#*"),
+        [kind, ..] => format!("{kind}#*"),
+        [] => "*".to_owned(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! timeout; after [`MAX_RECEIVES`] receives it goes to the dead-letter list. Functions send to
 //! the queue only if their policy allows `sqs:SendMessage` on it ([`PolicedQueue`]).
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +21,9 @@ use crate::iam::{self, Policy};
 
 /// The function the queue drives.
 pub const SENDER_FUNCTION: &str = "send-webhooks";
+/// How many sender invocations run at once (template.yaml: the `Deliveries` event's
+/// `ScalingConfig.MaximumConcurrency`, the `WebhookSenderConcurrency` parameter's default).
+pub const SENDER_CONCURRENCY: usize = 5;
 /// The queue's `maxReceiveCount` (template.yaml, `WebhookQueue`'s redrive policy).
 pub const MAX_RECEIVES: u32 = 5;
 /// How long a failed message stays invisible (shortened from the template's 180 s).
@@ -112,18 +116,109 @@ impl DeliveryQueue for PolicedQueue {
     }
 }
 
-/// Starts handing ready messages to `send-webhooks` (each at once, concurrently); runs until
+/// Ready messages by app, each handed out to the app with the fewest messages in flight (ties
+/// in turn): what SQS fair queues do for a standard queue whose messages carry a
+/// `MessageGroupId` (the app key), so one app's backlog (a receiver that never answers) does not
+/// hold back the other apps' attempts.
+#[derive(Default)]
+struct Fair {
+    groups: VecDeque<String>,
+    ready: HashMap<String, VecDeque<Message>>,
+    in_flight: HashMap<String, usize>,
+}
+
+impl Fair {
+    fn push(&mut self, message: Message) {
+        let group = serde_json::from_str::<QueuedDelivery>(&message.body)
+            .map(|m| m.app_key)
+            .unwrap_or_default();
+        let queue = self.ready.entry(group.clone()).or_default();
+        if queue.is_empty() {
+            self.groups.push_back(group);
+        }
+        queue.push_back(message);
+    }
+
+    /// The next message and its group, counted in flight until [`Fair::done`].
+    fn pop(&mut self) -> Option<(String, Message)> {
+        let busy = |group: &String| self.in_flight.get(group).copied().unwrap_or(0);
+        let (index, _) = self
+            .groups
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, group)| (busy(group), *i))?;
+        let group = self.groups.remove(index)?;
+        let queue = self.ready.get_mut(&group)?;
+        let message = queue.pop_front()?;
+        if queue.is_empty() {
+            self.ready.remove(&group);
+        } else {
+            self.groups.push_back(group.clone());
+        }
+        *self.in_flight.entry(group.clone()).or_default() += 1;
+        Some((group, message))
+    }
+
+    fn done(&mut self, group: &str) {
+        if let Some(count) = self.in_flight.get_mut(group) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.in_flight.remove(group);
+            }
+        }
+    }
+}
+
+fn lock(fair: &Mutex<Fair>) -> std::sync::MutexGuard<'_, Fair> {
+    fair.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Counts a message in flight for its group until dropped (however the handling ends).
+struct InFlight {
+    fair: Arc<Mutex<Fair>>,
+    group: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        lock(&self.fair).done(&self.group);
+    }
+}
+
+/// Starts handing ready messages to `send-webhooks`, fairly across apps, at most
+/// [`SENDER_CONCURRENCY`] at once (the event source mapping's `MaximumConcurrency`); runs until
 /// the returned task is aborted. Only one consumer per queue: a second call gets `None`.
 pub fn serve(functions: Arc<Functions>) -> Option<tokio::task::JoinHandle<()>> {
     let queue = functions.webhook_queue.clone();
     let mut waiting = queue.waiting.lock().ok()?.take()?;
     let poster = Arc::new(Poster::new(Destinations::AllowLoopback));
+    let permits = Arc::new(tokio::sync::Semaphore::new(SENDER_CONCURRENCY));
+    let fair = Arc::new(Mutex::new(Fair::default()));
     Some(tokio::spawn(async move {
-        while let Some(mut message) = waiting.recv().await {
+        loop {
+            if lock(&fair).groups.is_empty() {
+                match waiting.recv().await {
+                    Some(message) => lock(&fair).push(message),
+                    None => return,
+                }
+            }
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            // What arrived meanwhile competes for this permit too.
+            while let Ok(message) = waiting.try_recv() {
+                lock(&fair).push(message);
+            }
+            let Some((group, mut message)) = lock(&fair).pop() else {
+                continue;
+            };
             let functions = functions.clone();
             let poster = poster.clone();
             let queue = queue.clone();
+            let fair = fair.clone();
             tokio::spawn(async move {
+                let _permit = permit;
+                let _in_flight = InFlight { fair, group };
                 message.receives += 1;
                 let event = json!({"Records": [{
                     "messageId": message.id,

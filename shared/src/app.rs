@@ -52,6 +52,15 @@ pub struct AppSettings {
     /// app, replaced only by `rotate-webhook-secret`.
     #[serde(default)]
     pub webhook_secret: String,
+    /// The secret the last rotation replaced: deliveries are signed with it too, after the
+    /// current one, until `previous_webhook_secret_until`, so receivers switch keys without a
+    /// failed delivery. Stored, never shown: the console shows only the current secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_webhook_secret: Option<String>,
+    /// Until when (Unix ms) the previous secret signs too: shown, so the console states the
+    /// grace period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_webhook_secret_until: Option<i64>,
     pub blocklist_limit: u32,
     /// Each Server API operation's limit per second (Nexconn's unless changed).
     #[serde(default)]
@@ -98,6 +107,8 @@ impl Default for AppSettings {
             webhook_url: None,
             webhook_events: Vec::new(),
             webhook_secret: String::new(),
+            previous_webhook_secret: None,
+            previous_webhook_secret_until: None,
             blocklist_limit: 3000,
             rate_limits: RateLimits::default(),
         }
@@ -131,7 +142,10 @@ impl App {
             user_count: self.user_count,
             user_cap: self.user_cap(),
             created_at: crate::clock::format_utc(self.created_at),
-            settings: self.settings.clone(),
+            settings: AppSettings {
+                previous_webhook_secret: None,
+                ..self.settings.clone()
+            },
         }
     }
 
@@ -199,7 +213,14 @@ pub const MAX_ABSENT: usize = 10_000;
 struct Entries {
     apps: HashMap<String, (Instant, Arc<App>)>,
     absent: HashMap<String, Instant>,
+    /// When a cached app was last re-read because a request's signature did not match it.
+    rereads: HashMap<String, Instant>,
 }
+
+/// How often a container re-reads a cached app because a signature did not match it: a new
+/// secret works within a second, and a flood of bad signatures (App-Keys are public in client
+/// apps) costs the app item one read per container per second, not one per request.
+pub const REREAD_INTERVAL: Duration = Duration::from_secs(1);
 
 impl AppCache {
     pub fn new(ttl: Duration) -> Self {
@@ -260,6 +281,23 @@ impl AppCache {
             .is_some_and(|at| at.elapsed() < ABSENT_TTL)
     }
 
+    /// Whether this request may re-read the cached app whose secret its signature did not
+    /// match: once per [`REREAD_INTERVAL`] per app (no I/O). Only cached apps are tracked, so
+    /// the bookkeeping is bounded by the apps the container serves.
+    pub fn claim_reread(&self, app_key: &str) -> bool {
+        let mut entries = self.entries();
+        if !entries.apps.contains_key(app_key) {
+            return true;
+        }
+        match entries.rereads.get(app_key) {
+            Some(at) if at.elapsed() < REREAD_INTERVAL => false,
+            _ => {
+                entries.rereads.insert(app_key.to_owned(), Instant::now());
+                true
+            }
+        }
+    }
+
     /// Puts an app in the cache as if it had just been read (tests start warm with it).
     pub fn remember(&self, app: Arc<App>) {
         self.store(&app.app_key.clone(), Some(app));
@@ -269,5 +307,6 @@ impl AppCache {
         let mut entries = self.entries();
         entries.apps.remove(app_key);
         entries.absent.remove(app_key);
+        entries.rereads.remove(app_key);
     }
 }

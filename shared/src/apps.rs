@@ -27,8 +27,13 @@ fn app_key_attr(app_key: &str) -> HashMap<String, AttributeValue> {
 }
 
 /// What the console may set on an app. Absent fields keep their values.
+///
+/// A request sends them flat or inside `settings`, shaped as `get` shows them
+/// (`{"environment": "production", "settings": {"rateLimits": "off"}}`), and any other field is
+/// refused with 400/1002 naming it: an operator's typo must never answer 200 and change nothing.
+/// (`remote = "Self"`: the derived code is the inner step of the `Deserialize` below.)
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase", deny_unknown_fields)]
 pub struct AppChanges {
     pub environment: Option<Environment>,
     pub plan: Option<Plan>,
@@ -43,6 +48,56 @@ pub struct AppChanges {
     pub rate_limits: Option<serde_json::Value>,
     /// Replaced by `webhookUrl`: refused with a message that says so, rather than ignored.
     pub callback_url: Option<serde_json::Value>,
+}
+
+/// Fields `get` shows that no console call sets, with where they change instead.
+const READ_ONLY: &[(&str, &str)] = &[
+    ("appSecret", "is rotated by /console/v1/apps/rotate-secret"),
+    (
+        "webhookSecret",
+        "is rotated by /console/v1/apps/rotate-webhook-secret",
+    ),
+    (
+        "previousWebhookSecretUntil",
+        "is set by /console/v1/apps/rotate-webhook-secret",
+    ),
+    ("userCount", "is counted by the service"),
+    ("userCap", "follows environment and plan"),
+    ("createdAt", "is set when the app is created"),
+];
+
+impl<'de> Deserialize<'de> for AppChanges {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut fields = serde_json::Map::deserialize(deserializer)?;
+        match fields.remove("settings") {
+            None | Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::Object(settings)) => {
+                for (name, value) in settings {
+                    if fields.contains_key(&name) {
+                        return Err(D::Error::custom(format!(
+                            "settings.{name}: is also sent outside settings"
+                        )));
+                    }
+                    fields.insert(name, value);
+                }
+            }
+            Some(_) => return Err(D::Error::custom("settings: must be an object")),
+        }
+        if let Some((name, why)) = READ_ONLY
+            .iter()
+            .find(|(name, _)| fields.contains_key(*name))
+        {
+            return Err(D::Error::custom(format!("{name}: {why}, not by this call")));
+        }
+        let mut track = serde_path_to_error::Track::new();
+        let fields =
+            serde_path_to_error::Deserializer::new(serde_json::Value::Object(fields), &mut track);
+        AppChanges::deserialize(fields).map_err(|err| match track.path().to_string().as_str() {
+            "." => D::Error::custom(err),
+            path => D::Error::custom(format!("{path}: {err}")),
+        })
+    }
 }
 
 impl AppChanges {
@@ -78,19 +133,7 @@ impl AppChanges {
                 "is replaced by webhookUrl (and webhookEvents)",
             ));
         }
-        if let Some(url) = &self.webhook_url {
-            crate::validate::max_bytes("webhookUrl", url, 1024)?;
-            let has_host = |rest: &str| !rest.is_empty() && !rest.starts_with('/');
-            let valid = url.is_empty()
-                || url.strip_prefix("https://").is_some_and(has_host)
-                || url.strip_prefix("http://").is_some_and(has_host);
-            if !valid || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(ApiError::invalid(
-                    "webhookUrl",
-                    "must be an http:// or https:// URL, or \"\" to turn delivery off",
-                ));
-            }
-        }
+        self.webhook_url()?;
         if let Some(limit) = self.blocklist_limit
             && !(1..=3000).contains(&limit)
         {
@@ -98,6 +141,18 @@ impl AppChanges {
         }
         self.rate_limits()?;
         Ok(())
+    }
+
+    /// The `webhookUrl` sent, parsed and normalised (`None`: unchanged; `Some(None)`: `""`,
+    /// delivery off).
+    fn webhook_url(&self) -> Result<Option<Option<String>>, ApiError> {
+        self.webhook_url
+            .as_deref()
+            .map(|url| match url {
+                "" => Ok(None),
+                url => crate::outbound::url::parse_webhook_url(url).map(Some),
+            })
+            .transpose()
     }
 
     /// The `rateLimits` sent, parsed (`None`: unchanged).
@@ -109,6 +164,7 @@ impl AppChanges {
 pub async fn create(state: &State, changes: AppChanges) -> Result<App, ApiError> {
     changes.validate()?;
     let rate_limits = changes.rate_limits()?;
+    let webhook_url = changes.webhook_url()?.flatten();
     let defaults = AppSettings::default();
     let app = App {
         app_key: random_token(16),
@@ -126,12 +182,14 @@ pub async fn create(state: &State, changes: AppChanges) -> Result<App, ApiError>
                 .default_friend_permission
                 .unwrap_or(defaults.default_friend_permission),
             declared_ext_profile_keys: changes.declared_ext_profile_keys,
-            webhook_url: changes.webhook_url.filter(|u| !u.is_empty()),
+            webhook_url,
             webhook_events: changes
                 .webhook_events
                 .map(|events| crate::validate::dedup(&events))
                 .unwrap_or_default(),
             webhook_secret: crate::outbound::sign::new_webhook_secret(),
+            previous_webhook_secret: None,
+            previous_webhook_secret_until: None,
             blocklist_limit: changes.blocklist_limit.unwrap_or(defaults.blocklist_limit),
             rate_limits: rate_limits.unwrap_or_default(),
         },
@@ -181,6 +239,7 @@ pub async fn fetch(state: &State, app_key: &str) -> Result<Option<App>, ApiError
 pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result<App, ApiError> {
     changes.validate()?;
     let rate_limits = changes.rate_limits()?;
+    let webhook_url = changes.webhook_url()?;
     let mut sets = vec![];
     let mut names = HashMap::new();
     let mut values = HashMap::new();
@@ -215,9 +274,8 @@ pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result
     if let Some(keys) = &changes.declared_ext_profile_keys {
         set(&["settings", "declaredExtProfileKeys"], value(keys)?);
     }
-    if let Some(url) = &changes.webhook_url {
+    if let Some(url) = webhook_url {
         // Turned off with "": stored as null.
-        let url = (!url.is_empty()).then_some(url);
         set(&["settings", "webhookUrl"], value(url)?);
     }
     if let Some(events) = changes.webhook_events {
@@ -259,11 +317,33 @@ pub async fn rotate_secret(state: &State, app_key: &str) -> Result<App, ApiError
     replace_secret(state, app_key, &["appSecret"], random_token(32)).await
 }
 
-/// Replaces the webhook signing secret (`settings.webhookSecret`); requests already signed with
-/// the old one stay as they were signed.
+/// How long the webhook secret a rotation replaced still signs deliveries beside the new one.
+pub const WEBHOOK_SECRET_OVERLAP_MS: i64 = 24 * 3600 * 1000;
+
+/// Replaces the webhook signing secret (`settings.webhookSecret`), keeping the one it replaces
+/// as `previousWebhookSecret` until `previousWebhookSecretUntil` (now + the overlap), while
+/// deliveries carry both signatures. One `UpdateItem` does all three and copies the replaced
+/// secret itself (the right side of a `SET` reads the item as it was before the update), so no
+/// read comes first and no concurrent rotation can slip between a read and the write. Rotating
+/// again within the overlap keeps only the secret just replaced, with a new 24 hours: the one
+/// before it stops signing at once.
 pub async fn rotate_webhook_secret(state: &State, app_key: &str) -> Result<App, ApiError> {
+    let until = state.clock.now_ms() + WEBHOOK_SECRET_OVERLAP_MS;
     let secret = crate::outbound::sign::new_webhook_secret();
-    replace_secret(state, app_key, &["settings", "webhookSecret"], secret).await
+    let request = crate::db::update_item(state)
+        // An app stored before webhook secrets existed has none to keep: "" (never signs).
+        .update_expression(
+            "SET #s.#previous = if_not_exists(#s.#secret, :none), #s.#secret = :secret, \
+             #s.#until = :until",
+        )
+        .expression_attribute_names("#s", "settings")
+        .expression_attribute_names("#secret", "webhookSecret")
+        .expression_attribute_names("#previous", "previousWebhookSecret")
+        .expression_attribute_names("#until", "previousWebhookSecretUntil")
+        .expression_attribute_values(":secret", AttributeValue::S(secret))
+        .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
+        .expression_attribute_values(":none", AttributeValue::S(String::new()));
+    updated_app(state, app_key, request).await
 }
 
 async fn replace_secret(
@@ -272,16 +352,28 @@ async fn replace_secret(
     path: &[&str],
     secret: String,
 ) -> Result<App, ApiError> {
-    let mut request = crate::db::update_item(state).set_key(Some(app_key_attr(app_key)));
+    let mut request = crate::db::update_item(state);
     let mut names = Vec::new();
     for (i, segment) in path.iter().enumerate() {
         names.push(format!("#p{i}"));
         request = request.expression_attribute_names(format!("#p{i}"), *segment);
     }
-    let out = request
+    let request = request
         .update_expression(format!("SET {} = :secret", names.join(".")))
+        .expression_attribute_values(":secret", AttributeValue::S(secret));
+    updated_app(state, app_key, request).await
+}
+
+/// Applies `request` to the app (404 when there is none) and answers the app as updated, after
+/// dropping this container's cached copy.
+async fn updated_app(
+    state: &State,
+    app_key: &str,
+    request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+) -> Result<App, ApiError> {
+    let out = request
+        .set_key(Some(app_key_attr(app_key)))
         .condition_expression("attribute_exists(PK)")
-        .expression_attribute_values(":secret", AttributeValue::S(secret))
         .return_values(ReturnValue::AllNew)
         .send()
         .await

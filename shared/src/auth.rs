@@ -14,6 +14,10 @@ use crate::error::ApiError;
 use crate::state::State;
 
 pub const WINDOW_MS: i64 = 5 * 60 * 1000;
+/// What the SDK sends (1 to 18 digits). Keep it below a webhook delivery's nonce
+/// (`outbound::sign::NONCE_DIGITS`, 24): a delivery's URL carries the app key, a nonce, a
+/// timestamp and a signature of this very formula, and this limit is what keeps anyone who sees
+/// that URL from replaying them as an API call's signing headers.
 const NONCE_MAX_CHARS: usize = 18;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,19 +117,24 @@ fn accepts(app: &App, headers: &SigningHeaders) -> Result<(), ApiError> {
 }
 
 /// Authenticates a signed request against the container's cached app when that copy accepts
-/// it, else against the app as stored now (so a new secret, or an app back online, works at
-/// once). Returns the app and whether it was read from the table for this request; a cached
-/// copy may be older than a change made in another container, so the caller also checks
-/// [`authenticate_current`]. The nonce is checked separately (`replay.rs`) so the calls can
-/// overlap.
+/// it, else against the app as stored now (so a new secret, or an app back online, works
+/// within [`crate::app::REREAD_INTERVAL`]: a refused signature re-reads the app at most that
+/// often per container). Returns the app and whether it was read from the table for this
+/// request; a cached copy may be older than a change made in another container, so the caller
+/// also checks [`authenticate_current`]. The nonce is checked separately (`replay.rs`) so the
+/// calls can overlap.
 pub async fn authenticate(
     state: &State,
     headers: &SigningHeaders,
 ) -> Result<(Arc<App>, bool), ApiError> {
-    if let Some(cached) = state.apps.peek(&headers.app_key)
-        && accepts(&cached, headers).is_ok()
-    {
-        return Ok((cached, false));
+    if let Some(cached) = state.apps.peek(&headers.app_key) {
+        let verdict = accepts(&cached, headers);
+        if verdict.is_ok() {
+            return Ok((cached, false));
+        }
+        if !state.apps.claim_reread(&headers.app_key) {
+            return verdict.map(|()| (cached, false));
+        }
     }
     Ok((authenticate_current(state, headers).await?, true))
 }
@@ -224,6 +233,23 @@ mod tests {
         let mut not_number = valid("");
         not_number.insert("Timestamp", HeaderValue::from_static("soon"));
         assert!(signing_headers(&not_number, NOW).is_err());
+    }
+
+    #[test]
+    fn a_webhook_deliverys_nonce_is_refused() {
+        // The four values of a delivery's URL, correctly signed with the app's secret, as
+        // someone who saw the URL would send them.
+        let nonce = crate::outbound::sign::new_nonce();
+        assert_eq!(nonce.len(), 24);
+        let ts = NOW.to_string();
+        let replayed = headers(&[
+            ("App-Key", "key"),
+            ("Nonce", &nonce),
+            ("Timestamp", &ts),
+            ("Signature", &sign("secret", &nonce, &ts)),
+        ]);
+        let refused = signing_headers(&replayed, NOW).unwrap_err();
+        assert_eq!(refused.code(), 1004, "{refused}");
     }
 
     #[test]

@@ -234,26 +234,25 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
         }
     };
     let guard = Guard::new(&state, &headers, now_ms)?;
-    // A change runs only once admitted: a refused one writes nothing but its nonce (a
-    // refused request is never run later by a replay).
+    // A change runs only once admitted. One the limit refuses (or whose count failed) has not
+    // run and leaves no nonce behind: the client may send the very same request again after
+    // `Retry-After`.
     let app = match O::NONCE {
         Placement::BesideAppCheck => {
             let (fresh, current, admitted) =
                 tokio::join!(guard.record_alone(&state), current, admit);
             fresh?;
             let current = current?;
-            admitted?;
+            if let Err(refused) = admitted {
+                guard.withdraw(&state).await?;
+                return Err(refused);
+            }
             current
         }
         Placement::InFirstTransaction => {
             let (current, admitted) = tokio::join!(current, admit);
             let current = current?;
-            if let Err(refused) = admitted {
-                // Refused before it ran: the guard records the nonce as for any refusal.
-                return guard
-                    .in_first_transaction(&state, async { Err(refused) })
-                    .await;
-            }
+            admitted?;
             current
         }
     };

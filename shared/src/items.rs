@@ -658,8 +658,15 @@ impl Kind for EventNote {
     }
 }
 
-/// One webhook event and its delivery (`PK = APP#<app>#WEBHOOKS`, `SK = <eventId>`, a UUID v7:
-/// newest first is descending order). Kept 7 days (`ttl`).
+/// One webhook event and its delivery (`PK = APP#<app>#WEBHOOKS#<hour>`, `SK = <eventId>`, a
+/// UUID v7: newest first is descending order). Kept 7 days (`ttl`).
+///
+/// One partition per app and hour of the event's time (read from its ID), not one per app: the
+/// table has a local index, which caps every partition key value at 10 GB, and one partition
+/// serves about 1,000 writes per second. An hour holds what an app can write in it (the
+/// partition's write rate binds long before 10 GB), and no partition grows with time. The hours
+/// that hold deliveries are listed in the app's [`WebhookHours`] item, so reading the log costs
+/// O(page), not one query per hour of the week.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookDelivery {
@@ -704,18 +711,61 @@ pub struct AttemptRecord {
     pub error: Option<String>,
 }
 
+/// The span of one delivery-log partition.
+pub const WEBHOOK_HOUR_MS: i64 = 3_600_000;
+
 impl WebhookDelivery {
-    pub fn pk_of(app_key: &str) -> String {
-        format!("{}#{WEBHOOKS}", table::app_pk(app_key))
+    /// The partition of an app's deliveries of one hour (hours since the Unix epoch).
+    pub fn pk_of(app_key: &str, hour: i64) -> String {
+        format!("{}#{WEBHOOKS}#{hour}", table::app_pk(app_key))
     }
 
-    pub fn key_of(app_key: &str, event_id: &str) -> Item {
-        crate::db::key(Self::pk_of(app_key), event_id)
+    /// The hour of a delivery partition key of `app_key` (`None`: not one).
+    pub fn hour_of_pk(app_key: &str, pk: &str) -> Option<i64> {
+        let prefix = format!("{}#{WEBHOOKS}#", table::app_pk(app_key));
+        pk.strip_prefix(prefix.as_str())?.parse().ok()
+    }
+
+    /// The hour of an event, from the time its UUID v7 ID carries (`None`: not such an ID).
+    pub fn hour_of(event_id: &str) -> Option<i64> {
+        let id = uuid::Uuid::try_parse(event_id).ok()?;
+        if id.get_version_num() != 7 {
+            return None;
+        }
+        let (seconds, nanos) = id.get_timestamp()?.to_unix();
+        let ms = i64::try_from(seconds).ok()? * 1000 + i64::from(nanos / 1_000_000);
+        Some(ms.div_euclid(WEBHOOK_HOUR_MS))
+    }
+
+    /// The key of an event's delivery (`None`: the ID is not an event's).
+    pub fn key_of(app_key: &str, event_id: &str) -> Option<Item> {
+        let hour = Self::hour_of(event_id)?;
+        Some(crate::db::key(Self::pk_of(app_key, hour), event_id))
     }
 }
 
 impl Kind for WebhookDelivery {
     fn key(&self) -> (String, String) {
-        (Self::pk_of(&self.app_key), self.event_id.clone())
+        let hour =
+            Self::hour_of(&self.event_id).unwrap_or(self.created_at.div_euclid(WEBHOOK_HOUR_MS));
+        (Self::pk_of(&self.app_key, hour), self.event_id.clone())
+    }
+}
+
+/// The hours of an app's delivery log that hold deliveries (`PK = APP#<app>#WEBHOOKS`,
+/// `SK = HOURS`): a number set the producer adds each hour to before its first delivery there
+/// (once per app and hour per container), and from which hours past the log's 7 days are
+/// dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WebhookHours {
+    #[serde(default)]
+    pub hours: std::collections::BTreeSet<i64>,
+}
+
+impl WebhookHours {
+    pub const SK: &'static str = "HOURS";
+
+    pub fn key_of(app_key: &str) -> Item {
+        crate::db::key(format!("{}#{WEBHOOKS}", table::app_pk(app_key)), Self::SK)
     }
 }

@@ -6,10 +6,18 @@
 //! between pages and checkpoints on the USER item; that change is itself a stream record the
 //! purge filter admits, so the next invocation continues where the partition now starts (what
 //! was deleted is gone, so the partition is its own cursor).
+//!
+//! The checkpoints form one chain: each record names the checkpoint it was written at
+//! (`purgeRounds`), only a record at the user's current checkpoint goes on, and a checkpoint is
+//! written only over the one its record was at. So a record delivered twice or late, or the
+//! sweeper's re-sent one, never starts a second chain beside the live one.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use futures::{StreamExt, TryStreamExt};
 
@@ -27,23 +35,37 @@ use crate::db::Item as Key;
 pub const PURGE_PAGE: i32 = 250;
 /// How many items of other partitions a purge deletes at once.
 const PURGE_CONCURRENCY: usize = 16;
-/// Time an invocation keeps for its last page and its checkpoint: a page of counted edges at
-/// [`PURGE_CONCURRENCY`] takes well under a second on DynamoDB, even with throttling retries.
+/// Time an invocation keeps for its last page and its checkpoint (and for the checkpoints of the
+/// batch's records that find no time left): a page of counted edges at [`PURGE_CONCURRENCY`]
+/// takes well under a second on DynamoDB, even with throttling retries.
 pub const PURGE_RESERVE: Duration = Duration::from_secs(60);
 
-/// When a purge stops starting new pages (it always does at least one, so it always progresses).
-#[derive(Debug, Clone, Copy)]
-pub struct Deadline(Option<Instant>);
+/// When a purge stops starting new pages. One invocation's records share it (clones share its
+/// first page): the invocation's first page starts whatever the time, so every invocation
+/// progresses even when it is given less than the reserve; every later page, of that record or
+/// of the next ones in the batch, starts only before the deadline.
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    at: Option<Instant>,
+    first_page_unused: Arc<AtomicBool>,
+}
 
 impl Deadline {
     /// No limit: run to the end.
     pub fn none() -> Self {
-        Self(None)
+        Self::at(None)
     }
 
     /// Stop starting pages once less than `reserve` is left of `remaining`.
     pub fn within(remaining: Duration, reserve: Duration) -> Self {
-        Self(Some(Instant::now() + remaining.saturating_sub(reserve)))
+        Self::at(Some(Instant::now() + remaining.saturating_sub(reserve)))
+    }
+
+    fn at(at: Option<Instant>) -> Self {
+        Self {
+            at,
+            first_page_unused: Arc::new(AtomicBool::new(true)),
+        }
     }
 
     /// From a Lambda invocation's deadline (milliseconds since the epoch), keeping
@@ -60,7 +82,14 @@ impl Deadline {
     }
 
     fn passed(&self) -> bool {
-        self.0.is_some_and(|at| Instant::now() >= at)
+        self.at.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// Whether a page may start now: the invocation's first always (asking uses it up), any
+    /// other only before the deadline.
+    fn may_start_page(&self) -> bool {
+        let first = self.first_page_unused.swap(false, Ordering::Relaxed);
+        first || !self.passed()
     }
 }
 
@@ -74,10 +103,14 @@ pub struct UserImage {
     pub state: String,
     pub purge_state: String,
     pub purge_operation: String,
+    /// The checkpoints the purge had written when this image was (`purgeRounds`; 0 before the
+    /// first): the record's place in the chain.
+    pub purge_rounds: u64,
 }
 
 impl UserImage {
-    /// Builds the image from any attribute map, given a way to read a string attribute.
+    /// Builds the image from any attribute map, given a way to read an attribute as text (a
+    /// number in its decimal form, as DynamoDB sends it).
     pub fn from_strings(get: impl Fn(&str) -> Option<String>) -> Self {
         Self {
             pk: get(table::PK).unwrap_or_default(),
@@ -85,6 +118,9 @@ impl UserImage {
             state: get("state").unwrap_or_default(),
             purge_state: get("purgeState").unwrap_or_default(),
             purge_operation: get("purgeOperation").unwrap_or_default(),
+            purge_rounds: get("purgeRounds")
+                .and_then(|rounds| rounds.parse().ok())
+                .unwrap_or(0),
         }
     }
 
@@ -93,6 +129,16 @@ impl UserImage {
         self.sk == table::SK_USER
             && self.state == "soft-deleted"
             && self.purge_state == PURGE_PENDING
+    }
+
+    /// Whether this record is the live link of its purge's chain, judged from the user as
+    /// `stored` now: still pending this record's operation, at this record's checkpoint. A
+    /// record of an earlier checkpoint (delivered again or late, or overtaken by another record
+    /// of its checkpoint) is not: the chain already went on from there.
+    fn is_current_in(&self, stored: &UserImage) -> bool {
+        stored.needs_purge()
+            && stored.purge_operation == self.purge_operation
+            && stored.purge_rounds == self.purge_rounds
     }
 }
 
@@ -112,16 +158,17 @@ pub async fn on_user_change(
     };
     // Records arrive late and more than once: decide from the user as stored now. One restored,
     // or removed and registered again, or soft-deleted again by a later operation, is not this
-    // record's to purge.
-    if !purge_pending(state, &image.pk, &image.purge_operation).await? {
-        tracing::info!(pk = %image.pk, "stale purge record: the user is no longer pending this purge");
+    // record's to purge; nor is a purge that already went on from this record's checkpoint.
+    let stored = image_of(&current_user(state, &image.pk).await?);
+    if !image.is_current_in(&stored) {
+        tracing::info!(pk = %image.pk, rounds = image.purge_rounds, "stale purge record: the user is no longer pending this purge at this checkpoint");
         return Ok(());
     }
     let purged =
         purge_user_data(state, app_key, user_id, Others::KeepTheirBlocks, deadline).await?;
     if !purged.finished {
         tracing::info!(pk = %image.pk, removed = purged.removed, "purge checkpointed; it continues from the stream");
-        return checkpoint(state, image, purged.removed, "purgeUpdatedAt").await;
+        return checkpoint(state, image, purged.removed).await;
     }
     let finished = crate::db::update_item(state)
         .set_key(Some(crate::users::key(app_key, user_id)))
@@ -145,40 +192,54 @@ pub async fn on_user_change(
     operations::set_results(state, app_key, &image.purge_operation, &[done]).await
 }
 
-/// Records progress on a USER item still pending `image`'s purge (`purgeRounds`, `purgeRemoved`
-/// and the time in `stamp`). The change is a new stream record, so the purge runs (again).
-async fn checkpoint(
-    state: &State,
-    image: &UserImage,
-    removed: usize,
-    stamp: &str,
-) -> Result<(), ApiError> {
-    let result = crate::db::update_item(state)
+/// Records that the purge stopped short of the end (`purgeRounds`, `purgeRemoved`,
+/// `purgeUpdatedAt`), if it is still at `image`'s checkpoint. The change is the stream record
+/// the purge goes on from; of two records of one checkpoint (a duplicate, the sweeper's re-sent
+/// one) only the first to get here writes it, so a checkpoint has one successor at most.
+async fn checkpoint(state: &State, image: &UserImage, removed: usize) -> Result<(), ApiError> {
+    let update = crate::db::update_item(state)
         .key(table::PK, s(&image.pk))
         .key(table::SK, s(table::SK_USER))
         .update_expression(
             "SET purgeRounds = if_not_exists(purgeRounds, :zero) + :one, \
-             purgeRemoved = if_not_exists(purgeRemoved, :zero) + :removed, #stamp = :now",
+             purgeRemoved = if_not_exists(purgeRemoved, :zero) + :removed, purgeUpdatedAt = :now",
         )
-        .condition_expression(
-            "#state = :deleted AND purgeState = :pending AND purgeOperation = :operation",
-        )
-        .expression_attribute_names("#state", "state")
-        .expression_attribute_names("#stamp", stamp)
         .expression_attribute_values(":zero", n(0))
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":removed", n(removed))
-        .expression_attribute_values(":now", n(state.clock.now_ms()))
-        .expression_attribute_values(":deleted", s("soft-deleted"))
-        .expression_attribute_values(":pending", s(PURGE_PENDING))
-        .expression_attribute_values(":operation", s(&image.purge_operation))
-        .send()
-        .await;
-    match result {
+        .expression_attribute_values(":now", n(state.clock.now_ms()));
+    match if_still_at(update, image, "").send().await {
         Ok(_) => Ok(()),
-        // Finished (or removed) meanwhile: nothing left to continue.
+        // Finished, removed, or gone on from this checkpoint by another record meanwhile: the
+        // chain continues (or ended) without this record.
         Err(err) if crate::db::condition_failed(&err) => Ok(()),
         Err(err) => Err(err.into()),
+    }
+}
+
+/// Conditions `update` of the USER item on its purge being where `image` saw it: soft-deleted,
+/// pending `image`'s operation, at `image`'s checkpoint; `and` adds to that condition.
+fn if_still_at(
+    update: UpdateItemFluentBuilder,
+    image: &UserImage,
+    and: &str,
+) -> UpdateItemFluentBuilder {
+    let at_checkpoint = match image.purge_rounds {
+        0 => "attribute_not_exists(purgeRounds)",
+        _ => "purgeRounds = :rounds",
+    };
+    let update = update
+        .condition_expression(format!(
+            "#state = :deleted AND purgeState = :pending AND purgeOperation = :operation \
+             AND {at_checkpoint}{and}"
+        ))
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":deleted", s("soft-deleted"))
+        .expression_attribute_values(":pending", s(PURGE_PENDING))
+        .expression_attribute_values(":operation", s(&image.purge_operation));
+    match image.purge_rounds {
+        0 => update,
+        rounds => update.expression_attribute_values(":rounds", n(rounds)),
     }
 }
 
@@ -191,7 +252,8 @@ async fn current_user(
         .key(table::PK, s(user_pk))
         .key(table::SK, s(table::SK_USER))
         .projection_expression(
-            "PK, SK, #state, purgeState, purgeOperation, deletedAt, purgeUpdatedAt, purgeRedrivenAt",
+            "PK, SK, #state, purgeState, purgeOperation, purgeRounds, deletedAt, purgeUpdatedAt, \
+             purgeRedrivenAt",
         )
         .expression_attribute_names("#state", "state")
         .consistent_read(true)
@@ -201,14 +263,10 @@ async fn current_user(
 }
 
 fn image_of(item: &HashMap<String, AttributeValue>) -> UserImage {
-    UserImage::from_strings(|name| item.get(name)?.as_s().ok().cloned())
-}
-
-/// Whether the USER item is, as stored now, soft-deleted with the purge of `operation` still
-/// pending. One `GetItem`.
-async fn purge_pending(state: &State, user_pk: &str, operation: &str) -> Result<bool, ApiError> {
-    let current = image_of(&current_user(state, user_pk).await?);
-    Ok(current.needs_purge() && current.purge_operation == operation)
+    UserImage::from_strings(|name| {
+        let value = item.get(name)?;
+        value.as_s().or_else(|_| value.as_n()).ok().cloned()
+    })
 }
 
 // ---- what a purge removes -------------------------------------------------------------------
@@ -280,7 +338,8 @@ fn mirror_of(app_key: &str, user_id: &str, sk: &str) -> Option<Mirror> {
 /// (test-user removal), which also deletes those, found through the `EDGES` index.
 ///
 /// Page by page: a page's items elsewhere go first, then the page's own items, so a purge cut
-/// short (by `deadline`, a timeout or a failure) finds the rest again when it runs again.
+/// short (by `deadline`, a timeout or a failure) finds the rest again when it runs again. No
+/// page starts once `deadline` says so, the first included (then nothing is done at all).
 pub async fn purge_user_data(
     state: &State,
     app_key: &str,
@@ -288,6 +347,13 @@ pub async fn purge_user_data(
     others: Others,
     deadline: Deadline,
 ) -> Result<Purged, ApiError> {
+    let out_of_time = |removed| Purged {
+        removed,
+        finished: false,
+    };
+    if !deadline.may_start_page() {
+        return Ok(out_of_time(0));
+    }
     // The hosted profile leaves the profile list's counts too, not only the table.
     let mut removed = usize::from(crate::profiles::remove(state, app_key, user_id).await?);
     // So do the ban and the mute, from their lists' counts.
@@ -321,11 +387,8 @@ pub async fn purge_user_data(
         if start.is_none() {
             break;
         }
-        if deadline.passed() {
-            return Ok(Purged {
-                removed,
-                finished: false,
-            });
+        if !deadline.may_start_page() {
+            return Ok(out_of_time(removed));
         }
     }
     if others == Others::RemoveAll {
@@ -452,7 +515,9 @@ async fn delete_all(state: &State, keys: Vec<Key>) -> Result<(), ApiError> {
 
 // ---- the sweeper ----------------------------------------------------------------------------
 
-/// How long a purge may show no progress before the sweeper re-drives it.
+/// How long a purge may show no progress before the sweeper re-drives it. Its live invocations
+/// checkpoint at least every few minutes (a Lambda runs 300 s at most), so a purge this quiet has
+/// lost its record, or its record waits in a backlog; a re-drive is safe in either case.
 pub const STUCK_AFTER: Duration = Duration::from_secs(15 * 60);
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -460,7 +525,7 @@ pub const STUCK_AFTER: Duration = Duration::from_secs(15 * 60);
 pub struct Swept {
     /// Operations older than the cut-off looked at.
     pub operations: usize,
-    /// Users whose purge was started again.
+    /// Users whose purge's record was sent again.
     pub redriven: usize,
     /// Users whose result was recorded late (their purge finished, or they were removed).
     pub settled: usize,
@@ -478,11 +543,11 @@ impl std::ops::AddAssign for Swept {
 }
 
 /// Re-drives every purge that has shown no progress for `stuck_after`: each pending user of an
-/// older soft-delete operation whose USER item is still pending gets a new stream record (the
-/// purge then runs as for the first one); results a purge finished but could not record are
+/// older soft-delete operation whose USER item is still pending gets its current checkpoint's
+/// stream record again ([`redrive`]); results a purge finished but could not record are
 /// recorded. Safe to run at any time and more than once: everything it decides is read
-/// strongly consistently, and the purge is idempotent. `app_key` limits it to one app's
-/// operations.
+/// strongly consistently, a re-sent record never forks the purge's chain, and the purge is
+/// idempotent. `app_key` limits it to one app's operations.
 pub async fn sweep(
     state: &State,
     stuck_after: Duration,
@@ -563,9 +628,8 @@ async fn sweep_operation(
                 .map(number)
                 .max()
                 .unwrap_or(0);
-            if last_progress < cutoff {
-                tracing::warn!(app_key, user_id, operation_id, "re-driving a stuck purge");
-                checkpoint(state, &image, 0, "purgeRedrivenAt").await?;
+            if last_progress < cutoff && redrive(state, &image, cutoff).await? {
+                tracing::warn!(app_key, user_id, operation_id, "re-drove a stuck purge");
                 swept.redriven += 1;
             }
         } else {
@@ -588,6 +652,29 @@ async fn sweep_operation(
     Ok(swept)
 }
 
+/// Sends the record of a purge that has shown no progress since `cutoff` again: sets
+/// `purgeRedrivenAt` and leaves the checkpoint as it is, so the new record is the same link of
+/// the chain as one that may still wait in a backlog; whichever arrives first goes on, the other
+/// finds the chain past it. Written only if the purge is still at the checkpoint the sweeper
+/// read and no one re-drove it since `cutoff`, so sweeps running at once re-drive it once;
+/// answers whether this one did.
+async fn redrive(state: &State, image: &UserImage, cutoff: i64) -> Result<bool, ApiError> {
+    let update = crate::db::update_item(state)
+        .key(table::PK, s(&image.pk))
+        .key(table::SK, s(table::SK_USER))
+        .update_expression("SET purgeRedrivenAt = :now")
+        .expression_attribute_values(":now", n(state.clock.now_ms()))
+        .expression_attribute_values(":cutoff", n(cutoff));
+    let not_redriven_since =
+        " AND (attribute_not_exists(purgeRedrivenAt) OR purgeRedrivenAt < :cutoff)";
+    match if_still_at(update, image, not_redriven_since).send().await {
+        Ok(_) => Ok(true),
+        // It progressed, finished, or another sweep re-drove it since it was read.
+        Err(err) if crate::db::condition_failed(&err) => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -600,6 +687,7 @@ mod tests {
             state: state.into(),
             purge_state: purge.into(),
             purge_operation: "op".into(),
+            purge_rounds: 0,
         };
         assert!(image("USER", "soft-deleted", "pending").needs_purge());
         assert!(!image("USER", "soft-deleted", "done").needs_purge());
@@ -614,5 +702,43 @@ mod tests {
         assert!(Deadline::within(Duration::from_secs(30), PURGE_RESERVE).passed());
         assert!(!Deadline::within(Duration::from_secs(120), PURGE_RESERVE).passed());
         assert!(Deadline::from_lambda(0).passed());
+    }
+
+    #[test]
+    fn past_its_deadline_an_invocation_starts_its_first_page_only() {
+        let spent = Deadline::within(Duration::ZERO, PURGE_RESERVE);
+        let next_record = spent.clone();
+        assert!(spent.may_start_page(), "every invocation progresses");
+        assert!(!spent.may_start_page());
+        assert!(
+            !next_record.may_start_page(),
+            "the batch shares the first page"
+        );
+        let ample = Deadline::within(Duration::from_secs(120), PURGE_RESERVE);
+        assert!(ample.may_start_page() && ample.may_start_page());
+        let none = Deadline::none();
+        assert!(none.may_start_page() && none.may_start_page());
+    }
+
+    #[test]
+    fn a_record_goes_on_only_at_the_stored_checkpoint_of_its_operation() {
+        let image = |operation: &str, rounds: u64| UserImage {
+            pk: "APP#k#U#u".into(),
+            sk: "USER".into(),
+            state: "soft-deleted".into(),
+            purge_state: "pending".into(),
+            purge_operation: operation.into(),
+            purge_rounds: rounds,
+        };
+        assert!(image("op", 2).is_current_in(&image("op", 2)));
+        assert!(!image("op", 1).is_current_in(&image("op", 2)));
+        assert!(!image("op", 2).is_current_in(&image("later", 2)));
+        let finished = UserImage {
+            purge_state: "done".into(),
+            ..image("op", 2)
+        };
+        assert!(!image("op", 2).is_current_in(&finished));
+        let read = |name: &str| (name == "purgeRounds").then(|| "3".to_owned());
+        assert_eq!(UserImage::from_strings(read).purge_rounds, 3);
     }
 }

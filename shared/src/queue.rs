@@ -101,6 +101,9 @@ impl SqsQueue {
                         .map_err(|e| ApiError::Internal(e.to_string()))?,
                 )
                 .delay_seconds(delay.as_secs_f64().ceil() as i32)
+                // SQS fair queues: on a standard queue, the group is the tenant whose backlog
+                // must not hold back the others' messages (one app's failing receiver).
+                .message_group_id(&message.app_key)
                 .build()
                 .map_err(|e| ApiError::Internal(format!("SendMessageBatch entry: {e}")))?;
             request = request.entries(entry);
@@ -137,18 +140,45 @@ impl DeliveryQueue for SqsQueue {
 pub struct Webhooks {
     queue: RwLock<Arc<dyn DeliveryQueue>>,
     retry_delays: RwLock<Vec<Duration>>,
+    /// The (app, hour) pairs this container listed in the delivery log's hours: each is added
+    /// once per container, not once per event.
+    listed_hours: std::sync::Mutex<std::collections::HashSet<(String, i64)>>,
 }
+
+/// How many (app, hour) pairs a container remembers before it starts again.
+const MAX_LISTED_HOURS: usize = 10_000;
 
 impl Default for Webhooks {
     fn default() -> Self {
         Self {
             queue: RwLock::new(Arc::new(NoQueue)),
             retry_delays: RwLock::new(AWS_RETRY_DELAYS.to_vec()),
+            listed_hours: Default::default(),
         }
     }
 }
 
 impl Webhooks {
+    /// Whether this call is the container's first to list `hour` for `app_key` (the caller then
+    /// lists it, and [`Webhooks::release_hour`]s it if that fails).
+    pub fn claim_hour(&self, app_key: &str, hour: i64) -> bool {
+        let mut listed = self
+            .listed_hours
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if listed.len() >= MAX_LISTED_HOURS {
+            listed.clear();
+        }
+        listed.insert((app_key.to_owned(), hour))
+    }
+
+    pub fn release_hour(&self, app_key: &str, hour: i64) {
+        self.listed_hours
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&(app_key.to_owned(), hour));
+    }
+
     pub fn set_queue(&self, queue: Arc<dyn DeliveryQueue>) {
         if let Ok(mut slot) = self.queue.write() {
             *slot = queue;

@@ -83,3 +83,51 @@ async fn forged_token_claims_cost_one_read_per_app_and_impossible_ones_none() {
     }
     assert_eq!(log.take(), Vec::<String>::new());
 }
+
+/// App-Keys are public in client apps: a flood of requests signed with a wrong secret re-reads
+/// the (cached) app at most once per container per second, not once per request, so it cannot
+/// spend the app item's read capacity; the right secret still works throughout.
+#[tokio::test]
+async fn a_flood_of_bad_signatures_costs_one_app_read_per_second() {
+    let (env, log) = logged_env().await;
+    let app = env.dev_app().await;
+    env.issue(&app, "alice").await;
+    env.warm(&app);
+    log.take();
+    let started = std::time::Instant::now();
+    let mut refused = 0;
+    for _ in 0..6 {
+        let flood = (0..50).map(|_| {
+            let mut request = post("/v4/user/get", json!({"userId": "alice"}).to_string());
+            sign_headers(
+                request.headers_mut(),
+                &app.app_key,
+                "not-the-secret",
+                env.state.clock.now_ms(),
+            );
+            env.send(request)
+        });
+        for response in futures::future::join_all(flood).await {
+            assert_eq!(response.outcome(), (401, 1004), "{}", response.body);
+            refused += 1;
+        }
+        let good = env
+            .call(&app, "/v4/user/get", json!({"userId": "alice"}))
+            .await;
+        assert_eq!(good.outcome(), (200, 0), "{}", good.body);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let seconds = started.elapsed().as_secs() + 1;
+    let app_reads = log
+        .take()
+        .iter()
+        .filter(|name| name.as_str() == "GetItem")
+        .count()
+        // The six good calls' own reads of alice.
+        - 6;
+    assert_eq!(refused, 300);
+    assert!(
+        app_reads as u64 <= seconds,
+        "{app_reads} re-reads of the app in {seconds} s of 300 bad signatures"
+    );
+}

@@ -696,9 +696,10 @@ async fn webhook_budgets(
     let signed = |path: &'static str, body: Value| env.call(&app, path, body);
     // The producer: a batch of two records of the app (one read of the app for the batch), each
     // with one event.
+    let changed_at_s = env.state.clock.now_ms() / 1000;
     let record = |sequence: &str| {
         json!({"eventID": format!("budget-{sequence}"), "eventName": "REMOVE", "dynamodb": {
-            "ApproximateCreationDateTime": 1_764_100_000,
+            "ApproximateCreationDateTime": changed_at_s,
             "Keys": {"PK": {"S": shared::table::user_pk(&app.app_key, "alice")}, "SK": {"S": "PROFILE"}},
             "SequenceNumber": sequence,
         }})
@@ -711,10 +712,13 @@ async fn webhook_budgets(
     .await;
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
     let produced = log.take().len();
-    assert_eq!(produced, 3, "one app read, one log write per event");
+    assert_eq!(
+        produced, 4,
+        "one app read, one log write per event, the hour listed once"
+    );
     measured.insert(
         "produce-webhook-events",
-        "1 per app in the batch + 1 per event (records of other kinds or apps without the event: none)".to_owned(),
+        "1 per app in the batch + 1 per event (+ 1 the first time a container logs an app's event of an hour; records of other kinds or apps without the event: none)".to_owned(),
     );
     // The sender: one attempt (the receiver answers 500: retried, the next attempt queued).
     let logged = deliveries::list(
@@ -758,7 +762,7 @@ async fn webhook_budgets(
     .await;
     measured.insert(
         "list-webhook-deliveries",
-        format!("{listed} (+ 1 per further read while a status filter leaves the page short)"),
+        format!("{listed} (the log's hours, then its latest; + 1 per further read while a status filter leaves the page short, 10 at most)"),
     );
     let ids: Vec<&str> = logged.iter().map(|d| d.event_id.as_str()).collect();
     let by_id = count(
@@ -768,12 +772,16 @@ async fn webhook_budgets(
     .await;
     let since = count(log, signed("/v4/ext/webhook/replay", json!({"since": 0}))).await;
     let base = by_id - 2 * ids.len();
-    assert_eq!(since, base + 1, "since: one Query and no failed event");
+    assert_eq!(
+        since,
+        base + 2,
+        "since: the log's hours, one Query and no failed event"
+    );
     measured.insert(
         "replay-webhooks",
         format!(
-            "{base} + 2n (n events: reads, then restarts, each concurrent); `since`: {} + n (a Query, n failed events restarted)",
-            base + 1
+            "{base} + 2n (n events: reads, then restarts, each concurrent); `since`: {} + n + 1 per 100 read (the log's hours, a Query per 100 events of each hour, n failed events restarted, 1,000 at most per call)",
+            base + 2
         ),
     );
     let rotated = count(

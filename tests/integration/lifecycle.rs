@@ -64,6 +64,21 @@ async fn put(env: &Env, pairs: &[(&str, AttributeValue)]) {
         .expect("put");
 }
 
+/// A user's `USER` item as stored now.
+async fn user_record(env: &Env, app: &App, user: &str) -> Option<HashMap<String, AttributeValue>> {
+    env.state
+        .db
+        .get_item()
+        .table_name(&env.state.table)
+        .key("PK", pk(app, user))
+        .key("SK", s("USER"))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get")
+        .item
+}
+
 fn pk(app: &App, user: &str) -> AttributeValue {
     s(&shared::table::user_pk(&app.app_key, user))
 }
@@ -132,7 +147,8 @@ fn items_of<'a>(
 
 #[tokio::test]
 async fn a_soft_deleted_user_is_gone_for_the_api_at_once() {
-    let env = env().await;
+    // A stack of its own: other tests' stream followers on the shared table would purge alice.
+    let env = integration_tests::isolated_env("lifecycle-gone").await;
     let app = env.dev_app().await;
     let token = env.issue(&app, "alice").await;
     assert_eq!(rejection(access::verify(&env.state, &token).await), None);
@@ -839,18 +855,8 @@ async fn a_purge_longer_than_one_invocation_checkpoints_and_continues() {
     let operation = env.wait_for_operation(&app, &operation_id).await;
     assert_eq!(operation["users"][0]["status"], "done", "{operation}");
 
-    let user = env
-        .state
-        .db
-        .get_item()
-        .table_name(&env.state.table)
-        .key("PK", pk(&app, "alice"))
-        .key("SK", s("USER"))
-        .consistent_read(true)
-        .send()
+    let user = user_record(&env, &app, "alice")
         .await
-        .expect("get")
-        .item
         .expect("the USER item stays");
     let number = |name: &str| -> i64 {
         user.get(name)
@@ -883,7 +889,8 @@ async fn a_purge_longer_than_one_invocation_checkpoints_and_continues() {
 /// sweeper's list.
 #[tokio::test]
 async fn the_sweeper_redrives_a_purge_nothing_finished() {
-    let env = env().await;
+    // A stack of its own: other tests' stream followers on the shared table would purge alice.
+    let env = integration_tests::isolated_env("lifecycle-sweeper").await;
     let app = env.dev_app().await;
     for user in ["alice", "bob"] {
         env.issue(&app, user).await;
@@ -915,10 +922,15 @@ async fn the_sweeper_redrives_a_purge_nothing_finished() {
         response.body["result"]["users"][0]["status"].clone()
     };
 
-    // Younger than the cut-off: a purge may still be on its way.
+    let alice = || user_record(&env, &app, "alice");
+
+    // Younger than the cut-off: a purge may still be on its way. The sweep leaves alice's record
+    // exactly as it was (a re-drive is a change of it: the only thing the purge would follow),
+    // seen directly rather than by waiting for nothing to happen.
+    let before = alice().await;
     let answer = sweep().await;
     assert_eq!(answer["redriven"], 0, "{answer}");
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(alice().await, before, "the sweep wrote nothing of alice's");
     assert_eq!(status().await, "pending");
 
     env.state

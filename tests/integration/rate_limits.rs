@@ -414,32 +414,60 @@ async fn the_count_rides_beside_the_first_round_trip() {
     }
 }
 
-/// A change refused over the limit records its nonce like any refusal, also where the nonce
-/// would have ridden in its transaction: sent again later, the captured request is refused as a
-/// replay, never run.
+/// A change refused over the limit leaves nothing behind, its nonce included, both where the
+/// nonce is recorded beside the app check (update) and where it would ride in the change's
+/// transaction (tag set): the very same request sent again after `Retry-After` runs, once.
 #[tokio::test]
-async fn a_refused_change_cannot_be_replayed_later() {
+async fn a_refused_change_can_be_sent_again_and_runs_once() {
     let env = env().await;
-    let path = "/v4/user/tag/batch/set";
-    let app = limited_app(&env, json!({ path: 1 })).await;
+    let calls = [
+        (
+            "/v4/user/tag/batch/set",
+            json!({"userIds": ["alice"], "tags": ["late"]}),
+        ),
+        (
+            "/v4/user/update",
+            json!({"userId": "alice", "name": "Late"}),
+        ),
+    ];
+    let limits: serde_json::Map<String, Value> = calls
+        .iter()
+        .map(|(path, _)| ((*path).to_owned(), json!(1)))
+        .collect();
+    let app = limited_app(&env, Value::Object(limits)).await;
     env.issue(&app, "alice").await;
     env.warm(&app);
-    let body = json!({"userIds": ["alice"], "tags": ["late"]});
-    let mut refused = None;
-    // Two calls in one second under a limit of 1 (again should the second fall in the next).
-    for _ in 0..5 {
-        next_second(&env).await;
-        let first = env.call(&app, path, body.clone()).await;
-        assert_eq!(first.outcome(), (200, 0), "{}", first.body);
-        let second = env.signed(&app, path, &body);
-        let mut replay = integration_tests::post(path, body.to_string());
-        *replay.headers_mut() = second.headers().clone();
-        if env.send(second).await.outcome() == (429, 1008) {
-            refused = Some(replay);
-            break;
+    for (path, body) in calls {
+        let mut refused = None;
+        // Two calls in one second under a limit of 1 (again should the second fall in the next).
+        for _ in 0..5 {
+            next_second(&env).await;
+            let first = env.call(&app, path, body.clone()).await;
+            assert_eq!(first.outcome(), (200, 0), "{path}: {}", first.body);
+            let second = env.signed(&app, path, &body);
+            let mut again = integration_tests::post(path, body.to_string());
+            *again.headers_mut() = second.headers().clone();
+            let answer = env.send(second).await;
+            if answer.outcome() == (429, 1008) {
+                assert_eq!(answer.headers["retry-after"], "1", "{path}");
+                refused = Some(again);
+                break;
+            }
         }
+        let again =
+            refused.unwrap_or_else(|| panic!("{path}: a second call in one second was refused"));
+        let mut replay = integration_tests::post(path, body.to_string());
+        *replay.headers_mut() = again.headers().clone();
+        next_second(&env).await;
+        let retried = env.send(again).await;
+        assert_eq!(
+            retried.outcome(),
+            (200, 0),
+            "{path}: the same request, sent again: {}",
+            retried.body
+        );
+        // Now it has run: its nonce is recorded like any change's (sent in a second with room).
+        next_second(&env).await;
+        assert_eq!(env.send(replay).await.outcome(), (401, 1004), "{path}");
     }
-    let replay = refused.expect("a second call within one second was refused");
-    next_second(&env).await;
-    assert_eq!(env.send(replay).await.outcome(), (401, 1004));
 }

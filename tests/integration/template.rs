@@ -280,3 +280,50 @@ fn every_signed_function_may_count_its_calls_and_rate_limits_name_its_paths() {
     let get_user = Policy::of(template.function("get-user").expect("get-user"), "t");
     assert!(!get_user.allows_need(&update(&shared::table::user_pk("app", "alice"))));
 }
+
+/// Least privilege for writes: no function may write anywhere in the table. Each write action is
+/// granted on the partitions the function writes (`dynamodb:LeadingKeys`), so a read-only
+/// function writes nothing but its rate counters, and the webhook functions only the delivery
+/// log.
+#[test]
+fn every_write_is_granted_on_named_partitions_only() {
+    use local_api::iam::{Need, Policy, table_arn};
+    let template = Template::shipped().expect("template.yaml");
+    let write = |action: &str, pk: String| Need {
+        action: format!("dynamodb:{action}"),
+        resource: table_arn("t"),
+        leading_keys: Some(vec![pk]),
+    };
+    // A partition no function writes.
+    let nowhere = "ELSEWHERE#1".to_owned();
+    for function in &template.functions {
+        let policy = Policy::of(function, "t");
+        for action in ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"] {
+            assert!(
+                !policy.allows_need(&write(action, nowhere.clone())),
+                "{}: {action} anywhere in the table",
+                function.binary
+            );
+        }
+    }
+    let policy = |binary: &str| Policy::of(template.function(binary).expect(binary), "t");
+    let user = shared::table::user_pk("k1", "alice");
+    let delivery = shared::items::WebhookDelivery::pk_of("k1", 494_000);
+    // Reads write nothing of the app's data.
+    for action in ["PutItem", "UpdateItem", "DeleteItem"] {
+        assert!(!policy("get-user").allows_need(&write(action, user.clone())));
+    }
+    // The webhook functions write the delivery log, not users.
+    assert!(policy("send-webhooks").allows_need(&write("UpdateItem", delivery.clone())));
+    assert!(!policy("send-webhooks").allows_need(&write("UpdateItem", user.clone())));
+    assert!(policy("produce-webhook-events").allows_need(&write("PutItem", delivery.clone())));
+    assert!(!policy("produce-webhook-events").allows_need(&write("PutItem", user.clone())));
+    // Token issue counts its user on the app item, whose key is `APP#` and the 16 characters
+    // of an app key: that grant covers no partition below an app.
+    let app_item = shared::table::app_pk("0123456789abcdef");
+    assert!(policy("issue-access-token").allows_need(&write("UpdateItem", app_item)));
+    let operation = shared::table::operation_pk("0123456789abcdef", "op1");
+    assert!(!policy("issue-access-token").allows_need(&write("UpdateItem", operation)));
+    // A change writes its users.
+    assert!(policy("update-user").allows_need(&write("UpdateItem", user)));
+}

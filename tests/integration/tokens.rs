@@ -112,21 +112,22 @@ async fn garbage_unknown_users_and_offline_apps_are_refused() {
 }
 
 #[tokio::test]
-async fn an_implausible_expiry_is_refused_and_expires_nothing() {
+async fn a_future_expiry_is_refused_and_a_past_one_expires_nothing() {
     let env = env().await;
     let app = env.dev_app().await;
     let token = env.issue(&app, "alice").await;
     let now = env.state.clock.now_ms();
-    // Seconds, microseconds, before 2000, more than a day ahead: each would expire tokens wrongly
-    // (microseconds for ever, as `tokensValidAfter` only moves forward).
-    for expires_at in [now / 1000, now * 1000, 0, now + 2 * 86_400_000, i64::MAX] {
-        let response = env
-            .call(
-                &app,
-                "/v4/auth/access-token/expire",
-                json!({"userIds": ["alice"], "expiresAt": expires_at}),
-            )
-            .await;
+    // Microseconds, more than a day ahead, negative: each would lock users out (for ever, as
+    // `tokensValidAfter` only moves forward) or means nothing.
+    let expire = |expires_at: i64| {
+        env.call(
+            &app,
+            "/v4/auth/access-token/expire",
+            json!({"userIds": ["alice"], "expiresAt": expires_at}),
+        )
+    };
+    for expires_at in [now * 1000, now + 2 * 86_400_000, i64::MAX, -1, i64::MIN] {
+        let response = expire(expires_at).await;
         assert_eq!(response.outcome(), (400, 1002), "{expires_at}");
         assert!(
             response.body["errorMessage"]
@@ -136,6 +137,11 @@ async fn an_implausible_expiry_is_refused_and_expires_nothing() {
             "{}",
             response.body
         );
+    }
+    // The official OpenAPI example sends 0; a past time (seconds, say) is harmless: it expires
+    // nothing issued since.
+    for expires_at in [0, 1, now / 1000] {
+        assert_eq!(expire(expires_at).await.outcome(), (200, 0), "{expires_at}");
     }
     assert_eq!(
         access::verify(&env.state, &token).await.unwrap().user_id,

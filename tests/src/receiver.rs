@@ -1,6 +1,10 @@
 //! A webhook receiver for the tests: a real HTTP server on 127.0.0.1 that records every request
 //! and answers each with the next queued reply (204 once the queue is empty), and checks both
-//! signatures the way an app's server would, with its own code (not the service's).
+//! signatures the way the README tells an app's server to, with its own code (not the
+//! service's): constant-time comparisons, any of the signatures in `webhook-signature`, and a
+//! `webhook-timestamp` within 5 minutes of its own clock when the request arrived. That clock is
+//! the wall clock, or the stack's (`Receiver::start_with_clock`) for a test that moves time: a
+//! real receiver's clock agrees with the service's.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -15,6 +19,16 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use serde_json::Value;
 use sha1::Digest;
+use shared::clock::Clock;
+use subtle::ConstantTimeEq;
+
+/// How far `webhook-timestamp` may be from the receiver's clock, as the README says.
+const TOLERANCE_S: u64 = 5 * 60;
+
+/// Whether `a` and `b` are equal, in time that does not depend on where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
 
 /// How the receiver answers one request.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +47,8 @@ pub struct Received {
     pub body: Vec<u8>,
     pub json: Value,
     pub at: Instant,
+    /// When it arrived (Unix ms) by the receiver's clock: what its timestamp check compares with.
+    pub arrived_ms: i64,
     /// What it answered.
     pub reply: u16,
 }
@@ -51,7 +67,9 @@ impl Received {
     }
 
     /// Checks both signatures: Nexconn's query-string SHA-1 (`appSecret + nonce + timestamp`)
-    /// and Standard Webhooks' HMAC-SHA256 of `id.timestamp.body` with the decoded `whsec_` key.
+    /// and Standard Webhooks' HMAC-SHA256 of `id.timestamp.body` with the decoded `whsec_` key
+    /// (any of the space-separated signatures may match: two during a rotation's overlap), sent
+    /// within 5 minutes of its arrival.
     pub fn verify(
         &self,
         app_key: &str,
@@ -68,13 +86,13 @@ impl Received {
             return Err("appKey".into());
         }
         let (nonce, timestamp) = (q("nonce")?, q("timestamp")?);
-        if q("signTimestamp")? != timestamp || nonce.len() > 18 {
-            return Err("signTimestamp/nonce".into());
+        if q("signTimestamp")? != timestamp {
+            return Err("signTimestamp is not timestamp".into());
         }
         let expected = hex::encode(sha1::Sha1::digest(format!(
             "{app_secret}{nonce}{timestamp}"
         )));
-        if q("signature")? != expected {
+        if !same(&q("signature")?, &expected) {
             return Err(format!(
                 "Nexconn signature {} != {expected}",
                 q("signature")?
@@ -90,6 +108,15 @@ impl Received {
         if id != self.id() {
             return Err("webhook-id is not the envelope's id".into());
         }
+        let sent_at: i64 = seconds
+            .parse()
+            .map_err(|_| format!("webhook-timestamp {seconds} is not Unix seconds"))?;
+        let now = self.arrived_ms.div_euclid(1000);
+        if now.abs_diff(sent_at) > TOLERANCE_S {
+            return Err(format!(
+                "webhook-timestamp {sent_at} is more than 5 minutes from its arrival ({now})"
+            ));
+        }
         let key = STANDARD
             .decode(
                 webhook_secret
@@ -103,7 +130,7 @@ impl Received {
         mac.update(&self.body);
         let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
         let signatures = h("webhook-signature")?;
-        if !signatures.split(' ').any(|s| s == expected) {
+        if !signatures.split_whitespace().any(|s| same(s, &expected)) {
             return Err(format!("webhook-signature {signatures} != {expected}"));
         }
         if h("content-type")? != "application/json; charset=utf-8" {
@@ -127,7 +154,13 @@ impl Drop for Receiver {
 }
 
 impl Receiver {
+    /// A receiver on the wall clock.
     pub async fn start() -> Receiver {
+        Self::start_with_clock(Clock::default()).await
+    }
+
+    /// A receiver on `clock`: the stack's, for a test that moves it (clones share the offset).
+    pub async fn start_with_clock(clock: Clock) -> Receiver {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .expect("bind");
@@ -137,10 +170,10 @@ impl Receiver {
         let (log, queue) = (received.clone(), replies.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (log, queue) = (log.clone(), queue.clone());
+                let (log, queue, clock) = (log.clone(), queue.clone(), clock.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                        let (log, queue) = (log.clone(), queue.clone());
+                        let (log, queue, clock) = (log.clone(), queue.clone(), clock.clone());
                         async move {
                             let reply = queue
                                 .lock()
@@ -151,7 +184,7 @@ impl Receiver {
                                 Reply::Status(code) => code,
                                 Reply::Hang(_) => 200,
                             };
-                            record(&log, request, status).await;
+                            record(&log, &clock, request, status).await;
                             if let Reply::Hang(time) = reply {
                                 tokio::time::sleep(time).await;
                             }
@@ -211,17 +244,10 @@ impl Receiver {
     }
 }
 
-async fn record(log: &Mutex<Vec<Received>>, request: Request<Incoming>, reply: u16) {
-    let at = Instant::now();
+async fn record(log: &Mutex<Vec<Received>>, clock: &Clock, request: Request<Incoming>, reply: u16) {
+    let (at, arrived_ms) = (Instant::now(), clock.now_ms());
     let path = request.uri().path().to_owned();
-    let query = request
-        .uri()
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let query = parse_query(request.uri().query().unwrap_or_default());
     let headers = request
         .headers()
         .iter()
@@ -246,6 +272,80 @@ async fn record(log: &Mutex<Vec<Received>>, request: Request<Incoming>, reply: u
         body,
         json,
         at,
+        arrived_ms,
         reply,
     });
+}
+
+/// The parameters of a URL's query, as sent (no decoding: the signed values are plain).
+fn parse_query(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::webhooks::sign::{new_webhook_secret, sign};
+
+    const ARRIVED_MS: i64 = 1_700_000_000_000;
+
+    /// A delivery the service signed at `sent_at_ms`, as the receiver records it on arrival at
+    /// [`ARRIVED_MS`].
+    fn delivery(secrets: &[&str], sent_at_ms: i64) -> Received {
+        let body = br#"{"type":"user:friendship","id":"evt_1","time":1,"data":[{}]}"#;
+        let signed = sign(
+            "http://r/h",
+            "key",
+            "secret",
+            secrets,
+            "evt_1",
+            body,
+            sent_at_ms,
+        )
+        .expect("signed");
+        let (_, query) = signed.url.split_once('?').expect("query");
+        Received {
+            path: "/h".into(),
+            query: parse_query(query),
+            headers: signed
+                .headers
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
+            body: body.to_vec(),
+            json: serde_json::from_slice(body).expect("json"),
+            at: Instant::now(),
+            arrived_ms: ARRIVED_MS,
+            reply: 204,
+        }
+    }
+
+    #[test]
+    fn any_of_the_signatures_may_match() {
+        let (new, old) = (new_webhook_secret(), new_webhook_secret());
+        let both = delivery(&[&new, &old], ARRIVED_MS);
+        both.verify("key", "secret", &new).expect("the new key");
+        both.verify("key", "secret", &old).expect("the old key");
+        assert!(both.verify("key", "secret", &new_webhook_secret()).is_err());
+        assert!(both.verify("key", "other", &new).is_err(), "Nexconn's");
+    }
+
+    #[test]
+    fn a_timestamp_more_than_5_minutes_from_arrival_is_refused() {
+        let secret = new_webhook_secret();
+        let minute = 60_000;
+        for off in [-5 * minute, 5 * minute] {
+            delivery(&[&secret], ARRIVED_MS + off)
+                .verify("key", "secret", &secret)
+                .expect("within 5 minutes");
+        }
+        for off in [-5 * minute - 1000, 5 * minute + 1000] {
+            let refused = delivery(&[&secret], ARRIVED_MS + off).verify("key", "secret", &secret);
+            assert!(refused.is_err_and(|e| e.contains("5 minutes")), "{off}");
+        }
+    }
 }

@@ -140,6 +140,7 @@ async fn setup(state: &State, app_key: &str, friends: usize) -> Result<UserImage
         state: "soft-deleted".into(),
         purge_state: "pending".into(),
         purge_operation: operation,
+        purge_rounds: 0,
     })
 }
 
@@ -211,7 +212,7 @@ async fn run(
     invocation_time: Duration,
 ) -> Result<(), BoxError> {
     let app_key = format!("purge{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let image = setup(state, &app_key, friends).await?;
+    let mut image = setup(state, &app_key, friends).await?;
     log.take();
     HEAP.peak
         .store(HEAP.live.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -229,8 +230,10 @@ async fn run(
         )
         .await?;
         sent.extend(log.take());
-        let (purge_state, _) = progress(state, &image.pk).await?;
+        let (purge_state, rounds) = progress(state, &image.pk).await?;
         log.take(); // the benchmark's own read
+        // The next record is the one the checkpoint wrote, at that checkpoint.
+        image.purge_rounds = rounds.try_into().unwrap_or(0);
         if purge_state == "done" {
             break;
         }

@@ -8,7 +8,7 @@ use shared::apps;
 use shared::{ApiError, ConsoleOperation, State, lifecycle, validate};
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeleteTestUser {
     pub app_key: String,
     pub user_id: String,

@@ -31,7 +31,7 @@ impl Operation for ExpireAccessToken {
 
     async fn run(self, call: Call) -> Result<(), ApiError> {
         // Checked against the request's time, before anything is written.
-        validate::plausible_ms("expiresAt", self.expires_at, call.now_ms)?;
+        validate::not_after_a_day("expiresAt", self.expires_at, call.now_ms)?;
         let user_ids = validate::dedup(&self.user_ids);
         users::expire_tokens(&call.state, &call.app.app_key, &user_ids, self.expires_at).await?;
         if self.disconnect == Some(true) {

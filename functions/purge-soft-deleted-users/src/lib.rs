@@ -7,14 +7,22 @@ use serde_json::{Value, json};
 use shared::State;
 use shared::purge::{self, Deadline, UserImage};
 
-/// The new image of a stream record in Lambda's JSON form (`{"PK":{"S":"..."}}`).
+/// The new image of a stream record in Lambda's JSON form (`{"PK":{"S":"..."}}`, numbers as
+/// `{"N":"..."}`).
 pub fn user_image(record: &Value) -> UserImage {
     let image = &record["dynamodb"]["NewImage"];
-    UserImage::from_strings(|name| image[name]["S"].as_str().map(str::to_owned))
+    UserImage::from_strings(|name| {
+        let value = &image[name];
+        value["S"]
+            .as_str()
+            .or(value["N"].as_str())
+            .map(str::to_owned)
+    })
 }
 
-/// Handles a batch of stream records; answers the failed ones' sequence numbers. Every record
-/// works within `deadline` (the invocation's, less a reserve).
+/// Handles a batch of stream records; answers the failed ones' sequence numbers. The records
+/// share `deadline` (the invocation's, less a reserve): one that finds it passed starts no page
+/// and only checkpoints, so it goes on in the next invocation.
 pub async fn handle(state: &State, event: &Value, deadline: Deadline) -> Value {
     let mut failures = Vec::new();
     for record in event["Records"]
@@ -23,7 +31,7 @@ pub async fn handle(state: &State, event: &Value, deadline: Deadline) -> Value {
         .unwrap_or_default()
     {
         let image = user_image(record);
-        if let Err(err) = purge::on_user_change(state, &image, deadline).await {
+        if let Err(err) = purge::on_user_change(state, &image, deadline.clone()).await {
             tracing::error!(pk = %image.pk, error = ?err, "purge failed");
             if let Some(sequence) = record["dynamodb"]["SequenceNumber"].as_str() {
                 failures.push(json!({ "itemIdentifier": sequence }));
@@ -45,15 +53,20 @@ mod tests {
                 "SequenceNumber": "111",
                 "NewImage": {
                     "PK": {"S": "APP#k#U#alice"}, "SK": {"S": "USER"}, "state": {"S": "soft-deleted"},
-                    "purgeState": {"S": "pending"}, "purgeOperation": {"S": "op1"}, "createdAt": {"N": "5"}
+                    "purgeState": {"S": "pending"}, "purgeOperation": {"S": "op1"}, "createdAt": {"N": "5"},
+                    "purgeRounds": {"N": "2"}
                 }
             }
         });
         let image = user_image(&record);
         assert!(image.needs_purge());
         assert_eq!(
-            (image.pk.as_str(), image.purge_operation.as_str()),
-            ("APP#k#U#alice", "op1")
+            (
+                image.pk.as_str(),
+                image.purge_operation.as_str(),
+                image.purge_rounds
+            ),
+            ("APP#k#U#alice", "op1", 2)
         );
         assert!(!user_image(&json!({})).needs_purge());
     }

@@ -1,26 +1,42 @@
 //! `POST /v4/ext/webhook/replay` (extension): sends events again, with their IDs: those named
-//! in `eventIds` (1-100), or every failed event since `since` (Unix ms). Answers
-//! `{"replayed": n}` (unknown or expired IDs are not counted).
+//! in `eventIds` (1-100), or every failed event since `since` (Unix ms), about 1,000 per call.
+//! Answers `{"replayed": n}`, and for `since` a `pageToken` (empty once every event is sent
+//! again) to call again with (unknown or expired IDs are not counted).
 
 use serde::{Deserialize, Serialize};
 use shared::webhooks::deliveries::{self, MAX_REPLAY_IDS, Replay};
-use shared::{ApiError, Call, Operation, validate};
+use shared::{ApiError, Call, Operation, page_token, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayWebhooks {
     pub event_ids: Option<Vec<String>>,
     pub since: Option<i64>,
+    /// Where a `since` replay cut short goes on (the previous answer's `pageToken`).
+    pub page_token: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Replayed {
     pub replayed: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_token: Option<String>,
+}
+
+/// What the request names, checked.
+enum Which {
+    Events(Vec<String>),
+    Since(i64),
 }
 
 impl ReplayWebhooks {
-    fn which(&self) -> Result<Replay, ApiError> {
+    fn which(&self) -> Result<Which, ApiError> {
         match (&self.event_ids, self.since) {
+            (Some(_), _) if self.page_token.is_some() => Err(ApiError::invalid(
+                "pageToken",
+                "continues a since replay only",
+            )),
             (Some(ids), None) => {
                 if ids.is_empty() {
                     return Err(ApiError::invalid("eventIds", "must name 1 to 100 events"));
@@ -34,9 +50,9 @@ impl ReplayWebhooks {
                         ));
                     }
                 }
-                Ok(Replay::Events(validate::dedup(ids)))
+                Ok(Which::Events(validate::dedup(ids)))
             }
-            (None, Some(since)) if since >= 0 => Ok(Replay::FailedSince(since)),
+            (None, Some(since)) if since >= 0 => Ok(Which::Since(since)),
             (None, Some(_)) => Err(ApiError::invalid("since", "must be Unix ms, 0 or more")),
             _ => Err(ApiError::invalid(
                 "eventIds",
@@ -56,10 +72,36 @@ impl Operation for ReplayWebhooks {
     }
 
     async fn run(self, call: Call) -> Result<Replayed, ApiError> {
-        let which = self.which()?;
-        let replayed =
-            deliveries::replay(&call.state, &call.app.app_key, which, call.now_ms).await?;
-        Ok(Replayed { replayed })
+        let app_key = &call.app.app_key;
+        let secret = &call.state.token_secret;
+        match self.which()? {
+            Which::Events(ids) => {
+                let replayed =
+                    deliveries::replay(&call.state, app_key, Replay::Events(ids), call.now_ms)
+                        .await?;
+                Ok(Replayed {
+                    replayed: replayed.count,
+                    page_token: None,
+                })
+            }
+            Which::Since(since) => {
+                // A token goes on with the `since` it was made for only.
+                let listing = format!("{}:{since}", Self::NAME);
+                let from =
+                    page_token::decode(secret, app_key, &listing, self.page_token.as_deref())?;
+                let which = Replay::FailedSince { since, from };
+                let replayed = deliveries::replay(&call.state, app_key, which, call.now_ms).await?;
+                Ok(Replayed {
+                    replayed: replayed.count,
+                    page_token: Some(page_token::encode(
+                        secret,
+                        app_key,
+                        &listing,
+                        replayed.next.as_ref(),
+                    )?),
+                })
+            }
+        }
     }
 }
 
@@ -71,6 +113,7 @@ mod tests {
         ReplayWebhooks {
             event_ids: ids.map(|ids| ids.into_iter().map(str::to_owned).collect()),
             since,
+            page_token: None,
         }
     }
 
@@ -85,6 +128,10 @@ mod tests {
             replay(Some(vec![]), None),
             replay(Some(vec!["not-an-id"]), None),
             replay(None, Some(-1)),
+            ReplayWebhooks {
+                page_token: Some("x".into()),
+                ..replay(Some(vec![id]), None)
+            },
         ] {
             assert_eq!(bad.validate().unwrap_err().code(), 1002, "{bad:?}");
         }

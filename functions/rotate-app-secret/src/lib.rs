@@ -8,7 +8,7 @@ use shared::apps;
 use shared::{ApiError, ConsoleOperation, State};
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotateAppSecret {
     pub app_key: String,
 }

@@ -1,4 +1,5 @@
-//! Which addresses a webhook may be delivered to: a guard against server-side request forgery.
+//! Which addresses and ports a webhook may be delivered to: a guard against server-side request
+//! forgery.
 //! Webhook URLs are chosen by app owners, so a delivery must never reach the deployment's own
 //! network, the instance metadata service or anything else that is not on the public internet.
 //! The guard judges resolved addresses (see `post`), so a name that resolves to a private
@@ -14,6 +15,17 @@ pub enum Destinations {
     /// Public addresses and loopback (the local API, whose test receivers listen on
     /// 127.0.0.1); private, link-local and metadata addresses are still refused.
     AllowLoopback,
+}
+
+/// The ports a webhook URL may name, in words for error messages.
+pub const ALLOWED_PORTS: &str = "80, 443 or 1024 and above";
+
+/// Whether a webhook URL may name `port`: the web's own two, or any unprivileged port (where
+/// receivers and local test servers listen). The privileged ports below 1024 hold other
+/// protocols' services (SSH, SMTP, DNS...), which a POST must not be aimed at. Checked when a
+/// URL is saved (`url`) and again at each attempt (`post`), for URLs saved before the rule.
+pub fn port_allowed(port: u16) -> bool {
+    port == 80 || port == 443 || port >= 1024
 }
 
 /// Whether a delivery may connect to `ip`.
@@ -39,6 +51,7 @@ fn allowed_v4(ip: Ipv4Addr, destinations: Destinations) -> bool {
         || (a == 100 && b & 0xc0 == 64) // shared address space (CGNAT), 100.64/10
         || (a == 192 && b == 0 && c == 0) // IETF protocol assignments, 192.0.0/24
         || (a == 198 && b & 0xfe == 18) // benchmarking, 198.18/15
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast, 192.88.99/24 (deprecated)
         || a >= 240; // reserved, 240/4
     !special
 }
@@ -58,6 +71,10 @@ fn allowed_v6(ip: Ipv6Addr, destinations: Destinations) -> bool {
         || s[0] & 0xffc0 == 0xfe80 // link-local fe80::/10
         || s[0] & 0xffc0 == 0xfec0 // deprecated site-local fec0::/10
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation 2001:db8::/32
+        || (s[0] == 0x3fff && s[1] & 0xf000 == 0) // documentation 3fff::/20
+        || (s[0] == 0x2001 && s[1] == 0) // Teredo 2001::/32: tunnels to an obfuscated IPv4
+        || (s[0] == 0x2001 && s[1] == 2 && s[2] == 0) // benchmarking 2001:2::/48
+        || s[0] == 0x5f00 // SRv6 segment identifiers 5f00::/16
         || (s[0] == 0x0064 && s[1] == 0xff9b && s[2] == 1) // local-use NAT64 64:ff9b:1::/48
         || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]); // discard-only 100::/64
     !special
@@ -252,6 +269,82 @@ mod tests {
         for &(address, expected) in edges {
             let ip: IpAddr = address.parse().unwrap();
             assert_eq!(allowed(ip, PublicOnly), expected, "{address}");
+        }
+    }
+
+    /// `first` to `last` is refused, also with AllowLoopback; `before` and `after`, just
+    /// outside, are allowed.
+    fn refuses_only(before: &str, first: &str, last: &str, after: &str) {
+        for (address, expected) in [(before, true), (first, false), (last, false), (after, true)] {
+            let ip: IpAddr = address.parse().unwrap();
+            assert_eq!(allowed(ip, PublicOnly), expected, "{address}");
+            assert_eq!(
+                allowed(ip, AllowLoopback),
+                expected,
+                "{address} with AllowLoopback"
+            );
+        }
+    }
+
+    #[test]
+    fn the_6to4_relay_anycast_range_is_refused() {
+        refuses_only(
+            "192.88.98.255",
+            "192.88.99.0",
+            "192.88.99.255",
+            "192.88.100.0",
+        );
+        // Also inside a 6to4 address.
+        assert!(!allowed("2002:c058:6301::1".parse().unwrap(), PublicOnly));
+    }
+
+    #[test]
+    fn teredo_is_refused() {
+        refuses_only(
+            "2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "2001::",
+            "2001:0:ffff:ffff:ffff:ffff:ffff:ffff",
+            "2001:1::",
+        );
+    }
+
+    #[test]
+    fn ipv6_benchmarking_is_refused() {
+        refuses_only(
+            "2001:1:ffff:ffff:ffff:ffff:ffff:ffff",
+            "2001:2::",
+            "2001:2:0:ffff:ffff:ffff:ffff:ffff",
+            "2001:2:1::",
+        );
+    }
+
+    #[test]
+    fn ipv6_documentation_3fff_is_refused() {
+        refuses_only(
+            "3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "3fff::",
+            "3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "3fff:1000::",
+        );
+    }
+
+    #[test]
+    fn srv6_segment_identifiers_are_refused() {
+        refuses_only(
+            "5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "5f00::",
+            "5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "5f01::",
+        );
+    }
+
+    #[test]
+    fn ports_80_443_and_unprivileged_ones_are_allowed() {
+        for port in [80, 443, 1024, 8080, 8443, 65535] {
+            assert!(port_allowed(port), "{port}");
+        }
+        for port in [0, 1, 22, 25, 53, 79, 81, 442, 444, 1023] {
+            assert!(!port_allowed(port), "{port}");
         }
     }
 }

@@ -25,7 +25,7 @@ use hyper_util::rt::TokioExecutor;
 // lambda_http (through lambda_runtime and tower): tower-service is no direct dependency.
 use lambda_http::Service;
 
-use super::guard::{Destinations, allowed};
+use super::guard::{ALLOWED_PORTS, Destinations, allowed, port_allowed};
 
 /// At most this much of a response body is read (and discarded).
 const BODY_READ_LIMIT: usize = 64 * 1024;
@@ -136,19 +136,26 @@ impl Poster {
         body: Vec<u8>,
     ) -> Result<Request<Full<Bytes>>, String> {
         let uri: Uri = url.parse().map_err(|_| "invalid URL".to_owned())?;
-        match uri.scheme() {
-            Some(scheme) if *scheme == Scheme::HTTP => {}
+        let default_port = match uri.scheme() {
+            Some(scheme) if *scheme == Scheme::HTTP => 80,
             Some(scheme) if *scheme == Scheme::HTTPS => {
                 if matches!(self.transport, Transport::PlainOnly(_)) {
                     return Err("https unavailable: no root certificates".to_owned());
                 }
+                443
             }
             Some(scheme) => return Err(format!("unsupported scheme {scheme}")),
             None => return Err("invalid URL: no scheme".to_owned()),
-        }
+        };
         let host = uri
             .host()
             .ok_or_else(|| "invalid URL: no host".to_owned())?;
+        let port = uri.port_u16().unwrap_or(default_port);
+        if !port_allowed(port) {
+            return Err(
+                Refused(format!("port {port} is not allowed ({ALLOWED_PORTS})")).to_string(),
+            );
+        }
         // The connector skips the resolver for an IP literal, and so the guard: check it here.
         let literal = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = literal.parse::<IpAddr>()
@@ -540,6 +547,41 @@ mod tests {
                 assert_eq!(attempt.error, Some(expected), "{url}");
             }
             assert_eq!(attempt.status_code, None);
+        }
+    }
+
+    #[tokio::test]
+    async fn privileged_ports_are_refused_before_connecting() {
+        let poster = Poster::new(Destinations::AllowLoopback);
+        for (url, port) in [
+            ("http://127.0.0.1:22/", 22),
+            ("http://localhost:25/", 25),
+            ("http://[::1]:0/", 0),
+            ("http://127.0.0.1:1023/hook?x=1", 1023),
+            ("http://127.0.0.1:81/", 81),
+        ] {
+            let attempt = poster.post(url, &headers(), vec![], SECOND).await;
+            assert_eq!(attempt.status_code, None, "{url}");
+            let expected = format!(
+                "destination refused: port {port} is not allowed (80, 443 or 1024 and above)"
+            );
+            assert_eq!(attempt.error, Some(expected), "{url}");
+        }
+        // 80, 443 (with either scheme) and unprivileged ports pass on to the address guard.
+        let poster = Poster::new(Destinations::PublicOnly);
+        for url in [
+            "http://10.0.0.1/",
+            "http://10.0.0.1:80/",
+            "http://10.0.0.1:443/",
+            "http://10.0.0.1:1024/",
+            "http://10.0.0.1:8080/",
+        ] {
+            let attempt = poster.post(url, &headers(), vec![], SECOND).await;
+            assert_eq!(
+                attempt.error.as_deref(),
+                Some("destination refused: 10.0.0.1 is not a public address"),
+                "{url}"
+            );
         }
     }
 

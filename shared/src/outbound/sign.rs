@@ -24,10 +24,17 @@ pub fn nexconn_signature(app_secret: &str, nonce: &str, timestamp_ms: i64) -> St
     hex::encode(sha1.finalize())
 }
 
-/// A random nonce of at most 18 decimal digits.
+/// The digits of a delivery's nonce: more than the 18 characters the Server API accepts as
+/// `Nonce` (`crate::auth`), so the four signing values of a delivery's URL, which have the very
+/// form of an API call's signing headers, can never authenticate an API call. Receivers hash the
+/// nonce as text, as Nexconn documents, whatever its length.
+pub const NONCE_DIGITS: usize = 24;
+
+/// A random nonce of exactly [`NONCE_DIGITS`] decimal digits (zero-padded).
 pub fn new_nonce() -> String {
-    // 122 random bits reduced modulo 10^18: uniform for all practical purposes.
-    (Uuid::new_v4().as_u128() % 1_000_000_000_000_000_000).to_string()
+    // 122 random bits reduced modulo 10^24: uniform for all practical purposes.
+    let nonce = Uuid::new_v4().as_u128() % 10u128.pow(NONCE_DIGITS as u32);
+    format!("{nonce:0NONCE_DIGITS$}")
 }
 
 /// `url` (which has no fragment: webhook URLs are sent as stored) with Nexconn's signing
@@ -87,6 +94,25 @@ pub fn standard_signature(
     ))
 }
 
+/// The `webhook-signature` value: a signature per secret, space-separated, in the order given.
+/// Standard Webhooks lets a receiver accept any of them, which is how a rotated secret overlaps
+/// the one it replaced.
+pub fn standard_signatures(
+    webhook_secrets: &[&str],
+    id: &str,
+    timestamp_s: i64,
+    body: &[u8],
+) -> Result<String, ApiError> {
+    if webhook_secrets.is_empty() {
+        return Err(ApiError::Internal("no webhook secret".into()));
+    }
+    let signatures = webhook_secrets
+        .iter()
+        .map(|secret| standard_signature(secret, id, timestamp_s, body))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(signatures.join(" "))
+}
+
 /// A new Standard Webhooks secret: `whsec_` and 32 random bytes in base64.
 pub fn new_webhook_secret() -> String {
     // Random bytes from the OS generator uuid v4 uses (`getrandom` is no direct dependency):
@@ -110,18 +136,19 @@ pub struct Signed {
     pub headers: Vec<(&'static str, String)>,
 }
 
-/// Signs one delivery of `body` both ways, at `now_ms`, with a fresh nonce.
+/// Signs one delivery of `body` both ways, at `now_ms`, with a fresh nonce; Standard Webhooks'
+/// way with each of `webhook_secrets` (the current one first).
 pub fn sign(
     url: &str,
     app_key: &str,
     app_secret: &str,
-    webhook_secret: &str,
+    webhook_secrets: &[&str],
     event_id: &str,
     body: &[u8],
     now_ms: i64,
 ) -> Result<Signed, ApiError> {
     let timestamp_s = now_ms.div_euclid(1000);
-    let signature = standard_signature(webhook_secret, event_id, timestamp_s, body)?;
+    let signature = standard_signatures(webhook_secrets, event_id, timestamp_s, body)?;
     Ok(Signed {
         url: signed_url(url, app_key, app_secret, &new_nonce(), now_ms),
         headers: vec![
@@ -154,6 +181,19 @@ mod tests {
         let (_, value) = values.next().unwrap_or_else(|| panic!("no {name}"));
         assert!(values.next().is_none(), "{name} twice");
         value
+    }
+
+    /// Whether `signature` (`v1,<base64>`) is the HMAC-SHA256 of `prefix + body` under the key
+    /// of `secret`, computed here without the code under test.
+    fn hmac_verifies(secret: &str, prefix: &[u8], body: &[u8], signature: &str) -> bool {
+        let Some(tag) = signature.strip_prefix("v1,") else {
+            return false;
+        };
+        let key = STANDARD.decode(&secret["whsec_".len()..]).unwrap();
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+        mac.update(prefix);
+        mac.update(body);
+        mac.verify_slice(&STANDARD.decode(tag).unwrap()).is_ok()
     }
 
     #[test]
@@ -203,12 +243,11 @@ mod tests {
     }
 
     #[test]
-    fn nonces_are_at_most_18_digits() {
+    fn nonces_are_always_24_digits() {
         for _ in 0..1000 {
             let nonce = new_nonce();
-            assert!((1..=18).contains(&nonce.len()), "{nonce}");
+            assert_eq!(nonce.len(), 24, "{nonce}");
             assert!(nonce.bytes().all(|b| b.is_ascii_digit()), "{nonce}");
-            assert!(nonce == "0" || !nonce.starts_with('0'), "{nonce}");
         }
         assert_ne!(new_nonce(), new_nonce());
     }
@@ -279,7 +318,7 @@ mod tests {
             "https://example.com/hooks?tenant=9",
             "appkey1",
             "appsecret1",
-            &secret,
+            &[&secret],
             "evt_123",
             body,
             now_ms,
@@ -308,18 +347,60 @@ mod tests {
         assert_eq!(header("webhook-id"), "evt_123");
         assert_eq!(header("webhook-timestamp"), "1700000000");
         let signature = header("webhook-signature");
-        let (version, tag) = signature.split_once(',').unwrap();
-        assert_eq!(version, "v1");
-        let key = STANDARD.decode(&secret["whsec_".len()..]).unwrap();
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-        mac.update(b"evt_123.1700000000.");
-        mac.update(body);
-        mac.verify_slice(&STANDARD.decode(tag).unwrap()).unwrap();
+        assert!(hmac_verifies(
+            &secret,
+            b"evt_123.1700000000.",
+            body,
+            &signature
+        ));
         assert_eq!(signed.headers.len(), 4);
 
         // A fresh nonce each time.
-        let again = sign("https://e/", "k", "s", &secret, "e", body, now_ms).unwrap();
-        let again_too = sign("https://e/", "k", "s", &secret, "e", body, now_ms).unwrap();
+        let again = sign("https://e/", "k", "s", &[&secret], "e", body, now_ms).unwrap();
+        let again_too = sign("https://e/", "k", "s", &[&secret], "e", body, now_ms).unwrap();
         assert_ne!(again.url, again_too.url);
+    }
+
+    #[test]
+    fn after_a_rotation_one_header_carries_both_signatures_the_new_first() {
+        let (new, old) = (new_webhook_secret(), new_webhook_secret());
+        let body = br#"{"type":"user:friendship"}"#;
+        let signed = sign(
+            "https://e/",
+            "k",
+            "s",
+            &[&new, &old],
+            "evt_9",
+            body,
+            1_700_000_000_500,
+        )
+        .unwrap();
+        let headers: Vec<_> = signed
+            .headers
+            .iter()
+            .filter(|(name, _)| *name == "webhook-signature")
+            .collect();
+        assert_eq!(
+            headers.len(),
+            1,
+            "one header, as Standard Webhooks defines it"
+        );
+        let signatures: Vec<&str> = headers[0].1.split(' ').collect();
+        assert_eq!(signatures.len(), 2, "{}", headers[0].1);
+        let prefix = b"evt_9.1700000000.";
+        assert!(hmac_verifies(&new, prefix, body, signatures[0]));
+        assert!(hmac_verifies(&old, prefix, body, signatures[1]));
+        // Each receiver finds its key's signature among them; no other key's is there.
+        assert!(
+            !signatures
+                .iter()
+                .any(|s| hmac_verifies(&new_webhook_secret(), prefix, body, s))
+        );
+    }
+
+    #[test]
+    fn signing_without_a_secret_is_an_internal_error() {
+        let result = sign("https://e/", "k", "s", &[], "e", b"{}", 1);
+        assert!(matches!(result, Err(ApiError::Internal(_))));
     }
 }

@@ -1,11 +1,17 @@
 //! The delivery log: one item per event (`items::WebhookDelivery`) holding the body every attempt
-//! sends, its status and every attempt, kept 7 days; listed newest first; replayed on demand.
+//! sends, its status and every attempt, kept 7 days, in one partition per app and hour; listed
+//! newest first; replayed on demand. Every read here is bounded per call (a page, or a replay's
+//! share), whatever the log holds.
 
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::db::{self, n, s};
 use crate::error::ApiError;
-use crate::items::{AttemptRecord, Kind as _, MAX_ATTEMPT_RECORDS, WebhookDelivery};
+use crate::items::{
+    AttemptRecord, Kind as _, MAX_ATTEMPT_RECORDS, WEBHOOK_HOUR_MS, WebhookDelivery, WebhookHours,
+};
 use crate::queue::QueuedDelivery;
 use crate::state::State;
 use crate::webhooks::events::Event;
@@ -20,10 +26,28 @@ pub const MAX_REPLAY_IDS: usize = 100;
 /// Deliveries per page: default and most.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// Queries one listing call sends at most: a status filter that leaves a page short answers it
+/// short, with a page token, rather than reading on without bound.
+pub const MAX_READS_PER_PAGE: usize = 10;
+/// Events one `since` replay call restarts (about: whole pages of the log are finished); the
+/// answer's page token continues from there.
+pub const MAX_REPLAYED_PER_CALL: usize = 1_000;
+/// Deliveries one replay query evaluates, and restarts sent at once.
+const REPLAY_PAGE: i32 = 100;
+const RESTARTS_AT_ONCE: usize = 25;
+/// A pending delivery whose attempt was due this long ago has no queue message left (SQS delays
+/// 15 minutes at most, a claim holds 15 s): the message was dead-lettered, or lost with a replay
+/// cut short. `since` replays it with the failed ones.
+pub const STUCK_AFTER_MS: i64 = 20 * 60 * 1000;
+/// An attempt's error text is kept to this many bytes (it can name every resolved address).
+pub const MAX_ERROR_BYTES: usize = 300;
 
 /// Records an event (a repeated stream record finds it recorded and changes nothing) and answers
-/// the queue message of its first attempt.
+/// the queue message of its first attempt. The event's hour is listed in the app's
+/// [`WebhookHours`] beside it.
 pub async fn record(state: &State, event: &Event, now_ms: i64) -> Result<QueuedDelivery, ApiError> {
+    let hour = WebhookDelivery::hour_of(&event.id)
+        .ok_or_else(|| ApiError::Internal(format!("event ID {} is not a UUID v7", event.id)))?;
     let item = WebhookDelivery {
         app_key: event.app_key.clone(),
         event_id: event.id.clone(),
@@ -39,16 +63,28 @@ pub async fn record(state: &State, event: &Event, now_ms: i64) -> Result<QueuedD
         ttl: (event.time.max(now_ms) + KEEP_MS).div_euclid(1000),
     }
     .item()?;
-    match db::put_item(state)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(err) if db::condition_failed(&err) => {}
-        Err(err) => return Err(err.into()),
-    }
+    let put = async {
+        match db::put_item(state)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if db::condition_failed(&err) => Ok(()),
+            Err(err) => Err(ApiError::from(err)),
+        }
+    };
+    // An hour the log no longer keeps is not listed (the stream holds records 24 h: never).
+    let listed = async {
+        match hour < first_kept_hour(now_ms) {
+            true => Ok(()),
+            false => list_hour(state, &event.app_key, hour, now_ms).await,
+        }
+    };
+    let (listed, put) = tokio::join!(listed, put);
+    listed?;
+    put?;
     Ok(QueuedDelivery {
         app_key: event.app_key.clone(),
         event_id: event.id.clone(),
@@ -56,6 +92,123 @@ pub async fn record(state: &State, event: &Event, now_ms: i64) -> Result<QueuedD
         retry: 0,
         due_at: now_ms,
     })
+}
+
+/// The first hour the log still keeps at `now_ms` (an event's TTL runs from its own time or
+/// from when it was recorded, whichever is later: one hour of slack).
+fn first_kept_hour(now_ms: i64) -> i64 {
+    (now_ms - KEEP_MS).div_euclid(WEBHOOK_HOUR_MS) - 1
+}
+
+/// Adds `hour` to the app's [`WebhookHours`] (once per app and hour per container) and drops the
+/// hours the log no longer keeps.
+async fn list_hour(state: &State, app_key: &str, hour: i64, now_ms: i64) -> Result<(), ApiError> {
+    if !state.webhooks.claim_hour(app_key, hour) {
+        return Ok(());
+    }
+    let added = db::update_item(state)
+        .set_key(Some(WebhookHours::key_of(app_key)))
+        .update_expression("ADD hours :hour")
+        .expression_attribute_values(":hour", AttributeValue::Ns(vec![hour.to_string()]))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+        .send()
+        .await;
+    let added = match added {
+        Ok(out) => out,
+        Err(err) => {
+            state.webhooks.release_hour(app_key, hour);
+            return Err(err.into());
+        }
+    };
+    let expired: Vec<String> = hours_in(added.attributes.as_ref())
+        .into_iter()
+        .filter(|h| *h < first_kept_hour(now_ms))
+        .map(|h| h.to_string())
+        .collect();
+    if !expired.is_empty() {
+        db::update_item(state)
+            .set_key(Some(WebhookHours::key_of(app_key)))
+            .update_expression("DELETE hours :expired")
+            .expression_attribute_values(":expired", AttributeValue::Ns(expired))
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
+/// The hours of a [`WebhookHours`] item.
+fn hours_in(item: Option<&db::Item>) -> Vec<i64> {
+    item.and_then(|item| item.get("hours"))
+        .and_then(|hours| hours.as_ns().ok())
+        .map(|hours| hours.iter().filter_map(|h| h.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// The hours of the app's log still kept, oldest first (one strongly consistent read).
+async fn kept_hours(state: &State, app_key: &str, now_ms: i64) -> Result<Vec<i64>, ApiError> {
+    let out = db::get_item(state)
+        .set_key(Some(WebhookHours::key_of(app_key)))
+        .consistent_read(true)
+        .send()
+        .await?;
+    let mut hours: Vec<i64> = hours_in(out.item.as_ref())
+        .into_iter()
+        .filter(|h| *h >= first_kept_hour(now_ms))
+        .collect();
+    hours.sort_unstable();
+    Ok(hours)
+}
+
+/// Where a read of the log goes on: an hour, and the last event ID read in it (`None`: none yet).
+/// Page tokens carry it as a key (`PK` of the hour, `SK` the ID or `""`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Position {
+    hour: i64,
+    after: Option<String>,
+}
+
+impl Position {
+    fn key(&self, app_key: &str) -> db::Item {
+        db::key(
+            WebhookDelivery::pk_of(app_key, self.hour),
+            self.after.clone().unwrap_or_default(),
+        )
+    }
+
+    fn of_key(app_key: &str, key: &db::Item) -> Result<Self, ApiError> {
+        let invalid = || ApiError::invalid("pageToken", "is not a page token of this listing");
+        let hour = db::text(key, crate::table::PK)
+            .and_then(|pk| WebhookDelivery::hour_of_pk(app_key, pk))
+            .ok_or_else(invalid)?;
+        let after = db::text(key, crate::table::SK).ok_or_else(invalid)?;
+        Ok(Self {
+            hour,
+            after: (!after.is_empty()).then(|| after.to_owned()),
+        })
+    }
+
+    /// Where a read goes on after a query left it here: further in this hour while the query
+    /// stopped short of its end, else at the start of `following` (the next hour to read, if
+    /// any); as a page token's key.
+    fn next(&self, app_key: &str, following: Option<&i64>) -> Option<db::Item> {
+        match (&self.after, following) {
+            (Some(_), _) => Some(self.key(app_key)),
+            (None, Some(&hour)) => Some(Position { hour, after: None }.key(app_key)),
+            (None, None) => None,
+        }
+    }
+
+    /// The key a query of this position's hour starts after.
+    fn start(&self, app_key: &str) -> Option<db::Item> {
+        self.after.is_some().then(|| self.key(app_key))
+    }
+}
+
+/// The `SK` of a key a query answered as its last.
+fn last_id(last_key: Option<&db::Item>) -> Option<String> {
+    last_key
+        .and_then(|key| db::text(key, crate::table::SK))
+        .map(str::to_owned)
 }
 
 /// A stored delivery of `app_key` (the key is not among its attributes).
@@ -71,8 +224,11 @@ pub async fn get(
     app_key: &str,
     event_id: &str,
 ) -> Result<Option<WebhookDelivery>, ApiError> {
+    let Some(key) = WebhookDelivery::key_of(app_key, event_id) else {
+        return Ok(None);
+    };
     let out = db::get_item(state)
-        .set_key(Some(WebhookDelivery::key_of(app_key, event_id)))
+        .set_key(Some(key))
         .consistent_read(true)
         .send()
         .await?;
@@ -107,8 +263,11 @@ pub async fn claim(
 ) -> Result<Claim, ApiError> {
     use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
     use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+    let Some(key) = WebhookDelivery::key_of(app_key, event_id) else {
+        return Ok(Claim::Missing);
+    };
     let result = db::update_item(state)
-        .set_key(Some(WebhookDelivery::key_of(app_key, event_id)))
+        .set_key(Some(key))
         .update_expression("SET claimedUntil = :until")
         .condition_expression(
             "attempts = :attempt AND #status = :pending AND \
@@ -146,6 +305,26 @@ pub async fn claim(
     }
 }
 
+/// The key of a delivery read from the log.
+fn stored_key(delivery: &WebhookDelivery) -> Result<db::Item, ApiError> {
+    WebhookDelivery::key_of(&delivery.app_key, &delivery.event_id).ok_or_else(|| {
+        ApiError::Internal(format!("event ID {} is not a UUID v7", delivery.event_id))
+    })
+}
+
+/// Cuts `text` to at most `max` bytes, at a character boundary, marked with `…`.
+fn truncate_at_char(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push('…');
+}
+
 /// Records attempt number `delivery.attempts + 1` and the status it leaves, on the condition that
 /// no other attempt was recorded meanwhile; `false` if one was (this one is a duplicate).
 pub async fn record_attempt(
@@ -160,11 +339,12 @@ pub async fn record_attempt(
         "#status = :status",
         "lastAttemptAt = :at",
     ];
+    let mut attempt = attempt;
+    if let Some(error) = attempt.error.as_mut() {
+        truncate_at_char(error, MAX_ERROR_BYTES);
+    }
     let mut request = db::update_item(state)
-        .set_key(Some(WebhookDelivery::key_of(
-            &delivery.app_key,
-            &delivery.event_id,
-        )))
+        .set_key(Some(stored_key(delivery)?))
         .condition_expression("attempts = :attempts")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":attempts", n(delivery.attempts))
@@ -240,85 +420,202 @@ impl From<WebhookDelivery> for DeliveryView {
 const LISTED: &str = "eventId, #type, #status, attempts, lastStatusCode, lastAttemptAt, \
                       nextAttemptAt, createdAt, #ttl";
 
-/// One page of the app's deliveries, newest first, optionally of one status, from `start`
-/// (a page token's key). Answers the page and where the next starts. A status filter reads on
-/// until the page is full or the log ends, so a page is short only at the end.
+/// One page of the app's deliveries, newest first, optionally of one status, from `start` (a
+/// page token's key). Answers the page and where the next starts. A status filter reads on
+/// until the page is full, the log ends, or [`MAX_READS_PER_PAGE`] queries were sent: a short
+/// page with a page token means "more may follow".
 pub async fn list(
     state: &State,
     app_key: &str,
     status: Option<&str>,
     page_size: usize,
-    mut start: Option<db::Item>,
+    start: Option<db::Item>,
     now_ms: i64,
 ) -> Result<(Vec<DeliveryView>, Option<db::Item>), ApiError> {
+    let start = start
+        .map(|key| Position::of_key(app_key, &key))
+        .transpose()?;
+    let mut hours = kept_hours(state, app_key, now_ms).await?;
+    hours.reverse();
+    if let Some(start) = &start {
+        hours.retain(|hour| *hour <= start.hour);
+    }
     let mut page = Vec::new();
-    loop {
-        let mut query = db::query(state)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(WebhookDelivery::pk_of(app_key)))
-            .expression_attribute_values(":now", n(now_ms.div_euclid(1000)))
-            .expression_attribute_names("#type", "type")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#ttl", crate::table::TTL)
-            .projection_expression(LISTED)
-            .scan_index_forward(false)
-            .limit((page_size - page.len()) as i32)
-            .set_exclusive_start_key(start.take());
-        // Expired items wait for DynamoDB's TTL deletion: hidden at read time.
-        let mut filter = "#ttl > :now".to_owned();
-        if let Some(status) = status {
-            filter.push_str(" AND #status = :status");
-            query = query.expression_attribute_values(":status", s(status));
-        }
-        let out = query.filter_expression(filter).send().await?;
-        for item in out.items.unwrap_or_default() {
-            page.push(DeliveryView::from(WebhookDelivery::from_item(item)?));
-        }
-        start = out.last_evaluated_key;
-        if page.len() >= page_size || start.is_none() {
-            return Ok((page, start));
+    let mut reads = 0;
+    for (i, &hour) in hours.iter().enumerate() {
+        let mut position = match &start {
+            Some(start) if start.hour == hour => start.clone(),
+            _ => Position { hour, after: None },
+        };
+        loop {
+            if reads == MAX_READS_PER_PAGE {
+                return Ok((page, Some(position.key(app_key))));
+            }
+            reads += 1;
+            let mut query = db::query(state)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(WebhookDelivery::pk_of(app_key, hour)))
+                .expression_attribute_values(":now", n(now_ms.div_euclid(1000)))
+                .expression_attribute_names("#type", "type")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#ttl", crate::table::TTL)
+                .projection_expression(LISTED)
+                .scan_index_forward(false)
+                .limit((page_size - page.len()) as i32)
+                .set_exclusive_start_key(position.start(app_key));
+            // Expired items wait for DynamoDB's TTL deletion: hidden at read time.
+            let mut filter = "#ttl > :now".to_owned();
+            if let Some(status) = status {
+                filter.push_str(" AND #status = :status");
+                query = query.expression_attribute_values(":status", s(status));
+            }
+            let out = query.filter_expression(filter).send().await?;
+            for item in out.items.unwrap_or_default() {
+                page.push(DeliveryView::from(WebhookDelivery::from_item(item)?));
+            }
+            position.after = last_id(out.last_evaluated_key.as_ref());
+            let next = position.next(app_key, hours.get(i + 1));
+            if page.len() >= page_size || next.is_none() {
+                return Ok((page, next));
+            }
+            if position.after.is_none() {
+                break;
+            }
         }
     }
+    Ok((page, None))
 }
 
-/// What to replay: named events, or every failed event since an instant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to replay: named events, or every failed (or stuck) event since an instant, from where
+/// the previous call of the same replay stopped.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Replay {
     Events(Vec<String>),
-    FailedSince(i64),
+    FailedSince { since: i64, from: Option<db::Item> },
 }
 
-/// Sends the chosen events again (same IDs), each as a new round of attempts; answers how many.
-/// Unknown or expired IDs are skipped.
+/// What a replay did: how many events it sent again, and for a `since` replay cut short by
+/// [`MAX_REPLAYED_PER_CALL`], where the next call goes on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replayed {
+    pub count: usize,
+    pub next: Option<db::Item>,
+}
+
+/// Sends the chosen events again (same IDs), each as a new round of attempts. Unknown or
+/// expired IDs are skipped. Each page of events is queued as soon as it is restarted, so a call
+/// cut short leaves no restarted event without its message.
 pub async fn replay(
     state: &State,
     app_key: &str,
     which: Replay,
     now_ms: i64,
-) -> Result<usize, ApiError> {
-    let deliveries: Vec<WebhookDelivery> = match which {
+) -> Result<Replayed, ApiError> {
+    match which {
         Replay::Events(ids) => {
             let reads = ids.iter().map(|id| get(state, app_key, id));
-            futures::future::try_join_all(reads)
+            let deliveries: Vec<WebhookDelivery> = futures::future::try_join_all(reads)
                 .await?
                 .into_iter()
                 .flatten()
                 .filter(|d| d.ttl > now_ms.div_euclid(1000))
-                .collect()
+                .collect();
+            let count = restart_and_queue(state, deliveries, now_ms).await?;
+            Ok(Replayed { count, next: None })
         }
-        Replay::FailedSince(since) => failed_since(state, app_key, since, now_ms).await?,
-    };
-    let restarts = deliveries
+        Replay::FailedSince { since, from } => {
+            replay_since(state, app_key, since, from, now_ms, MAX_REPLAYED_PER_CALL).await
+        }
+    }
+}
+
+/// Restarts every failed or stuck delivery created at or after `since`, page by page, oldest
+/// first, until about `budget` are restarted (event IDs are UUID v7, so an hour's key range
+/// starts at the first ID of `since`'s millisecond).
+pub async fn replay_since(
+    state: &State,
+    app_key: &str,
+    since: i64,
+    from: Option<db::Item>,
+    now_ms: i64,
+    budget: usize,
+) -> Result<Replayed, ApiError> {
+    let from = from
+        .map(|key| Position::of_key(app_key, &key))
+        .transpose()?;
+    let first_id = uuid::Builder::from_unix_timestamp_millis(since.max(0) as u64, &[0; 10])
+        .into_uuid()
+        .hyphenated()
+        .to_string();
+    let first_hour = since.max(0).div_euclid(WEBHOOK_HOUR_MS);
+    let mut hours = kept_hours(state, app_key, now_ms).await?;
+    hours.retain(|hour| *hour >= first_hour && from.as_ref().is_none_or(|f| *hour >= f.hour));
+    let mut count = 0;
+    for (i, &hour) in hours.iter().enumerate() {
+        let mut position = match &from {
+            Some(from) if from.hour == hour => from.clone(),
+            _ => Position { hour, after: None },
+        };
+        loop {
+            let out = db::query(state)
+                .key_condition_expression("PK = :pk AND SK >= :first")
+                .filter_expression(
+                    "#ttl > :now AND (#status = :failed OR \
+                     (#status = :pending AND nextAttemptAt < :stuck))",
+                )
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#ttl", crate::table::TTL)
+                .expression_attribute_values(":pk", s(WebhookDelivery::pk_of(app_key, hour)))
+                .expression_attribute_values(":first", s(first_id.as_str()))
+                .expression_attribute_values(":failed", s(FAILED))
+                .expression_attribute_values(":pending", s(PENDING))
+                .expression_attribute_values(":stuck", n(now_ms - STUCK_AFTER_MS))
+                .expression_attribute_values(":now", n(now_ms.div_euclid(1000)))
+                .consistent_read(true)
+                .limit(REPLAY_PAGE.min(i32::try_from(budget - count).unwrap_or(REPLAY_PAGE)))
+                .set_exclusive_start_key(position.start(app_key))
+                .send()
+                .await?;
+            let found = out
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .map(|item| delivery_of(app_key, item))
+                .collect::<Result<Vec<_>, _>>()?;
+            count += restart_and_queue(state, found, now_ms).await?;
+            position.after = last_id(out.last_evaluated_key.as_ref());
+            let next = position.next(app_key, hours.get(i + 1));
+            if next.is_none() || count >= budget {
+                return Ok(Replayed { count, next });
+            }
+            if position.after.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(Replayed { count, next: None })
+}
+
+/// Restarts each delivery ([`RESTARTS_AT_ONCE`] at a time), then queues the first attempt of
+/// each one restarted; answers how many.
+async fn restart_and_queue(
+    state: &State,
+    deliveries: Vec<WebhookDelivery>,
+    now_ms: i64,
+) -> Result<usize, ApiError> {
+    let restarted: Vec<WebhookDelivery> = futures::stream::iter(deliveries)
+        .map(|delivery| async move {
+            Ok::<_, ApiError>(restart(state, &delivery, now_ms).await?.then_some(delivery))
+        })
+        .buffer_unordered(RESTARTS_AT_ONCE)
+        .try_filter_map(|restarted| async move { Ok(restarted) })
+        .try_collect()
+        .await?;
+    let queued: Vec<_> = restarted
         .iter()
-        .map(|delivery| restart(state, delivery, now_ms));
-    let restarted = futures::future::try_join_all(restarts).await?;
-    let queued: Vec<_> = deliveries
-        .iter()
-        .zip(restarted)
-        .filter(|(_, restarted)| *restarted)
-        .map(|(delivery, _)| {
+        .map(|delivery| {
             let message = QueuedDelivery {
-                app_key: app_key.to_owned(),
+                app_key: delivery.app_key.clone(),
                 event_id: delivery.event_id.clone(),
                 attempt: delivery.attempts,
                 retry: 0,
@@ -336,10 +633,7 @@ pub async fn replay(
 /// current round).
 async fn restart(state: &State, delivery: &WebhookDelivery, now_ms: i64) -> Result<bool, ApiError> {
     let result = db::update_item(state)
-        .set_key(Some(WebhookDelivery::key_of(
-            &delivery.app_key,
-            &delivery.event_id,
-        )))
+        .set_key(Some(stored_key(delivery)?))
         .update_expression("SET #status = :pending, nextAttemptAt = :now")
         .condition_expression("attempts = :attempts")
         .expression_attribute_names("#status", "status")
@@ -355,40 +649,28 @@ async fn restart(state: &State, delivery: &WebhookDelivery, now_ms: i64) -> Resu
     }
 }
 
-/// Every failed delivery created at or after `since` (event IDs are UUID v7, so the key range
-/// starts at the first ID of that millisecond).
-async fn failed_since(
-    state: &State,
-    app_key: &str,
-    since: i64,
-    now_ms: i64,
-) -> Result<Vec<WebhookDelivery>, ApiError> {
-    let first_id = uuid::Builder::from_unix_timestamp_millis(since.max(0) as u64, &[0; 10])
-        .into_uuid()
-        .hyphenated()
-        .to_string();
-    let mut found = Vec::new();
-    let mut start = None;
-    loop {
-        let out = db::query(state)
-            .key_condition_expression("PK = :pk AND SK >= :first")
-            .filter_expression("#status = :failed AND #ttl > :now")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#ttl", crate::table::TTL)
-            .expression_attribute_values(":pk", s(WebhookDelivery::pk_of(app_key)))
-            .expression_attribute_values(":first", s(first_id.as_str()))
-            .expression_attribute_values(":failed", s(FAILED))
-            .expression_attribute_values(":now", n(now_ms.div_euclid(1000)))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await?;
-        for item in out.items.unwrap_or_default() {
-            found.push(delivery_of(app_key, item)?);
-        }
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return Ok(found);
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_texts_are_cut_at_a_character_boundary() {
+        let mut short = "refused".to_owned();
+        truncate_at_char(&mut short, 10);
+        assert_eq!(short, "refused");
+        let mut long = "é".repeat(400);
+        truncate_at_char(&mut long, MAX_ERROR_BYTES);
+        assert!(
+            long.len() <= MAX_ERROR_BYTES && long.ends_with('…'),
+            "{}",
+            long.len()
+        );
+    }
+
+    #[test]
+    fn the_log_keeps_a_week_of_hours_and_one_more() {
+        let now = 1_764_000_000_000;
+        let first = first_kept_hour(now);
+        assert_eq!(now.div_euclid(WEBHOOK_HOUR_MS) - first, 7 * 24 + 1);
     }
 }

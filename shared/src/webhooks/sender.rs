@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::apps;
+use crate::apps::{self, AppSettings};
 use crate::error::ApiError;
 use crate::items::AttemptRecord;
 use crate::queue::QueuedDelivery;
@@ -95,7 +95,7 @@ pub async fn deliver(
                 &url,
                 &app.app_key,
                 &app.app_secret,
-                &app.settings.webhook_secret,
+                &webhook_secrets(&app.settings, now),
                 &delivery.event_id,
                 &body,
                 now,
@@ -154,10 +154,55 @@ pub async fn deliver(
     Ok(())
 }
 
+/// The secrets a delivery at `now_ms` is signed with: the current one, then, until the overlap
+/// of the last rotation ends, the one it replaced (receivers still holding it keep verifying).
+fn webhook_secrets(settings: &AppSettings, now_ms: i64) -> Vec<&str> {
+    let previous = settings
+        .previous_webhook_secret
+        .as_deref()
+        .filter(|secret| !secret.is_empty())
+        .filter(|_| {
+            settings
+                .previous_webhook_secret_until
+                .is_some_and(|until| now_ms < until)
+        });
+    std::iter::once(settings.webhook_secret.as_str())
+        .chain(previous)
+        .collect()
+}
+
 fn not_sent(reason: String) -> Attempt {
     Attempt {
         status_code: None,
         latency_ms: 0,
         error: Some(reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replaced_secret_signs_too_until_its_overlap_ends() {
+        let settings = AppSettings {
+            webhook_secret: "whsec_new".into(),
+            previous_webhook_secret: Some("whsec_old".into()),
+            previous_webhook_secret_until: Some(1_000),
+            ..AppSettings::default()
+        };
+        assert_eq!(webhook_secrets(&settings, 999), ["whsec_new", "whsec_old"]);
+        assert_eq!(webhook_secrets(&settings, 1_000), ["whsec_new"]);
+        let never_rotated = AppSettings {
+            webhook_secret: "whsec_new".into(),
+            ..AppSettings::default()
+        };
+        assert_eq!(webhook_secrets(&never_rotated, 0), ["whsec_new"]);
+        // An app that had no secret before its rotation has none to keep.
+        let had_none = AppSettings {
+            previous_webhook_secret: Some(String::new()),
+            ..settings
+        };
+        assert_eq!(webhook_secrets(&had_none, 0), ["whsec_new"]);
     }
 }
