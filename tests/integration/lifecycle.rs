@@ -899,18 +899,7 @@ async fn the_sweeper_redrives_a_purge_nothing_finished() {
     let operation_id = soft_delete(&env, &app, &["alice"]).await;
     // The record is behind the follower's starting point: lost, as far as the purge can tell.
     let purge = env.follow_stream().await;
-    let sweep = || async {
-        let answer = local_api::schedule::invoke(
-            &env.functions,
-            local_api::schedule::SWEEP_FUNCTION,
-            // Other tests' operations share the table: this app's only.
-            json!({"detail-type": "Scheduled Event", "appKey": app.app_key}),
-        )
-        .await
-        .expect("invoke");
-        assert!(answer.get("error").is_none(), "{answer}");
-        answer
-    };
+    let sweep = || env.sweep_purges(&app);
     let status = || async {
         let response = env
             .call(

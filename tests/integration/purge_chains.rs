@@ -151,19 +151,6 @@ fn only_the_reserve_left() -> Deadline {
     Deadline::within(PURGE_RESERVE, PURGE_RESERVE)
 }
 
-/// One scheduled run of the sweeper, over this app's operations only.
-async fn sweep(env: &Env, app: &App) -> Value {
-    let answer = local_api::schedule::invoke(
-        &env.functions,
-        local_api::schedule::SWEEP_FUNCTION,
-        json!({"detail-type": "Scheduled Event", "appKey": app.app_key}),
-    )
-    .await
-    .expect("invoke");
-    assert!(answer.get("error").is_none(), "{answer}");
-    answer
-}
-
 /// The purge's record waits in a backlog for longer than the sweeper's cut-off, so the purge
 /// looks stuck and is re-driven (once, though two sweeps run at once). When the backlog drains,
 /// the waiting record and the re-driven one both reach the purge: one goes on (one checkpoint,
@@ -187,7 +174,7 @@ async fn a_sweep_over_a_purge_waiting_in_a_backlog_leaves_one_chain() {
     env.state
         .clock
         .advance_ms(STUCK_AFTER.as_millis() as i64 + 1_000);
-    let (one, other) = tokio::join!(sweep(&env, &app), sweep(&env, &app));
+    let (one, other) = tokio::join!(env.sweep_purges(&app), env.sweep_purges(&app));
     let redriven = one["redriven"].as_u64().unwrap_or(0) + other["redriven"].as_u64().unwrap_or(0);
     assert_eq!(redriven, 1, "re-driven once: {one} {other}");
     let resent = last_record(&env, &app, "alice").await;

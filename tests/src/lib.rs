@@ -405,6 +405,20 @@ impl Env {
         }
     }
 
+    /// One scheduled run of the purge sweeper over `app`'s operations only (other tests'
+    /// operations share the table); panics if the function answers an error.
+    pub async fn sweep_purges(&self, app: &App) -> Value {
+        let answer = local_api::schedule::invoke(
+            &self.functions,
+            local_api::schedule::SWEEP_FUNCTION,
+            serde_json::json!({"detail-type": "Scheduled Event", "appKey": app.app_key}),
+        )
+        .await
+        .expect("invoke");
+        assert!(answer.get("error").is_none(), "{answer}");
+        answer
+    }
+
     /// Polls an operation record until no user is `pending` (the purge finished), or panics
     /// after 20 seconds.
     pub async fn wait_for_operation(&self, app: &App, operation_id: &str) -> Value {
