@@ -187,6 +187,15 @@ impl Position {
         })
     }
 
+    /// Where a read of `hour` starts: where the page token left it, if it left it in this hour,
+    /// else at the hour's start.
+    fn resuming(hour: i64, token: Option<&Position>) -> Self {
+        match token {
+            Some(token) if token.hour == hour => token.clone(),
+            _ => Position { hour, after: None },
+        }
+    }
+
     /// Where a read goes on after a query left it here: further in this hour while the query
     /// stopped short of its end, else at the start of `following` (the next hour to read, if
     /// any); as a page token's key.
@@ -443,10 +452,7 @@ pub async fn list(
     let mut page = Vec::new();
     let mut reads = 0;
     for (i, &hour) in hours.iter().enumerate() {
-        let mut position = match &start {
-            Some(start) if start.hour == hour => start.clone(),
-            _ => Position { hour, after: None },
-        };
+        let mut position = Position::resuming(hour, start.as_ref());
         loop {
             if reads == MAX_READS_PER_PAGE {
                 return Ok((page, Some(position.key(app_key))));
@@ -552,10 +558,7 @@ pub async fn replay_since(
     hours.retain(|hour| *hour >= first_hour && from.as_ref().is_none_or(|f| *hour >= f.hour));
     let mut count = 0;
     for (i, &hour) in hours.iter().enumerate() {
-        let mut position = match &from {
-            Some(from) if from.hour == hour => from.clone(),
-            _ => Position { hour, after: None },
-        };
+        let mut position = Position::resuming(hour, from.as_ref());
         loop {
             let out = db::query(state)
                 .key_condition_expression("PK = :pk AND SK >= :first")
