@@ -2,6 +2,8 @@
 //!
 //!   bench warm [ITERATIONS] [SAMPLES.csv]   get-user through its handler vs a bare GetItem
 //!                                           (optionally every sample, for the chart)
+//!   bench metrics [ITERATIONS]              get-user with metrics on (EMF recorded and formatted)
+//!                                           vs off, interleaved
 //!   bench guard [ITERATIONS]                a single-item write's nonce: beside, or in a
 //!                                           transaction (latency, write units)
 //!   bench lambda RUNS FUNCTION BASELINE...   cold start and peak RSS of real binaries through a
@@ -35,6 +37,37 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1000.0)
+}
+
+/// Sorts each path's times and prints the table of their p50 and p99, one row per path (`rows`
+/// in the order of `times`), then each ratio `(label, a, b)`: path a's percentiles over path b's.
+fn percentile_table(
+    rows: &[&str],
+    times: &mut [Vec<Duration>],
+    ratios: &[(&str, usize, usize)],
+    digits: usize,
+) {
+    for all in times.iter_mut() {
+        all.sort();
+    }
+    println!("| path | p50 ms | p99 ms |");
+    println!("|---|---|---|");
+    for (row, all) in rows.iter().zip(times.iter()) {
+        println!(
+            "| {row} | {} | {} |",
+            ms(percentile(all, 0.5)),
+            ms(percentile(all, 0.99))
+        );
+    }
+    for (label, a, b) in ratios {
+        let ratio =
+            |q| percentile(&times[*a], q).as_secs_f64() / percentile(&times[*b], q).as_secs_f64();
+        println!(
+            "| ratio {label} | {:.digits$} | {:.digits$} |",
+            ratio(0.5),
+            ratio(0.99)
+        );
+    }
 }
 
 async fn state() -> Result<(Arc<State>, String), BoxError> {
@@ -169,38 +202,110 @@ async fn warm(iterations: usize, samples: Option<PathBuf>) -> Result<(), BoxErro
         }
         std::fs::write(path, csv)?;
     }
-    for all in &mut times {
-        all.sort();
-    }
-    let p = |slot: usize, q: f64| percentile(&times[slot], q);
-    println!("| path | p50 ms | p99 ms |");
-    println!("|---|---|---|");
     let rows = [
         "get-user handler, rateLimits \"off\" (signature, cached app, GetItem, JSON; a read records no nonce)",
         "get-user handler, counted (the same, and the rate counter's UpdateItem beside the GetItem)",
         "bare SDK GetItem of the same item",
         "bare SDK GetItem beside a bare UpdateItem (the counted read's fair baseline)",
     ];
-    for (slot, row) in rows.iter().enumerate() {
-        println!("| {row} | {} | {} |", ms(p(slot, 0.5)), ms(p(slot, 0.99)));
-    }
-    let ratio = |a: usize, b: usize, q: f64| p(a, q).as_secs_f64() / p(b, q).as_secs_f64();
-    println!(
-        "| ratio \"off\" handler / bare GetItem (the goal) | {:.2} | {:.2} |",
-        ratio(0, 2, 0.5),
-        ratio(0, 2, 0.99)
-    );
-    println!(
-        "| ratio counted handler / its fair baseline | {:.2} | {:.2} |",
-        ratio(1, 3, 0.5),
-        ratio(1, 3, 0.99)
-    );
-    println!(
-        "| ratio counted handler / bare GetItem (what counting costs a read) | {:.2} | {:.2} |",
-        ratio(1, 2, 0.5),
-        ratio(1, 2, 0.99)
-    );
+    let ratios = [
+        ("\"off\" handler / bare GetItem (the goal)", 0, 2),
+        ("counted handler / its fair baseline", 1, 3),
+        (
+            "counted handler / bare GetItem (what counting costs a read)",
+            1,
+            2,
+        ),
+    ];
+    percentile_table(&rows, &mut times, &ratios, 2);
     println!("\n{iterations} interleaved rounds after 200 warm-up rounds.");
+    Ok(())
+}
+
+/// Warm get-user with metrics on (the Lambda recorder: every figure recorded, then formatted as
+/// EMF lines as each invocation ends) and off (`METRICS=off`), interleaved call by call.
+async fn metrics(iterations: usize) -> Result<(), BoxError> {
+    let (state, _) = state().await?;
+    // As a function's `main` does on Lambda (capacity sampled, the EMF recorder).
+    shared::metrics::configure_from_env();
+    shared::metrics::emf::install();
+    let app = production_app_limited(&state, json!("off")).await?;
+    issue(&state, &app, "benchuser").await?;
+    let key = shared::users::key(&app.app_key, "benchuser");
+    let body = json!({"userId": "benchuser"}).to_string();
+    let mut emf_bytes = 0usize;
+    // Handler on, handler off, bare GetItem asking for its capacity (metrics on), bare GetItem.
+    let mut times: [Vec<Duration>; 4] = Default::default();
+    let mut flushes = Vec::new();
+    for i in 0..iterations + 200 {
+        // Alternating which goes first, so neither always follows the other.
+        let order = match i % 2 {
+            0 => [(0, true), (1, false)],
+            _ => [(1, false), (0, true)],
+        };
+        let mut round = [Duration::ZERO; 4];
+        for (slot, on) in order {
+            shared::metrics::set_enabled(on);
+            let mut request = Request::new(Body::Text(body.clone()));
+            *request.method_mut() = Method::POST;
+            *request.uri_mut() = "/v4/user/get".parse()?;
+            for (name, value) in signed_headers(&app, state.clock.now_ms()) {
+                request
+                    .headers_mut()
+                    .insert(name, HeaderValue::from_str(&value)?);
+            }
+            let started = Instant::now();
+            let response = shared::http::serve::<get_user::GetUser>(state.clone(), request).await;
+            round[slot] = started.elapsed();
+            // What the Lambda glue then does beside posting the answer (timed on its own, into
+            // memory rather than a terminal).
+            let mut lines = Vec::new();
+            let flushing = Instant::now();
+            shared::metrics::emf::flush_into(&mut lines)?;
+            if on && i >= 200 {
+                flushes.push(flushing.elapsed());
+                emf_bytes += lines.len();
+            }
+            if response.status() != 200 {
+                return Err(format!("get-user answered {}", response.status()).into());
+            }
+            // The same item read bare, with and without `ReturnConsumedCapacity` (the meter
+            // asks for it only while metrics are on).
+            let started = Instant::now();
+            state
+                .db
+                .get_item()
+                .table_name(TABLE)
+                .set_key(Some(key.clone()))
+                .consistent_read(true)
+                .send()
+                .await?;
+            round[slot + 2] = started.elapsed();
+        }
+        if i >= 200 {
+            for (all, one) in times.iter_mut().zip(round) {
+                all.push(one);
+            }
+        }
+    }
+    shared::metrics::set_enabled(true);
+    flushes.sort();
+    let rows = [
+        "get-user handler (rateLimits \"off\"), metrics on: recorded, capacity asked by 1 call in 16",
+        "get-user handler (rateLimits \"off\"), metrics off (`METRICS=off`)",
+        "bare SDK GetItem asking for its consumed capacity (what the meter adds to a request)",
+        "bare SDK GetItem",
+    ];
+    let ratios = [
+        ("handler on / off (the goal: at most 1.02 at p50)", 0, 1),
+        ("GetItem with / without capacity", 2, 3),
+    ];
+    percentile_table(&rows, &mut times, &ratios, 3);
+    println!(
+        "\n{iterations} interleaved rounds after 200 warm-up rounds. Formatting a call's EMF lines, after its answer: {} µs at p50 ({} bytes on average).",
+        percentile(&flushes, 0.5).as_micros(),
+        emf_bytes / iterations.max(1)
+    );
     Ok(())
 }
 
@@ -571,6 +676,8 @@ async fn main() -> Result<(), BoxError> {
         .as_slice()
     {
         ["warm"] => warm(2000, None).await,
+        ["metrics"] => metrics(2000).await,
+        ["metrics", n] => metrics(n.parse()?).await,
         ["warm", n] => warm(n.parse()?, None).await,
         ["warm", n, samples] => warm(n.parse()?, Some(samples.into())).await,
         ["guard"] => guard::guard(1000).await,
@@ -582,6 +689,6 @@ async fn main() -> Result<(), BoxError> {
         ["profiles"] => profiles(10_000, 200).await,
         ["profiles", n] => profiles(n.parse()?, 200).await,
         ["profiles", n, iterations] => profiles(n.parse()?, iterations.parse()?).await,
-        _ => Err("usage: bench warm [N [SAMPLES.csv]] | bench guard [N] | bench lambda RUNS FUNCTION BASELINE... | bench profiles [PROFILES] [ITERATIONS]".into()),
+        _ => Err("usage: bench warm [N [SAMPLES.csv]] | bench metrics [N] | bench guard [N] | bench lambda RUNS FUNCTION BASELINE... | bench profiles [PROFILES] [ITERATIONS]".into()),
     }
 }

@@ -49,6 +49,10 @@ pub struct Functions {
 
 impl Functions {
     pub fn new(base: Arc<State>, iam: Iam) -> Result<Arc<Functions>, BoxError> {
+        // What the containers emit is collected in this process (`GET /metrics`), every call's
+        // capacity included (no sampling here: the figures are for reading, not billed).
+        crate::metrics::install();
+        shared::metrics::set_capacity_sample(1);
         Ok(Arc::new(Functions {
             base,
             template: Template::shipped()?,
@@ -114,6 +118,7 @@ impl Functions {
     }
 
     fn cold_start(&self, binary: &str) -> Result<Arc<State>, ApiError> {
+        let began = std::time::Instant::now();
         let definition = self.definition(binary)?;
         let policy = self.policy(binary)?;
         let base = &self.base;
@@ -164,6 +169,7 @@ impl Functions {
             token_secret: base.token_secret.clone(),
             connections: Connections::new(closer, base.connections.ttl_ms / 1000),
             webhooks,
+            cold_start: shared::metrics::ColdStart::since(began),
         }))
     }
 

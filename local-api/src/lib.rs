@@ -5,6 +5,7 @@ pub mod dynamodb_local;
 pub mod faults;
 pub mod functions;
 pub mod iam;
+pub mod metrics;
 pub mod proxy;
 pub mod queue;
 pub mod router;

@@ -194,6 +194,9 @@ async fn main() -> Result<(), BoxError> {
         "  POST /.invoke/{}  (console: run the sweeper now; body {{\"stuckAfterSeconds\": 0}} re-drives every pending purge)",
         local_api::schedule::SWEEP_FUNCTION
     );
+    println!(
+        "  GET  /metrics  (what the functions emitted, Prometheus text; /metrics/json the same as JSON)"
+    );
     println!("Ctrl-C stops everything.");
 
     tokio::select! {

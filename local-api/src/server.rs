@@ -61,6 +61,11 @@ impl LocalApi {
             let function = function.to_owned();
             return proxy::forward(&self.functions, &function, endpoint, request).await;
         }
+        if request.method() == hyper::Method::GET
+            && let Some(metrics) = metrics_answer(request.uri().path())
+        {
+            return metrics;
+        }
         let (parts, body) = request.into_parts();
         let bytes = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -158,4 +163,26 @@ impl LocalApi {
         });
         Ok((local, task))
     }
+}
+
+/// `GET /metrics` (Prometheus text) and `GET /metrics/json`: what the functions emitted. Open like
+/// a Prometheus endpoint: the local API listens on 127.0.0.1 only, and no label names a user.
+fn metrics_answer(path: &str) -> Option<Response<Full<Bytes>>> {
+    let (content_type, body) = match path {
+        "/metrics" => (
+            "text/plain; version=0.0.4; charset=utf-8",
+            crate::metrics::prometheus(),
+        ),
+        "/metrics/json" => (
+            "application/json; charset=utf-8",
+            crate::metrics::json().to_string(),
+        ),
+        _ => return None,
+    };
+    Some(
+        Response::builder()
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_default(),
+    )
 }

@@ -65,6 +65,7 @@ pub async fn connect(
     let user_pk = table::user_pk(&verified.app_key, &verified.user_id);
     let connection = items::Connection {
         client_ip: client_ip.map(str::to_owned),
+        request_id: crate::metrics::request_id(),
         ..items::Connection::new(
             &verified.app_key,
             &verified.user_id,
@@ -251,13 +252,22 @@ async fn close_one(
         Closing::Kick => delete(user_conn_key(user_pk, connection_id))?,
         Closing::SoftDelete => {
             let now = state.clock.now_ms();
-            let mark = aws_sdk_dynamodb::types::Update::builder()
+            let mut sets = vec![
+                "closedBy = :by",
+                "closedAtMs = :now",
+                "expiresAtMs = :now",
+                "#ttl = :ttl",
+            ];
+            let mut removes = vec!["GSI1PK", "GSI1SK"];
+            let mark = items::stamp_request_id(
+                aws_sdk_dynamodb::types::Update::builder(),
+                &mut sets,
+                &mut removes,
+            );
+            let mark = mark
                 .table_name(&state.table)
                 .set_key(Some(user_conn_key(user_pk, connection_id)))
-                .update_expression(
-                    "SET closedBy = :by, closedAtMs = :now, expiresAtMs = :now, #ttl = :ttl \
-                     REMOVE GSI1PK, GSI1SK",
-                )
+                .update_expression(crate::users::update_expression(&sets, &removes))
                 .condition_expression("attribute_exists(PK) AND attribute_not_exists(closedBy)")
                 .expression_attribute_names("#ttl", table::TTL)
                 .expression_attribute_values(":by", s(items::CLOSED_BY_SOFT_DELETE))

@@ -93,6 +93,7 @@ pub fn edge(
         added_at,
         added_by: None,
         added_how: None,
+        request_id: None,
     }
 }
 

@@ -147,10 +147,13 @@ pub fn render(status: u16, body: &Value, request_id: &str) -> Response<Body> {
 fn render_result(
     result: Result<Reply, ApiError>,
     request_id: &str,
-    op: &str,
+    op: &'static str,
     started: Instant,
 ) -> Response<Body> {
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+    let usage = crate::metrics::usage();
+    let dynamodb_requests = usage.requests;
     match result {
         Ok(reply) => {
             tracing::info!(
@@ -158,8 +161,10 @@ fn render_result(
                 status = 200,
                 code = reply.code,
                 elapsed_ms,
+                dynamodb_requests,
                 "request done"
             );
+            crate::metrics::answered(op, 200, reply.code, elapsed, usage);
             let body = match reply.result {
                 Some(result) => json!({ "code": reply.code, "result": result }),
                 None => json!({ "code": reply.code }),
@@ -170,10 +175,13 @@ fn render_result(
             let (status, code) = (err.status(), err.code());
             match &err {
                 ApiError::Internal(detail) => {
-                    tracing::error!(op, status, code, elapsed_ms, detail = %detail, "request failed")
+                    tracing::error!(op, status, code, elapsed_ms, dynamodb_requests, detail = %detail, "request failed")
                 }
-                _ => tracing::info!(op, status, code, elapsed_ms, error = %err, "request refused"),
+                _ => {
+                    tracing::info!(op, status, code, elapsed_ms, dynamodb_requests, error = %err, "request refused")
+                }
             }
+            crate::metrics::answered(op, status, code, elapsed, usage);
             let mut response = render(status, &err.body(), request_id);
             if let ApiError::TooManyRequests(_) = err {
                 // Limits are counted per second: the next second may admit the call.
@@ -277,12 +285,12 @@ pub async fn serve<O: Operation>(state: Arc<State>, request: Request) -> Respons
     let started = Instant::now();
     let request_id = request_id(request.headers());
     let span = tracing::info_span!("request", request_id = %request_id, aws_request_id = %lambda_request_id(&request), app = tracing::field::Empty);
-    async {
+    crate::metrics::invoked(&state.cold_start, O::NAME);
+    let call = async {
         let result = signed::<O>(state, &request).await;
         render_result(result, &request_id, O::NAME, started)
-    }
-    .instrument(span)
-    .await
+    };
+    crate::metrics::within_call(&request_id, call.instrument(span)).await
 }
 
 async fn console<O: ConsoleOperation>(
@@ -305,12 +313,12 @@ pub async fn serve_console<O: ConsoleOperation>(
     let started = Instant::now();
     let request_id = request_id(request.headers());
     let span = tracing::info_span!("request", request_id = %request_id, aws_request_id = %lambda_request_id(&request));
-    async {
+    crate::metrics::invoked(&state.cold_start, O::NAME);
+    let call = async {
         let result = console::<O>(state, &request).await;
         render_result(result, &request_id, O::NAME, started)
-    }
-    .instrument(span)
-    .await
+    };
+    crate::metrics::within_call(&request_id, call.instrument(span)).await
 }
 
 #[cfg(test)]

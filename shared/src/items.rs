@@ -149,6 +149,31 @@ pub struct OperationRecord {
     pub created_at: i64,
     pub order: Vec<String>,
     pub users: std::collections::BTreeMap<String, StoredResult>,
+    /// The request id of the API call that wrote it ([`crate::metrics::request_id`]), which its
+    /// webhook events carry to the receiver (`X-Request-ID`); absent when written outside a call.
+    /// The same field on every item kind that makes webhook events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// Stamps an update of an item that makes webhook events with the request id of the call in
+/// scope (`requestId`, [`OperationRecord::request_id`]): adds its `SET` to `sets`, or, outside a
+/// call, its `REMOVE` to `removes`, so the item never keeps an earlier call's id.
+pub fn stamp_request_id(
+    update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+    sets: &mut Vec<&str>,
+    removes: &mut Vec<&str>,
+) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    match crate::metrics::request_id() {
+        Some(id) => {
+            sets.push("requestId = :requestId");
+            update.expression_attribute_values(":requestId", crate::db::s(id))
+        }
+        None => {
+            removes.push("requestId");
+            update
+        }
+    }
 }
 
 /// One user's result as an operation record stores it (under `users.<userId>`).
@@ -201,6 +226,10 @@ pub struct Connection {
     pub closed_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at_ms: Option<i64>,
+    /// The request id of the call that opened it, then of the soft delete that closed it (as
+    /// [`OperationRecord::request_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     /// Absent once closed by a soft delete.
     #[serde(rename = "GSI1PK", default)]
     pub gsi1_pk: String,
@@ -246,6 +275,7 @@ impl Connection {
             client_ip: None,
             closed_by: None,
             closed_at_ms: None,
+            request_id: None,
             gsi1_pk: table::list_pk(app_key, LIST_CONNECTIONS),
             gsi1_sk: table::time_sort_key(now, user_id),
         }
@@ -314,6 +344,10 @@ pub struct Edge {
     pub added_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub added_how: Option<String>,
+    /// On the edge carrying `addedBy`: the request id of the call that made them friends (as
+    /// [`OperationRecord::request_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl Kind for Edge {
@@ -339,6 +373,9 @@ pub struct FriendRequest {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub extra: String,
     pub created_at: i64,
+    /// The request id of the call that wrote it (as [`OperationRecord::request_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl FriendRequest {
@@ -357,6 +394,7 @@ impl FriendRequest {
             requester_id: requester_id.to_owned(),
             extra: extra.to_owned(),
             created_at: now_ms,
+            request_id: None,
         }
     }
 }
@@ -454,6 +492,9 @@ pub struct ProfileItem {
     pub user_profile: serde_json::Map<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub user_ext_profile: serde_json::Map<String, serde_json::Value>,
+    /// The request id of the call that wrote it (as [`OperationRecord::request_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     #[serde(rename = "GSI1PK")]
     pub gsi1_pk: String,
     #[serde(rename = "GSI1SK")]
@@ -567,6 +608,7 @@ mod tests {
                 ),
             ]
             .into(),
+            request_id: None,
         };
         let item = record.item().unwrap();
         assert_eq!(item[table::SK], s(SK_OPERATION));
@@ -645,6 +687,9 @@ pub struct EventNote {
     pub data: String,
     pub time: i64,
     pub ttl: i64,
+    /// The request id of the call that wrote it (as [`OperationRecord::request_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 pub const SK_NOTE_PREFIX: &str = "NOTE#";
@@ -692,6 +737,10 @@ pub struct WebhookDelivery {
     #[serde(default)]
     pub history: Vec<AttemptRecord>,
     pub ttl: i64,
+    /// The request id the event carries (its change's, see [`crate::webhooks::events::Event`]),
+    /// sent with every attempt as `X-Request-ID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// The attempts a delivery's history keeps.

@@ -31,9 +31,11 @@ pub fn init_logs() {
         .try_init();
 }
 
-/// Logs, then the container's state, once per cold start.
+/// Logs and metrics, then the container's state, once per cold start.
 async fn start() -> Result<Arc<State>, Error> {
     init_logs();
+    crate::metrics::configure_from_env();
+    crate::metrics::emf::install();
     Ok(State::from_env().await?)
 }
 
@@ -108,7 +110,11 @@ where
 {
     lambda_http::run(service_fn(|request: Request| {
         let response = handler(state.clone(), request);
-        async move { Ok::<_, std::convert::Infallible>(response.await) }
+        async move {
+            let response = response.await;
+            crate::metrics::emf::flush_after_answer();
+            Ok::<_, std::convert::Infallible>(response)
+        }
     }))
     .await
 }
@@ -140,7 +146,11 @@ where
         |event: lambda_http::LambdaEvent<crate::websocket::ApiGatewayWebsocketProxyRequest>| {
             // Boxed: the handlers' futures are deep enough to overflow the layout query.
             let response = Box::pin(handler(state.clone(), event.payload));
-            async move { Ok::<_, std::convert::Infallible>(response.await) }
+            async move {
+                let response = response.await;
+                crate::metrics::emf::flush_after_answer();
+                Ok::<_, std::convert::Infallible>(response)
+            }
         },
     ))
     .await
@@ -174,7 +184,11 @@ where
         |event: lambda_http::LambdaEvent<serde_json::Value>| {
             let deadline = crate::purge::Deadline::from_lambda(event.context.deadline);
             let answer = handler(state.clone(), event.payload, deadline);
-            async move { Ok::<_, std::convert::Infallible>(answer.await) }
+            async move {
+                let answer = answer.await;
+                crate::metrics::emf::flush_after_answer();
+                Ok::<_, std::convert::Infallible>(answer)
+            }
         },
     ))
     .await

@@ -19,6 +19,7 @@ pub mod items;
 mod jwt_hs256;
 pub mod lambda;
 pub mod lifecycle;
+pub mod metrics;
 pub mod moderation;
 pub mod operations;
 pub mod outbound;

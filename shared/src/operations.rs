@@ -59,6 +59,8 @@ pub struct OperationStarted {
     pub operation_id: String,
 }
 
+/// An operation as `/v4/ext/operation/get` answers it:
+/// `{"operationId","type","createdAt","requestId"?,"users":[...]}`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Operation {
@@ -66,6 +68,11 @@ pub struct Operation {
     #[serde(rename = "type")]
     pub kind: String,
     pub created_at: String,
+    /// The request id of the soft delete or restore call that started it (its `X-Request-ID`,
+    /// or the one generated for it), which the operation's webhook events carry too; absent on
+    /// operations recorded before it was kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
     pub users: Vec<UserResult>,
 }
 
@@ -87,6 +94,7 @@ pub(crate) async fn put_operation(
             .iter()
             .map(|r| (r.user_id.clone(), r.stored()))
             .collect(),
+        request_id: crate::metrics::request_id(),
     }
     .item()?;
     if kind == OperationType::SoftDelete {
@@ -174,6 +182,7 @@ pub async fn get_operation(
         operation_id: operation_id.to_owned(),
         kind: record.kind,
         created_at: crate::clock::format_utc(record.created_at),
+        request_id: record.request_id,
         users,
     })
 }

@@ -166,6 +166,7 @@ pub async fn on_user_change(
     }
     let purged =
         purge_user_data(state, app_key, user_id, Others::KeepTheirBlocks, deadline).await?;
+    crate::metrics::purge_round(purged.removed as u64, purged.finished);
     if !purged.finished {
         tracing::info!(pk = %image.pk, removed = purged.removed, "purge checkpointed; it continues from the stream");
         return checkpoint(state, image, purged.removed).await;
@@ -519,7 +520,7 @@ async fn delete_all(state: &State, keys: Vec<Key>) -> Result<(), ApiError> {
 /// checkpoint at least every few minutes (a Lambda runs 300 s at most), so a purge this quiet has
 /// lost its record, or its record waits in a backlog; a re-drive is safe in either case.
 pub const STUCK_AFTER: Duration = Duration::from_secs(15 * 60);
-/// What one sweep did.
+/// What one sweep did, and the purge backlog it counted on the way (its census).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Swept {
@@ -531,6 +532,16 @@ pub struct Swept {
     pub settled: usize,
     /// Operations with no pending user left, whose tickets were deleted.
     pub finished: usize,
+    /// Users of soft deletes whose purge has not finished (as their operations record them).
+    pub pending_users: usize,
+    /// The age of the oldest soft delete with such a user, in seconds (0: none).
+    pub oldest_pending_seconds: u64,
+    /// Whether the census read every ticket (a sweep the deadline cut short counted part of the
+    /// backlog only).
+    pub census_complete: bool,
+    /// When the oldest soft delete with a pending user was made (ms).
+    #[serde(skip)]
+    oldest_pending_at: Option<i64>,
 }
 
 impl std::ops::AddAssign for Swept {
@@ -539,30 +550,59 @@ impl std::ops::AddAssign for Swept {
         self.redriven += other.redriven;
         self.settled += other.settled;
         self.finished += other.finished;
+        self.pending_users += other.pending_users;
+        self.oldest_pending_at = match (self.oldest_pending_at, other.oldest_pending_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+impl Swept {
+    /// The census as taken at `now_ms`, `complete` if every ticket was read.
+    fn counted(self, now_ms: i64, complete: bool) -> Self {
+        let age_ms = self.oldest_pending_at.map_or(0, |at| (now_ms - at).max(0));
+        Self {
+            oldest_pending_seconds: u64::try_from(age_ms / 1000).unwrap_or(0),
+            census_complete: complete,
+            ..self
+        }
+    }
+
+    /// The age of the oldest soft delete whose purge has not finished, if any.
+    pub fn oldest_pending(&self) -> Option<Duration> {
+        (self.pending_users > 0).then(|| Duration::from_secs(self.oldest_pending_seconds))
     }
 }
 
 /// Re-drives every purge that has shown no progress for `stuck_after`: each pending user of an
 /// older soft-delete operation whose USER item is still pending gets its current checkpoint's
 /// stream record again ([`redrive`]); results a purge finished but could not record are
-/// recorded. Safe to run at any time and more than once: everything it decides is read
-/// strongly consistently, a re-sent record never forks the purge's chain, and the purge is
-/// idempotent. `app_key` limits it to one app's operations.
+/// recorded. On the way it counts the backlog (every ticket's operation: its users still
+/// pending, and the oldest soft delete with any), and forgets an operation with none pending at
+/// once, whatever its age. Safe to run at any time and more than once: everything it decides is
+/// read strongly consistently, a re-sent record never forks the purge's chain, and the purge is
+/// idempotent. `app_key` limits it to one app's operations. No page of tickets starts past
+/// `deadline` (the invocation's first always does).
 pub async fn sweep(
     state: &State,
     stuck_after: Duration,
     app_key: Option<&str>,
     deadline: Deadline,
 ) -> Result<Swept, ApiError> {
-    let cutoff = state.clock.now_ms() - stuck_after.as_millis() as i64;
+    let now = state.clock.now_ms();
+    let cutoff = now - stuck_after.as_millis() as i64;
     let mut swept = Swept::default();
     for shard in TICKET_SHARDS.chars() {
         let mut start = None;
         loop {
+            if !deadline.may_start_page() {
+                return Ok(swept.counted(now, false));
+            }
+            // Every ticket, oldest first: the census needs the young ones too.
             let mut query = crate::db::query(state)
-                .key_condition_expression("PK = :pk AND SK < :cutoff")
+                .key_condition_expression("PK = :pk")
                 .expression_attribute_values(":pk", s(PurgeTicket::shard_pk(shard)))
-                .expression_attribute_values(":cutoff", s(PurgeTicket::older_than(cutoff)))
                 .consistent_read(true)
                 .limit(100)
                 .set_exclusive_start_key(start);
@@ -579,14 +619,23 @@ pub async fn sweep(
             if start.is_none() {
                 break;
             }
-            if deadline.passed() {
-                return Ok(swept);
-            }
         }
     }
-    Ok(swept)
+    Ok(swept.counted(now, true))
 }
 
+/// When a ticket's soft delete was made: its sort key starts with it ([`PurgeTicket`]). An
+/// unreadable one counts as old, so the sweeper looks at its operation rather than never.
+fn ticket_time(ticket: &HashMap<String, AttributeValue>) -> i64 {
+    db::text(ticket, table::SK)
+        .and_then(|sk| sk.split('#').next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(0)
+}
+
+/// One ticket: counts its operation's users still pending; past the cut-off, re-drives those
+/// whose purge shows no progress and records the results of those no longer pending; deletes
+/// the ticket once no user is pending.
 async fn sweep_operation(
     state: &State,
     ticket: &HashMap<String, AttributeValue>,
@@ -597,10 +646,8 @@ async fn sweep_operation(
         operation_id,
         ..
     } = PurgeTicket::from_item(ticket.clone())?;
-    let mut swept = Swept {
-        operations: 1,
-        ..Swept::default()
-    };
+    let made_at = ticket_time(ticket);
+    let old = made_at < cutoff;
     let pending: Vec<String> = match operations::get_operation(state, &app_key, &operation_id).await
     {
         Ok(operation) => operation
@@ -609,46 +656,57 @@ async fn sweep_operation(
             .filter(|user| user.status == PURGE_PENDING)
             .map(|user| user.user_id)
             .collect(),
-        Err(ApiError::NotFound(_)) => Vec::new(),
+        Err(ApiError::NotFound(_)) if old => Vec::new(),
+        // The ticket and the record are written in one batch, not one transaction: a young
+        // ticket may be read before its record lands, and is kept.
+        Err(ApiError::NotFound(_)) => return Ok(Swept::default()),
         Err(err) => return Err(err),
     };
+    let mut swept = Swept::default();
     let mut settled = Vec::new();
-    for user_id in &pending {
-        let user = current_user(state, &table::user_pk(&app_key, user_id)).await?;
-        let image = image_of(&user);
-        if image.needs_purge() && image.purge_operation == operation_id {
-            let number = |name: &str| {
-                user.get(name)
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .unwrap_or(0)
-            };
-            let last_progress = ["deletedAt", "purgeUpdatedAt", "purgeRedrivenAt"]
-                .into_iter()
-                .map(number)
-                .max()
-                .unwrap_or(0);
-            if last_progress < cutoff && redrive(state, &image, cutoff).await? {
-                tracing::warn!(app_key, user_id, operation_id, "re-drove a stuck purge");
-                swept.redriven += 1;
+    if old {
+        swept.operations = 1;
+        for user_id in &pending {
+            let user = current_user(state, &table::user_pk(&app_key, user_id)).await?;
+            let image = image_of(&user);
+            if image.needs_purge() && image.purge_operation == operation_id {
+                let number = |name: &str| {
+                    user.get(name)
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse::<i64>().ok())
+                        .unwrap_or(0)
+                };
+                let last_progress = ["deletedAt", "purgeUpdatedAt", "purgeRedrivenAt"]
+                    .into_iter()
+                    .map(number)
+                    .max()
+                    .unwrap_or(0);
+                if last_progress < cutoff && redrive(state, &image, cutoff).await? {
+                    tracing::warn!(app_key, user_id, operation_id, "re-drove a stuck purge");
+                    swept.redriven += 1;
+                }
+            } else {
+                // Not pending this operation's purge any more: it finished (and the report was
+                // lost), or the console removed the user meanwhile. Either way its data is gone.
+                settled.push(UserResult::new(user_id, PURGE_DONE, None));
             }
-        } else {
-            // Not pending this operation's purge any more: it finished (and the report was lost),
-            // or the console removed the user meanwhile. Either way its data is gone.
-            settled.push(UserResult::new(user_id, PURGE_DONE, None));
         }
+        swept.settled = settled.len();
+        operations::set_results(state, &app_key, &operation_id, &settled).await?;
     }
-    swept.settled = settled.len();
-    operations::set_results(state, &app_key, &operation_id, &settled).await?;
-    if settled.len() == pending.len() {
-        let key = db::key_of(ticket)
-            .ok_or_else(|| ApiError::Internal("a ticket without a key".into()))?;
-        crate::db::delete_item(state)
-            .set_key(Some(key))
-            .send()
-            .await?;
-        swept.finished = 1;
+    let still_pending = pending.len() - settled.len();
+    if still_pending > 0 {
+        swept.pending_users = still_pending;
+        swept.oldest_pending_at = Some(made_at);
+        return Ok(swept);
     }
+    let key =
+        db::key_of(ticket).ok_or_else(|| ApiError::Internal("a ticket without a key".into()))?;
+    crate::db::delete_item(state)
+        .set_key(Some(key))
+        .send()
+        .await?;
+    swept.finished = 1;
     Ok(swept)
 }
 
@@ -718,6 +776,47 @@ mod tests {
         assert!(ample.may_start_page() && ample.may_start_page());
         let none = Deadline::none();
         assert!(none.may_start_page() && none.may_start_page());
+    }
+
+    #[test]
+    fn a_census_adds_pending_users_and_keeps_the_oldest_soft_delete() {
+        let ticket = PurgeTicket {
+            app_key: "k".into(),
+            operation_id: "0abc".into(),
+            created_at: 1_764_000_000_000,
+        }
+        .item()
+        .expect("ticket");
+        assert_eq!(ticket_time(&ticket), 1_764_000_000_000);
+        assert_eq!(ticket_time(&HashMap::new()), 0, "unreadable: old");
+
+        let pending = |users, at| Swept {
+            pending_users: users,
+            oldest_pending_at: Some(at),
+            ..Swept::default()
+        };
+        let mut swept = Swept {
+            finished: 1,
+            ..Swept::default()
+        };
+        swept += pending(2, 9_000);
+        swept += pending(1, 4_000);
+        swept += Swept::default();
+        let counted = swept.counted(10_500, true);
+        assert_eq!(
+            (counted.pending_users, counted.oldest_pending_seconds),
+            (3, 6)
+        );
+        assert_eq!(counted.oldest_pending(), Some(Duration::from_secs(6)));
+        let json = serde_json::to_value(counted).expect("json");
+        assert_eq!(json["pendingUsers"], 3);
+        assert_eq!(json["oldestPendingSeconds"], 6);
+        assert_eq!(json["censusComplete"], true);
+        let none = Swept::default().counted(10_500, true);
+        assert_eq!(
+            (none.oldest_pending_seconds, none.oldest_pending()),
+            (0, None)
+        );
     }
 
     #[test]

@@ -82,6 +82,7 @@ pub async fn admit(
             return Ok(());
         }
     }
+    crate::metrics::rate_limited(name, &app.app_key);
     let path = paths.first().copied().unwrap_or(name);
     Err(ApiError::TooManyRequests(format!(
         "{path} allows {limit} per second for this app"

@@ -27,6 +27,8 @@ pub struct State {
     pub connections: Connections,
     /// Webhook delivery: the queue and the retry schedule.
     pub webhooks: crate::queue::Webhooks,
+    /// The container's set-up, counted at its first invocation.
+    pub cold_start: crate::metrics::ColdStart,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,7 @@ impl State {
     /// scripts); otherwise the Secrets Manager secret `TOKEN_SIGNING_SECRET_ARN` names, read here
     /// once per cold start (on AWS, where the template puts only the ARN in the environment).
     pub async fn from_env() -> Result<Arc<State>, ConfigError> {
+        let began = std::time::Instant::now();
         let table = std::env::var("TABLE_NAME").map_err(|_| ConfigError::Missing("TABLE_NAME"))?;
         let source = token_secret_source(
             std::env::var("TOKEN_SIGNING_SECRET").ok(),
@@ -134,11 +137,12 @@ impl State {
             }
         };
         let db = dynamodb_client(endpoint.as_deref()).await;
-        State::new(
+        State::set_up(
             db,
             table,
             secret.into_bytes(),
             Duration::from_secs(cache_ttl),
+            began,
         )
     }
 
@@ -147,6 +151,18 @@ impl State {
         table: String,
         token_secret: Vec<u8>,
         app_cache_ttl: Duration,
+    ) -> Result<Arc<State>, ConfigError> {
+        let began = std::time::Instant::now();
+        State::set_up(db, table, token_secret, app_cache_ttl, began)
+    }
+
+    /// A container set up since `began` (its cold start's init time ends here).
+    fn set_up(
+        db: Client,
+        table: String,
+        token_secret: Vec<u8>,
+        app_cache_ttl: Duration,
+        began: std::time::Instant,
     ) -> Result<Arc<State>, ConfigError> {
         if token_secret.len() < MIN_TOKEN_SECRET_BYTES {
             return Err(ConfigError::Invalid(format!(
@@ -167,6 +183,7 @@ impl State {
             token_secret,
             connections: Connections::new(Arc::new(NoCloser), connection_ttl),
             webhooks: crate::queue::Webhooks::default(),
+            cold_start: crate::metrics::ColdStart::since(began),
         }))
     }
 }
@@ -174,7 +191,14 @@ impl State {
 /// A DynamoDB client with bounded timeouts. With an endpoint (DynamoDB Local) it needs no real
 /// credentials or region, so a fresh machine works without AWS configuration.
 pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
-    Client::new(&sdk_config(endpoint).await)
+    Client::from_conf(dynamodb_config(&sdk_config(endpoint).await).build())
+}
+
+/// The DynamoDB client's configuration every container uses (tests add to it): the SDK
+/// configuration and the meter that counts each call's requests and capacity
+/// ([`crate::metrics::dynamodb::Meter`]).
+pub fn dynamodb_config(sdk_config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::from(sdk_config).interceptor(crate::metrics::dynamodb::Meter)
 }
 
 /// The SDK configuration every AWS client of a container is built from (tests add interceptors

@@ -1,9 +1,14 @@
 //! The WebSocket API's glue, beside the HTTP API's (`http.rs`): reading `$connect`/route events
 //! and answering them.
 
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
 use serde_json::{Value, json};
 
 use crate::access::Rejection;
+use crate::state::State;
 
 pub use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest,
@@ -34,6 +39,43 @@ pub fn token_of(event: &ApiGatewayWebsocketProxyRequest) -> Option<String> {
     let (scheme, token) = header.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
         .then(|| token.trim().to_owned())
+}
+
+/// Serves one route event of `operation` as a call, like `http::serve` does an HTTP request:
+/// its cold start counted, API Gateway's request id in scope (what the changes it makes carry),
+/// its answer, duration and DynamoDB requests measured.
+pub async fn measured<F, Fut>(
+    operation: &'static str,
+    state: Arc<State>,
+    event: ApiGatewayWebsocketProxyRequest,
+    respond: F,
+) -> ApiGatewayProxyResponse
+where
+    F: FnOnce(Arc<State>, ApiGatewayWebsocketProxyRequest) -> Fut,
+    Fut: Future<Output = ApiGatewayProxyResponse>,
+{
+    crate::metrics::invoked(&state.cold_start, operation);
+    let started = Instant::now();
+    let request_id = event
+        .request_context
+        .request_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let call = async move {
+        let response = respond(state, event).await;
+        let code = match &response.body {
+            Some(lambda_http::Body::Text(text)) => serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|body| body["code"].as_i64())
+                .unwrap_or(0),
+            _ => 0,
+        };
+        let status = u16::try_from(response.status_code).unwrap_or(500);
+        let usage = crate::metrics::usage();
+        crate::metrics::answered(operation, status, code, started.elapsed(), usage);
+        response
+    };
+    crate::metrics::within_call(&request_id, call).await
 }
 
 /// A WebSocket route answer with a JSON body.

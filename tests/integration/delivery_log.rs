@@ -28,6 +28,7 @@ fn event_at(app: &App, time_ms: i64) -> Event {
         id: event_id_at(time_ms),
         time: time_ms,
         data: json!({"operatorId": "alice", "operationType": 0, "time": time_ms}),
+        request_id: None,
     }
 }
 
@@ -177,6 +178,7 @@ async fn failed_deliveries(env: &Env, app: &App, count: i64, now: i64) -> Vec<St
             next_attempt_at: None,
             history: Vec::new(),
             ttl: (now + deliveries::KEEP_MS) / 1000,
+            request_id: None,
         };
         items.push(delivery.item().expect("item"));
         ids.push(event.id);

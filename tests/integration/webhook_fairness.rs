@@ -81,6 +81,7 @@ async fn queue_events(env: &Env, app: &App, count: usize) {
                 .to_string(),
             time: now,
             data: json!({"operatorId": format!("user{i}"), "operationType": 0, "time": now}),
+            request_id: None,
         };
         let message = shared::webhooks::deliveries::record(&producer, &event, now)
             .await

@@ -37,6 +37,7 @@ async fn deliver_one(env: &Env, app: &App, receiver: &Receiver) -> Received {
             .to_string(),
         time: now,
         data: json!({"operatorId": "alice", "operationType": 0, "time": now}),
+        request_id: None,
     };
     // Recorded as the producer would (setup, with the stack's rights); sent by the sender's own
     // container, under its policy.

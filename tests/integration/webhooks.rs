@@ -30,15 +30,6 @@ fn unused_event_id() -> String {
         .to_string()
 }
 
-async fn app_for(env: &Env, receiver: &Receiver, events: &[WebhookEvent]) -> App {
-    env.new_app(AppChanges {
-        webhook_url: Some(receiver.url.clone()),
-        webhook_events: Some(events.to_vec()),
-        ..Default::default()
-    })
-    .await
-}
-
 /// A call answered 200: code 0, or 25461 (a pending friend request).
 async fn ok(env: &Env, app: &App, path: &str, body: Value) -> Value {
     env.answered(app, path, body, &[0, 25461]).await
@@ -114,7 +105,7 @@ async fn every_user_event_reaches_the_receiver_signed_both_ways_with_its_fields(
     let env = isolated_env("webhooks-events").await;
     // The test moves the stack's clock; the receiver's moves with it, as a real one agrees.
     let receiver = Receiver::start_with_clock(env.state.clock.clone()).await;
-    let app = app_for(&env, &receiver, &ALL).await;
+    let app = receiver.app_of(&env, &ALL).await;
     let _pipeline = env.deliver_webhooks(&[Duration::from_millis(500)]).await;
     for user in ["alice", "bob", "carol", "dave"] {
         env.issue(&app, user).await;
@@ -388,7 +379,7 @@ async fn every_user_event_reaches_the_receiver_signed_both_ways_with_its_fields(
 async fn a_failed_attempt_is_retried_with_the_same_id_and_every_attempt_is_logged() {
     let env = isolated_env("webhooks-retry").await;
     let receiver = Receiver::start().await;
-    let app = app_for(&env, &receiver, &[WebhookEvent::ProfileUpdate]).await;
+    let app = receiver.app_of(&env, &[WebhookEvent::ProfileUpdate]).await;
     let _pipeline = env
         .deliver_webhooks(&[Duration::from_millis(300), Duration::from_millis(300)])
         .await;
@@ -457,7 +448,7 @@ async fn a_failed_attempt_is_retried_with_the_same_id_and_every_attempt_is_logge
 async fn failed_events_are_replayed_by_id_and_since_with_their_ids() {
     let env = isolated_env("webhooks-replay").await;
     let receiver = Receiver::start().await;
-    let app = app_for(&env, &receiver, &[WebhookEvent::ProfileUpdate]).await;
+    let app = receiver.app_of(&env, &[WebhookEvent::ProfileUpdate]).await;
     // One retry, then failed.
     let _pipeline = env.deliver_webhooks(&[Duration::from_millis(200)]).await;
     env.issue(&app, "alice").await;
@@ -571,7 +562,7 @@ async fn failed_events_are_replayed_by_id_and_since_with_their_ids() {
 async fn nothing_is_sent_for_a_refused_request_or_an_event_not_selected() {
     let env = isolated_env("webhooks-unsent").await;
     let receiver = Receiver::start().await;
-    let app = app_for(&env, &receiver, &[WebhookEvent::Friendship]).await;
+    let app = receiver.app_of(&env, &[WebhookEvent::Friendship]).await;
     let _pipeline = env.deliver_webhooks(&[Duration::from_millis(200)]).await;
     env.issue(&app, "alice").await;
     env.issue(&app, "bob").await;
@@ -668,7 +659,7 @@ async fn nothing_is_sent_for_a_refused_request_or_an_event_not_selected() {
 async fn on_aws_a_loopback_receiver_is_refused_and_the_refusal_logged() {
     let env = isolated_env("webhooks-ssrf").await;
     let receiver = Receiver::start().await;
-    let app = app_for(&env, &receiver, &[WebhookEvent::ProfileUpdate]).await;
+    let app = receiver.app_of(&env, &[WebhookEvent::ProfileUpdate]).await;
     env.functions.set_retry_delays(vec![]);
     let sender = env.function("send-webhooks");
     // The stream's producer, by hand: the record of a profile set.
@@ -686,6 +677,7 @@ async fn on_aws_a_loopback_receiver_is_refused_and_the_refusal_logged() {
         id: unused_event_id(),
         time: env.state.clock.now_ms(),
         data: json!({"operatorId": "alice", "operationType": 0, "time": 1}),
+        request_id: None,
     };
     let message = shared::webhooks::deliveries::record(
         &env.function("produce-webhook-events"),
@@ -786,7 +778,7 @@ async fn the_console_sets_the_webhook_and_rotates_its_secret() {
 async fn a_message_that_keeps_failing_is_dead_lettered_and_its_event_replayed() {
     let env = isolated_env("webhooks-dead-letter").await;
     let receiver = Receiver::start().await;
-    let app = app_for(&env, &receiver, &[WebhookEvent::ProfileUpdate]).await;
+    let app = receiver.app_of(&env, &[WebhookEvent::ProfileUpdate]).await;
     let _pipeline = env.deliver_webhooks(&[Duration::from_millis(200)]).await;
     env.issue(&app, "alice").await;
     // An event in the log, and a message for an attempt whose predecessor never recorded (as
@@ -800,6 +792,7 @@ async fn a_message_that_keeps_failing_is_dead_lettered_and_its_event_replayed() 
             .to_string(),
         time: now,
         data: json!({"operatorId": "alice", "operationType": 0, "time": now}),
+        request_id: None,
     };
     let producer = env.function("produce-webhook-events");
     let first = shared::webhooks::deliveries::record(&producer, &event, now)

@@ -44,6 +44,24 @@ pub fn signed_operations() -> Vec<(String, String, Value)> {
     operations
 }
 
+/// Function name → the DynamoDB request budget the README's endpoint table writes beside it
+/// (besides the call's count against the app's limit, stated once for every signed call).
+pub fn documented_budgets() -> std::collections::HashMap<String, String> {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("## Endpoints")
+        .nth(1)
+        .expect("README has an Endpoints section");
+    section
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            (cells[2].trim_matches('`').to_owned(), cells[3].to_owned())
+        })
+        .collect()
+}
+
 pub const ADMIN_TOKEN: &str = "integration-test-admin-token";
 const TOKEN_SECRET: &str = "integration-tests-token-secret-0123456789";
 
@@ -130,8 +148,9 @@ async fn env_in(table: &str, customise: impl FnOnce(DynamoConfig) -> DynamoConfi
         "DYNAMODB_ENDPOINT is not set: run the tests with `make test` (it starts DynamoDB Local)",
     );
     let sdk_config = shared::state::sdk_config(Some(&endpoint)).await;
-    let client =
-        aws_sdk_dynamodb::Client::from_conf(customise(DynamoConfig::from(&sdk_config)).build());
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        customise(shared::state::dynamodb_config(&sdk_config)).build(),
+    );
     let definition =
         local_api::table::definition_from_template(local_api::table::TEMPLATE).expect("template");
     local_api::table::ensure(&client, &table, &definition)

@@ -154,6 +154,20 @@ impl Drop for Receiver {
 }
 
 impl Receiver {
+    /// A new app of `env` that sends `events` to this receiver.
+    pub async fn app_of(
+        &self,
+        env: &crate::Env,
+        events: &[shared::apps::WebhookEvent],
+    ) -> shared::apps::App {
+        env.new_app(shared::apps::AppChanges {
+            webhook_url: Some(self.url.clone()),
+            webhook_events: Some(events.to_vec()),
+            ..Default::default()
+        })
+        .await
+    }
+
     /// A receiver on the wall clock.
     pub async fn start() -> Receiver {
         Self::start_with_clock(Clock::default()).await

@@ -281,10 +281,9 @@ async fn main() -> Result<(), BoxError> {
     let endpoint =
         std::env::var("DYNAMODB_ENDPOINT").map_err(|_| "DYNAMODB_ENDPOINT is required")?;
     let log = RequestLog::default();
-    let config =
-        aws_sdk_dynamodb::config::Builder::from(&shared::state::sdk_config(Some(&endpoint)).await)
-            .interceptor(log.clone())
-            .build();
+    let config = shared::state::dynamodb_config(&shared::state::sdk_config(Some(&endpoint)).await)
+        .interceptor(log.clone())
+        .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
     let definition = local_api::table::definition_from_template(local_api::table::TEMPLATE)?;
     local_api::table::ensure(&client, TABLE, &definition).await?;

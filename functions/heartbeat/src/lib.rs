@@ -13,6 +13,13 @@ pub async fn handle(
     state: Arc<State>,
     event: ApiGatewayWebsocketProxyRequest,
 ) -> ApiGatewayProxyResponse {
+    websocket::measured("heartbeat", state, event, respond).await
+}
+
+async fn respond(
+    state: Arc<State>,
+    event: ApiGatewayWebsocketProxyRequest,
+) -> ApiGatewayProxyResponse {
     let Some(connection_id) = websocket::connection_id(&event) else {
         return websocket::response(400, &json!({ "code": 400, "reason": "no-connection-id" }));
     };

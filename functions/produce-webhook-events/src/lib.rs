@@ -2,4 +2,12 @@
 //! the item kinds that make events): each committed change's events, for the apps that selected
 //! them, are recorded in the delivery log and queued (`shared::webhooks::producer`).
 
-pub use shared::webhooks::producer::handle;
+use serde_json::Value;
+use shared::State;
+
+/// Handles a batch of stream records (see `shared::webhooks::producer::handle`), counting the
+/// container's cold start first.
+pub async fn handle(state: &State, batch: &Value) -> Value {
+    shared::metrics::invoked(&state.cold_start, "produce-webhook-events");
+    shared::webhooks::producer::handle(state, batch).await
+}

@@ -24,6 +24,7 @@ pub fn user_image(record: &Value) -> UserImage {
 /// share `deadline` (the invocation's, less a reserve): one that finds it passed starts no page
 /// and only checkpoints, so it goes on in the next invocation.
 pub async fn handle(state: &State, event: &Value, deadline: Deadline) -> Value {
+    shared::metrics::invoked(&state.cold_start, "purge-soft-deleted-users");
     let mut failures = Vec::new();
     for record in event["Records"]
         .as_array()

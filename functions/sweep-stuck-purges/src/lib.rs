@@ -2,7 +2,8 @@
 //! shown no progress for [`STUCK_AFTER`] (its stream record lost, or its batch given up on after
 //! its retries), and records results a purge finished without recording. Invoked by hand with
 //! `{"stuckAfterSeconds": 0}` it re-drives every pending purge at once (the documented re-drive
-//! of the purge failure queue); `"appKey"` limits it to one app.
+//! of the purge failure queue); `"appKey"` limits it to one app. Each run also counts the purge
+//! backlog (users pending, the oldest soft delete's age) for the metrics and its answer.
 
 use std::time::Duration;
 
@@ -19,11 +20,24 @@ pub fn stuck_after(event: &Value) -> Duration {
         .unwrap_or(STUCK_AFTER)
 }
 
-/// One sweep: answers what it did, or the error (the schedule runs it again anyway).
+/// One sweep: answers what it did and the backlog it counted (`pendingUsers`,
+/// `oldestPendingSeconds`), or the error (the schedule runs it again anyway). A sweep of every
+/// app sets the purge backlog's metrics; one limited to an app (`"appKey"`) counted that app
+/// only, and leaves them.
 pub async fn handle(state: &State, event: &Value, deadline: Deadline) -> Value {
+    shared::metrics::invoked(&state.cold_start, "sweep-stuck-purges");
     let app_key = event["appKey"].as_str();
     match purge::sweep(state, stuck_after(event), app_key, deadline).await {
         Ok(swept) => {
+            if !swept.census_complete {
+                tracing::warn!(
+                    ?swept,
+                    "the sweep ran out of time: the backlog is larger than counted"
+                );
+            }
+            if app_key.is_none() {
+                shared::metrics::purge_backlog(swept.pending_users as u64, swept.oldest_pending());
+            }
             tracing::info!(?swept, "sweep done");
             json!(swept)
         }

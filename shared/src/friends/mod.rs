@@ -157,7 +157,11 @@ async fn request(
     extra: &str,
     now_ms: i64,
 ) -> Result<Added, ApiError> {
-    let item = crate::items::FriendRequest::new(key, user_id, target_id, extra, now_ms).item()?;
+    let item = crate::items::FriendRequest {
+        request_id: crate::metrics::request_id(),
+        ..crate::items::FriendRequest::new(key, user_id, target_id, extra, now_ms)
+    }
+    .item()?;
     let items = vec![
         edges::user_check(state, key, user_id)?,
         edges::user_check(state, key, target_id)?,
@@ -228,6 +232,7 @@ fn friend_edge(
     let mut edge = edges::edge(key, Kind::Friend, owner, other, now_ms);
     if by.actor == owner {
         edge.added_by = Some(owner.to_owned());
+        edge.request_id = crate::metrics::request_id();
         edge.added_how = Some(
             match by.how {
                 How::Accepted => crate::items::ADDED_ACCEPTED,

@@ -50,6 +50,7 @@ impl Stored {
             updated_at: now_ms,
             user_profile: profile.user_profile.clone(),
             user_ext_profile: profile.user_ext_profile.clone(),
+            request_id: crate::metrics::request_id(),
             gsi1_pk: table::list_pk(app_key, table::LIST_PROFILES),
             gsi1_sk: table::time_sort_key(registered_at, &profile.user_id),
         }

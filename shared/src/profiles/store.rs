@@ -92,6 +92,7 @@ pub(super) async fn update(
             sets.push(set);
         }
     }
+    let update = crate::items::stamp_request_id(update, &mut sets, &mut removes);
     let update = update
         .table_name(&state.table)
         .set_key(Some(profile_key(app_key, user_id)))

@@ -61,6 +61,7 @@ pub async fn record(state: &State, event: &Event, now_ms: i64) -> Result<QueuedD
         next_attempt_at: Some(now_ms),
         history: Vec::new(),
         ttl: (event.time.max(now_ms) + KEEP_MS).div_euclid(1000),
+        request_id: event.request_id.clone(),
     }
     .item()?;
     let put = async {
@@ -250,8 +251,8 @@ const CLAIM_MS: i64 = 15_000;
 /// What a sender finds when it claims an attempt.
 #[derive(Debug)]
 pub enum Claim {
-    /// Its to make: the delivery as it stands.
-    Claimed(WebhookDelivery),
+    /// Its to make: the delivery as it stands (boxed: the other answers carry nothing).
+    Claimed(Box<WebhookDelivery>),
     /// Being made by another sender (a duplicate message), or queued by an attempt whose
     /// record has not landed: try later.
     Busy,
@@ -293,7 +294,7 @@ pub async fn claim(
         .await;
     match result {
         Ok(out) => match out.attributes {
-            Some(item) => Ok(Claim::Claimed(delivery_of(app_key, item)?)),
+            Some(item) => Ok(Claim::Claimed(Box::new(delivery_of(app_key, item)?))),
             None => Err(ApiError::Internal("the claim returned no item".into())),
         },
         Err(err) => match err.as_service_error() {

@@ -12,7 +12,14 @@
 //!
 //! An event's ID is a UUID v7: its time, then bits hashed from the stream record's `eventID`
 //! and the event's place in the record, so a record delivered twice makes the same events.
+//!
+//! An event carries the request id its item was written with (`requestId`, the same on every
+//! kind above), which its deliveries send as `X-Request-ID`: an operator follows one change from
+//! the API call to the receiver. A removal's record has no new image, and its old image holds
+//! the id of the call that last wrote the item, not of whatever removed it (a disconnect, a TTL,
+//! a purge): its events carry none rather than a misleading one.
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::Digest;
@@ -39,6 +46,9 @@ pub struct Event {
     pub time: i64,
     /// `data[0]`.
     pub data: Value,
+    /// The request id of the call whose change made it (none for a removal, or a change made
+    /// outside a call): sent as `X-Request-ID`, never in the signed body.
+    pub request_id: Option<String>,
 }
 
 impl Event {
@@ -91,6 +101,7 @@ pub fn note(
         data: data.to_string(),
         time: now_ms,
         ttl: now_ms.div_euclid(1000) + NOTE_TTL_SECONDS,
+        request_id: crate::metrics::request_id(),
     }
     .item()
 }
@@ -135,9 +146,16 @@ impl<'a> Record<'a> {
     }
 }
 
+/// What every item kind that makes events carries beside its own fields.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stamped {
+    #[serde(default)]
+    request_id: Option<String>,
+}
+
 /// An image (DynamoDB Streams' JSON) as a typed item.
 fn typed<T: DeserializeOwned>(image: &Value) -> Option<T> {
-    use serde::Deserialize;
     let item = serde_dynamo::Item::deserialize(image).ok()?;
     serde_dynamo::from_item(item).ok()
 }
@@ -151,6 +169,10 @@ pub fn from_record(record: &Value) -> Vec<Event> {
         return Vec::new();
     };
     let changes = changes(&read).unwrap_or_default();
+    // A removal has no new image: none (see the module's comment).
+    let request_id = read
+        .new_image::<Stamped>()
+        .and_then(|stamped| stamped.request_id);
     changes
         .into_iter()
         .enumerate()
@@ -160,6 +182,7 @@ pub fn from_record(record: &Value) -> Vec<Event> {
             kind,
             time,
             data,
+            request_id: request_id.clone(),
         })
         .collect()
 }
@@ -422,6 +445,28 @@ mod tests {
     }
 
     #[test]
+    fn events_carry_the_request_id_of_their_change_and_a_removal_none() {
+        let stamped = connection(json!({"requestId": {"S": "req-abc"}}));
+        let opened = from_record(&record("INSERT", "CONN#c1", Some(stamped.clone()), None));
+        assert_eq!(opened[0].request_id.as_deref(), Some("req-abc"));
+        let removed = from_record(&record("REMOVE", "CONN#c1", None, Some(stamped)));
+        assert_eq!(
+            (
+                removed[0].data["status"].clone(),
+                removed[0].request_id.clone()
+            ),
+            (json!("1"), None)
+        );
+        let unstamped = from_record(&record(
+            "INSERT",
+            "CONN#c1",
+            Some(connection(json!({}))),
+            None,
+        ));
+        assert_eq!(unstamped[0].request_id, None);
+    }
+
+    #[test]
     fn a_repeated_record_makes_the_same_ids_and_each_event_its_own() {
         let image = Some(connection(json!({})));
         let once = from_record(&record("INSERT", "CONN#c1", image.clone(), None));
@@ -563,8 +608,10 @@ mod tests {
             id: "i".into(),
             time: 3,
             data: json!({"operatorId": "a", "operationType": 0, "time": 3}),
+            request_id: Some("req-1".into()),
         };
         let body: Value = serde_json::from_str(&event.body()).expect("json");
+        // The request id goes in a header: the signed body is Nexconn's envelope alone.
         assert_eq!(
             body,
             json!({"type": "user:profile_update", "id": "i", "time": 3, "data": [{"operatorId": "a", "operationType": 0, "time": 3}]})

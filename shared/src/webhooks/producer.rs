@@ -67,5 +67,11 @@ async fn produce(
         .into_iter()
         .map(|message| (message, std::time::Duration::ZERO))
         .collect();
-    state.webhooks.queue().send(messages).await
+    state.webhooks.queue().send(messages).await?;
+    // Counted once recorded and queued; a record the stream delivers again counts again (events
+    // are produced at least once).
+    for event in &wanted {
+        crate::metrics::webhook_event(event.kind.name());
+    }
+    Ok(())
 }

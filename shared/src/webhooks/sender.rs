@@ -2,7 +2,9 @@
 //! (5 s, guarded destinations), records the attempt, and queues the next one by the retry
 //! schedule, or marks the event failed once the schedule is spent. A message that is not due
 //! yet goes back to the queue with what is left of its delay (SQS holds a message 15 minutes at
-//! most); a stale one (its attempt already made) is dropped.
+//! most); a stale one (its attempt already made) is dropped. Each attempt also carries the
+//! request id of the call whose change made the event (`X-Request-ID`), and is counted by its
+//! outcome (`crate::metrics`).
 
 use std::time::Duration;
 
@@ -10,7 +12,8 @@ use serde_json::{Value, json};
 
 use crate::apps::{self, AppSettings};
 use crate::error::ApiError;
-use crate::items::AttemptRecord;
+use crate::items::{AttemptRecord, WebhookDelivery};
+use crate::metrics::{self, Attempt as Outcome};
 use crate::queue::QueuedDelivery;
 use crate::state::State;
 use crate::webhooks::deliveries::{self, Claim, DELIVERED, FAILED, PENDING};
@@ -79,7 +82,7 @@ pub async fn deliver(
         apps::fetch(state, &message.app_key),
     )?;
     let delivery = match claim {
-        Claim::Claimed(delivery) => delivery,
+        Claim::Claimed(delivery) => *delivery,
         // Another copy of this message is making the attempt, or queued it before recording
         // the last one: this copy comes back later and finds out which.
         Claim::Busy => return Err(ApiError::Busy),
@@ -100,7 +103,8 @@ pub async fn deliver(
                 &body,
                 now,
             ) {
-                Ok(signed) => {
+                Ok(mut signed) => {
+                    signed.headers.extend(request_id_header(&delivery));
                     poster
                         .post(&signed.url, &signed.headers, body, TIMEOUT)
                         .await
@@ -114,11 +118,15 @@ pub async fn deliver(
         true => None,
         false => state.webhooks.retry_delay(message.retry),
     };
-    let status = match (attempt.delivered(), retry_delay) {
-        (true, _) => DELIVERED,
-        (false, Some(_)) => PENDING,
-        (false, None) => FAILED,
+    let (status, outcome) = match (attempt.delivered(), retry_delay) {
+        (true, _) => (DELIVERED, Outcome::Delivered),
+        (false, Some(_)) => (PENDING, Outcome::Retry),
+        (false, None) => (FAILED, Outcome::Failed),
     };
+    let first_success = attempt.delivered() && !delivered_before(&delivery);
+    let since_commit = first_success
+        .then(|| Duration::from_millis(u64::try_from(now - delivery.created_at).unwrap_or(0)));
+    metrics::webhook_attempt(outcome, since_commit);
     let next_at = retry_delay.map(|delay| now + delay.as_millis() as i64);
     let record = AttemptRecord {
         at: now,
@@ -171,6 +179,31 @@ fn webhook_secrets(settings: &AppSettings, now_ms: i64) -> Vec<&str> {
         .collect()
 }
 
+/// The `X-Request-ID` header of a delivery: the request id of the call whose change made the
+/// event. It is outside both signatures (they cover the body, `webhook-id` and the timestamp),
+/// so they stay Nexconn's and Standard Webhooks' own. A value no header may hold (request ids
+/// are visible ASCII: never) is left out rather than failing every attempt.
+fn request_id_header(delivery: &WebhookDelivery) -> Option<(&'static str, String)> {
+    let id = delivery.request_id.as_deref()?;
+    hyper::header::HeaderValue::from_str(id).ok()?;
+    Some(("x-request-id", id.to_owned()))
+}
+
+/// Whether an earlier round delivered the event: a replay of a delivered event is not its first
+/// success. Read from the attempts its history keeps (the first
+/// [`crate::items::MAX_ATTEMPT_RECORDS`], over five rounds: a success after that many failed
+/// attempts is not seen there).
+fn delivered_before(delivery: &WebhookDelivery) -> bool {
+    delivery.history.iter().any(|record| {
+        Attempt {
+            status_code: record.status_code,
+            latency_ms: record.latency_ms,
+            error: None,
+        }
+        .delivered()
+    })
+}
+
 fn not_sent(reason: String) -> Attempt {
     Attempt {
         status_code: None,
@@ -182,6 +215,52 @@ fn not_sent(reason: String) -> Attempt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn delivery(request_id: Option<&str>, history: &[Option<u16>]) -> WebhookDelivery {
+        WebhookDelivery {
+            app_key: "k".into(),
+            event_id: "e".into(),
+            event_type: "user:profile_update".into(),
+            body: "{}".into(),
+            status: PENDING.into(),
+            attempts: history.len() as u32,
+            created_at: 1,
+            last_status_code: None,
+            last_attempt_at: None,
+            next_attempt_at: None,
+            history: history
+                .iter()
+                .map(|&status_code| AttemptRecord {
+                    at: 1,
+                    status_code,
+                    latency_ms: 1,
+                    error: None,
+                })
+                .collect(),
+            ttl: 1,
+            request_id: request_id.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_request_id_header_is_sent_only_when_a_header_can_hold_it() {
+        assert_eq!(
+            request_id_header(&delivery(Some("req-abc"), &[])),
+            Some(("x-request-id", "req-abc".to_owned()))
+        );
+        assert_eq!(request_id_header(&delivery(None, &[])), None);
+        assert_eq!(request_id_header(&delivery(Some("a\nb"), &[])), None);
+    }
+
+    #[test]
+    fn a_replayed_delivered_event_is_no_first_success() {
+        assert!(!delivered_before(&delivery(None, &[])));
+        assert!(!delivered_before(&delivery(
+            None,
+            &[None, Some(500), Some(302)]
+        )));
+        assert!(delivered_before(&delivery(None, &[Some(500), Some(204)])));
+    }
 
     #[test]
     fn the_replaced_secret_signs_too_until_its_overlap_ends() {
