@@ -123,6 +123,25 @@ async fn issue(state: &Arc<State>, app: &App, user_id: &str) -> Result<(), BoxEr
 
 /// p50/p99 of get-user through its handler (signature check, replay guard, read, JSON) beside a
 /// bare `GetItem` of the same item, interleaved so both see the same machine.
+/// One signed get-user through its handler: how long it took to answer (an error unless 200).
+async fn timed_get_user(state: &Arc<State>, app: &App, body: &str) -> Result<Duration, BoxError> {
+    let mut request = Request::new(Body::Text(body.to_owned()));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = "/v4/user/get".parse()?;
+    for (name, value) in signed_headers(app, state.clock.now_ms()) {
+        request
+            .headers_mut()
+            .insert(name, HeaderValue::from_str(&value)?);
+    }
+    let started = Instant::now();
+    let response = shared::http::serve::<get_user::GetUser>(state.clone(), request).await;
+    let elapsed = started.elapsed();
+    if response.status() != 200 {
+        return Err(format!("get-user answered {}", response.status()).into());
+    }
+    Ok(elapsed)
+}
+
 async fn warm(iterations: usize, samples: Option<PathBuf>) -> Result<(), BoxError> {
     let (state, _) = state().await?;
     // The same read in an app that counts nothing and in one that counts every call.
@@ -144,20 +163,7 @@ async fn warm(iterations: usize, samples: Option<PathBuf>) -> Result<(), BoxErro
     for i in 0..iterations + 200 {
         let mut round = [Duration::ZERO; 4];
         for (slot, app) in [(0, &off), (1, &counting)] {
-            let mut request = Request::new(Body::Text(body.clone()));
-            *request.method_mut() = Method::POST;
-            *request.uri_mut() = "/v4/user/get".parse()?;
-            for (name, value) in signed_headers(app, state.clock.now_ms()) {
-                request
-                    .headers_mut()
-                    .insert(name, HeaderValue::from_str(&value)?);
-            }
-            let started = Instant::now();
-            let response = shared::http::serve::<get_user::GetUser>(state.clone(), request).await;
-            round[slot] = started.elapsed();
-            if response.status() != 200 {
-                return Err(format!("get-user answered {}", response.status()).into());
-            }
+            round[slot] = timed_get_user(&state, app, &body).await?;
         }
         let get = || {
             state
@@ -246,17 +252,7 @@ async fn metrics(iterations: usize) -> Result<(), BoxError> {
         let mut round = [Duration::ZERO; 4];
         for (slot, on) in order {
             shared::metrics::set_enabled(on);
-            let mut request = Request::new(Body::Text(body.clone()));
-            *request.method_mut() = Method::POST;
-            *request.uri_mut() = "/v4/user/get".parse()?;
-            for (name, value) in signed_headers(&app, state.clock.now_ms()) {
-                request
-                    .headers_mut()
-                    .insert(name, HeaderValue::from_str(&value)?);
-            }
-            let started = Instant::now();
-            let response = shared::http::serve::<get_user::GetUser>(state.clone(), request).await;
-            round[slot] = started.elapsed();
+            round[slot] = timed_get_user(&state, &app, &body).await?;
             // What the Lambda glue then does beside posting the answer (timed on its own, into
             // memory rather than a terminal).
             let mut lines = Vec::new();
@@ -265,9 +261,6 @@ async fn metrics(iterations: usize) -> Result<(), BoxError> {
             if on && i >= 200 {
                 flushes.push(flushing.elapsed());
                 emf_bytes += lines.len();
-            }
-            if response.status() != 200 {
-                return Err(format!("get-user answered {}", response.status()).into());
             }
             // The same item read bare, with and without `ReturnConsumedCapacity` (the meter
             // asks for it only while metrics are on).
