@@ -123,6 +123,19 @@ async fn issue(state: &Arc<State>, app: &App, user_id: &str) -> Result<(), BoxEr
 
 /// p50/p99 of get-user through its handler (signature check, replay guard, read, JSON) beside a
 /// bare `GetItem` of the same item, interleaved so both see the same machine.
+/// The handler's read of `key` sent bare: a strongly consistent GetItem.
+fn bare_get(
+    state: &State,
+    key: &shared::db::Item,
+) -> aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder {
+    state
+        .db
+        .get_item()
+        .table_name(TABLE)
+        .set_key(Some(key.clone()))
+        .consistent_read(true)
+}
+
 /// One signed get-user through its handler: how long it took to answer (an error unless 200).
 async fn timed_get_user(state: &Arc<State>, app: &App, body: &str) -> Result<Duration, BoxError> {
     let mut request = Request::new(Body::Text(body.to_owned()));
@@ -165,15 +178,7 @@ async fn warm(iterations: usize, samples: Option<PathBuf>) -> Result<(), BoxErro
         for (slot, app) in [(0, &off), (1, &counting)] {
             round[slot] = timed_get_user(&state, app, &body).await?;
         }
-        let get = || {
-            state
-                .db
-                .get_item()
-                .table_name(TABLE)
-                .set_key(Some(key.clone()))
-                .consistent_read(true)
-                .send()
-        };
+        let get = || bare_get(&state, &key).send();
         let started = Instant::now();
         get().await?;
         round[2] = started.elapsed();
@@ -265,14 +270,7 @@ async fn metrics(iterations: usize) -> Result<(), BoxError> {
             // The same item read bare, with and without `ReturnConsumedCapacity` (the meter
             // asks for it only while metrics are on).
             let started = Instant::now();
-            state
-                .db
-                .get_item()
-                .table_name(TABLE)
-                .set_key(Some(key.clone()))
-                .consistent_read(true)
-                .send()
-                .await?;
+            bare_get(&state, &key).send().await?;
             round[slot + 2] = started.elapsed();
         }
         if i >= 200 {

@@ -13,15 +13,12 @@ pub mod dynamodb;
 pub mod emf;
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use metrics::{
-    Counter, Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge,
-    histogram,
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
 
 /// Metric names: CloudWatch's, in the stack's namespace; the local API's are
@@ -333,58 +330,19 @@ pub fn invoked(cold_start: &ColdStart, operation: &'static str) {
     }
 }
 
-/// One operation's per-call figures, registered once per process: the recorder's lookup by name
-/// and labels costs more than recording, and a warm call should pay only the latter.
-struct PerCall {
-    duration: Histogram,
-    requests: Counter,
-    read_units: Histogram,
-    write_units: Histogram,
-}
-
-impl PerCall {
-    fn of(operation: &'static str) -> Self {
-        Self {
-            duration: histogram!(name::CALL_DURATION, "operation" => operation),
-            requests: counter!(name::DYNAMODB_REQUESTS, "operation" => operation),
-            read_units: histogram!(name::DYNAMODB_READ_UNITS, "operation" => operation),
-            write_units: histogram!(name::DYNAMODB_WRITE_UNITS, "operation" => operation),
-        }
-    }
-}
-
-/// Handles registered so far: per operation, and per operation and answer. Filled on first use,
-/// after the process's recorder is installed (`emf::install`, the local API's `install`).
-#[derive(Default)]
-struct Registered {
-    per_call: HashMap<&'static str, PerCall>,
-    answers: HashMap<(&'static str, u16, i64), Counter>,
-}
-
-static REGISTERED: LazyLock<Mutex<Registered>> = LazyLock::new(Mutex::default);
-
-/// One answered call: its answer, its duration and what it cost in DynamoDB.
+/// One answered call: its answer, its duration and what it cost in DynamoDB (its units when it
+/// measured them).
 pub fn answered(operation: &'static str, status: u16, code: i64, elapsed: Duration, usage: Usage) {
     if !enabled() {
         return;
     }
-    let mut registered = REGISTERED.lock().unwrap_or_else(|p| p.into_inner());
-    registered
-        .answers
-        .entry((operation, status, code))
-        .or_insert_with(|| {
-            counter!(name::CALLS, "operation" => operation, "status" => status.to_string(), "code" => code.to_string())
-        })
+    counter!(name::CALLS, "operation" => operation, "status" => status.to_string(), "code" => code.to_string())
         .increment(1);
-    let per_call = registered
-        .per_call
-        .entry(operation)
-        .or_insert_with(|| PerCall::of(operation));
-    per_call.duration.record(elapsed.as_secs_f64());
-    per_call.requests.increment(usage.requests.into());
+    histogram!(name::CALL_DURATION, "operation" => operation).record(elapsed.as_secs_f64());
+    counter!(name::DYNAMODB_REQUESTS, "operation" => operation).increment(usage.requests.into());
     if usage.capacity {
-        per_call.read_units.record(usage.read_units);
-        per_call.write_units.record(usage.write_units);
+        histogram!(name::DYNAMODB_READ_UNITS, "operation" => operation).record(usage.read_units);
+        histogram!(name::DYNAMODB_WRITE_UNITS, "operation" => operation).record(usage.write_units);
     }
 }
 
