@@ -42,11 +42,15 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// Whether the receiver accepted the delivery (any 2xx).
+    /// Whether the receiver accepted the delivery ([`accepted`]).
     pub fn delivered(&self) -> bool {
-        self.status_code
-            .is_some_and(|status| (200..300).contains(&status))
+        accepted(self.status_code)
     }
+}
+
+/// Whether an attempt answered `status_code` was accepted: any 2xx.
+pub fn accepted(status_code: Option<u16>) -> bool {
+    status_code.is_some_and(|status| (200..300).contains(&status))
 }
 
 type Connector = HttpConnector<GuardedResolver>;

@@ -194,14 +194,10 @@ fn request_id_header(delivery: &WebhookDelivery) -> Option<(&'static str, String
 /// [`crate::items::MAX_ATTEMPT_RECORDS`], over five rounds: a success after that many failed
 /// attempts is not seen there).
 fn delivered_before(delivery: &WebhookDelivery) -> bool {
-    delivery.history.iter().any(|record| {
-        Attempt {
-            status_code: record.status_code,
-            latency_ms: record.latency_ms,
-            error: None,
-        }
-        .delivered()
-    })
+    delivery
+        .history
+        .iter()
+        .any(|record| crate::outbound::post::accepted(record.status_code))
 }
 
 fn not_sent(reason: String) -> Attempt {
