@@ -62,6 +62,11 @@ FUNCTIONS = {
     "list-webhook-deliveries": ("/v4/ext/webhook/delivery/list", {"status": "failed", "pageSize": 20}, False),
     "replay-webhooks": ("/v4/ext/webhook/replay", {"since": 1764100000000}, False),
     "rotate-webhook-secret": ("/console/v1/apps/rotate-webhook-secret", {"appKey": PLACEHOLDER_KEY}, True),
+    "list-apps": ("/console/v1/apps/list", {"pageSize": 20}, True),
+    "list-app-users": ("/console/v1/users/list", {"appKey": PLACEHOLDER_KEY, "pageSize": 50}, True),
+    "get-user-details": ("/console/v1/users/get", {"appKey": PLACEHOLDER_KEY, "userId": "alice"}, True),
+    "list-audit-entries": ("/console/v1/audit/list", {"appKey": PLACEHOLDER_KEY, "pageSize": 20}, True),
+    "get-metrics": ("/console/v1/metrics/get", {"appKey": PLACEHOLDER_KEY, "minutes": 60}, True),
 }
 
 
@@ -98,14 +103,50 @@ def event(name, path, body, console, now_ms):
         "timeEpoch": now_ms,
     }
     if console:
-        # What API Gateway adds after an AWS_IAM authorizer accepted the caller.
-        context["authorizer"] = {"iam": {"accessKey": "AKIAEXAMPLE", "accountId": "123456789012", "callerId": "AIDAEXAMPLE",
-                                         "principalOrgId": None, "userArn": "arn:aws:iam::123456789012:user/console-admin",
-                                         "userId": "AIDAEXAMPLE"}}
+        # What API Gateway adds after the console's JWT authorizer accepted a Cognito access token.
+        context["authorizer"] = {"jwt": {"claims": {
+            "sub": "5f1c6e2a-0b7d-4c39-9a51-2f0e8c7d1a43", "username": "ops@example.com", "client_id": "4example0client0id0web",
+            "token_use": "access", "scope": "openid email console/admin", "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE",
+            "exp": str(now_ms // 1000 + 3600), "iat": str(now_ms // 1000)}, "scopes": ["openid", "email", "console/admin"]}}
     else:
         sign(headers, PLACEHOLDER_KEY, PLACEHOLDER_SECRET, now_ms)
     return {"version": "2.0", "routeKey": f"ANY {path}", "rawPath": path, "rawQueryString": "", "headers": headers,
             "requestContext": context, "body": json.dumps(body), "isBase64Encoded": False}
+
+
+# The Console page: a browser's GET of /console/ (no body, no authorizer: the page is public).
+PAGE_EVENTS = {"console-page": "/console/"}
+
+
+def page_event(name, path, now_ms):
+    headers = {
+        "accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "accept-encoding": "gzip, deflate, br",
+        "accept-language": "en-US,en;q=0.9",
+        "host": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/148.0 Safari/537.36",
+        "x-amzn-trace-id": "Root=1-6745d0a0-0123456789abcdef01234568",
+        "x-forwarded-for": "192.0.2.20",
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    }
+    route = "GET /console/{proxy+}"
+    context = {
+        "accountId": "123456789012",
+        "apiId": "abcdef1234",
+        "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com",
+        "domainPrefix": "abcdef1234",
+        "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.20",
+                 "userAgent": headers["user-agent"]},
+        "requestId": f"{name}-example-request",
+        "routeKey": route,
+        "stage": "$default",
+        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now_ms / 1000)),
+        "timeEpoch": now_ms,
+    }
+    return {"version": "2.0", "routeKey": route, "rawPath": path, "rawQueryString": "", "headers": headers,
+            "requestContext": context,
+            "isBase64Encoded": False}
 
 
 # Functions driven by the table's DynamoDB Stream: a Lambda DynamoDB event with one record.
@@ -247,6 +288,10 @@ def write_all():
         with open(os.path.join(EVENTS, f"{name}.json"), "w") as f:
             json.dump(event(name, path, body, console, now_ms), f, indent=2)
             f.write("\n")
+    for name, path in PAGE_EVENTS.items():
+        with open(os.path.join(EVENTS, f"{name}.json"), "w") as f:
+            json.dump(page_event(name, path, now_ms), f, indent=2)
+            f.write("\n")
     for name, payload in list(STREAM_EVENTS.items()) + list(SCHEDULE_EVENTS.items()) + list(WEBSOCKET_EVENTS.items()):
         with open(os.path.join(EVENTS, f"{name}.json"), "w") as f:
             json.dump(payload, f, indent=2)
@@ -271,7 +316,8 @@ def resign(key, secret, out_dir=None):
             continue  # a stream or WebSocket event: nothing to sign
         if "app-key" in ev["headers"]:
             sign(ev["headers"], key, secret, now_ms)
-        ev["body"] = ev["body"].replace(PLACEHOLDER_KEY, key)
+        if "body" in ev:  # a page's GET has none
+            ev["body"] = ev["body"].replace(PLACEHOLDER_KEY, key)
         ev["requestContext"]["timeEpoch"] = now_ms
         with open(path, "w") as f:
             json.dump(ev, f, indent=2)

@@ -34,8 +34,10 @@ ensure_venv() { # name requirements-file
   if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$stamp" ]; then
     log "preparing Python venv $1 ($req)"
     rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2
+    # Called inside $(...), where `set -e` does not hold: every failure returns explicitly, and
+    # a venv whose install failed is never stamped ready.
+    python3 -m venv "$venv" >&2 || return 1
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2 || { rm -rf "$venv"; return 1; }
     echo "$stamp" > "$venv/.stamp"
   fi
   echo "$venv"

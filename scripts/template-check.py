@@ -15,7 +15,12 @@ Fails when
   metrics (CloudWatch refuses it at deploy time);
 - an alarm does not notify AlarmTopicArn both when it fires and when it is OK again;
 - with Tracing=Active a function is not traced or its role cannot write to X-Ray, or with the
-  default (Disabled) a function is traced or its role may write to X-Ray."""
+  default (Disabled) a function is traced or its role may write to X-Ray;
+- a route under /console/v1/ is not behind the JWT authorizer ConsoleAuthorizer with the scope
+  console/admin, or that authorizer does not take the Console user pool's tokens for both its
+  clients (README.md, "Console");
+- resources depend on each other in a circle after the transform (CloudFormation refuses the
+  template at deploy time; `sam validate --lint` does not see references inside an API's body)."""
 import copy
 import json
 import logging
@@ -33,6 +38,18 @@ from samtranslator.translator.transform import transform  # noqa: E402
 from samtranslator.yaml_helper import yaml_parse  # noqa: E402
 
 MAX_RESOURCES = 400
+CONSOLE_PREFIX = "/console/v1/"
+CONSOLE_AUTHORIZER = "ConsoleAuthorizer"
+CONSOLE_SCOPE = "console/admin"
+CONSOLE_SECURITY = [{CONSOLE_AUTHORIZER: [CONSOLE_SCOPE]}]
+CONSOLE_AUTHORIZER_CONFIG = {
+    "type": "jwt",
+    "identitySource": "$request.header.Authorization",
+    "jwtConfiguration": {
+        "issuer": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${ConsoleUserPool}"},
+        "audience": [{"Ref": "ConsoleWebClient"}, {"Ref": "ConsoleAutomationClient"}],
+    },
+}
 XRAY_POLICIES = ("AWSXrayWriteOnlyAccess", "AWSXRayDaemonWriteAccess")
 TOPIC_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
@@ -81,6 +98,83 @@ def alarm_metric_operations(alarm):
     return ops
 
 
+def console_route_failures(stack):
+    """Every /console/v1/ route of the transformed HTTP API must require ConsoleAuthorizer with
+    the console scope, and the authorizer must be the Console user pool's."""
+    failures = []
+    apis = {k: r for k, r in stack["Resources"].items() if r["Type"] == "AWS::ApiGatewayV2::Api"
+            and "Body" in r.get("Properties", {})}
+    console_routes = 0
+    for api_id, api in apis.items():
+        body = api["Properties"]["Body"]
+        for path, methods in body.get("paths", {}).items():
+            if not path.startswith(CONSOLE_PREFIX):
+                continue
+            for method, operation in methods.items():
+                console_routes += 1
+                if operation.get("security") != CONSOLE_SECURITY:
+                    failures.append(f"{api_id} {method} {path}: security is {operation.get('security')}, "
+                                    f"not {CONSOLE_SECURITY} (Auth: {{Authorizer: {CONSOLE_AUTHORIZER}, "
+                                    f"AuthorizationScopes: [{CONSOLE_SCOPE}]}})")
+        if any(p.startswith(CONSOLE_PREFIX) for p in body.get("paths", {})):
+            scheme = body.get("components", {}).get("securitySchemes", {}).get(CONSOLE_AUTHORIZER, {})
+            if scheme.get("x-amazon-apigateway-authorizer") != CONSOLE_AUTHORIZER_CONFIG:
+                failures.append(f"{api_id}: {CONSOLE_AUTHORIZER} is not the Console user pool's JWT authorizer "
+                                f"for both its clients: {scheme}")
+    print(f"template-check: {console_routes} console routes, each behind {CONSOLE_AUTHORIZER} ({CONSOLE_SCOPE})")
+    if console_routes == 0:
+        failures.append(f"no route under {CONSOLE_PREFIX}: the console is gone, or this check reads the wrong API")
+    return failures
+
+
+def references(node):
+    """The logical ids `node` refers to (Ref, Fn::GetAtt, and Fn::Sub's ${...})."""
+    if isinstance(node, list):
+        for item in node:
+            yield from references(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                yield value
+            elif key == "Fn::GetAtt":
+                yield value[0] if isinstance(value, list) else value.split(".")[0]
+            elif key == "Fn::Sub":
+                text, variables = (value, {}) if isinstance(value, str) else value
+                yield from (name.split(".")[0] for name in re.findall(r"\$\{([^}!][^}]*)\}", text)
+                            if name not in variables)
+                yield from references(variables)
+            else:
+                yield from references(value)
+
+
+def dependency_cycle(resources):
+    """A circle of resources that depend on each other (as a list, first repeated last), or None."""
+    graph = {}
+    for name, resource in resources.items():
+        depends_on = resource.get("DependsOn", [])
+        depends_on = [depends_on] if isinstance(depends_on, str) else depends_on
+        used = set(references(resource.get("Properties", {}))) | set(depends_on)
+        graph[name] = sorted(used & resources.keys())
+    state = {}  # absent: not seen; "open": on the current path; "done": no cycle through it
+    for start in graph:
+        if start in state:
+            continue
+        path, pending = [start], [iter(graph[start])]
+        state[start] = "open"
+        while pending:
+            following = next(pending[-1], None)
+            if following is None:
+                state[path.pop()] = "done"
+                pending.pop()
+            elif state.get(following) == "open":
+                return path[path.index(following):] + [following]
+            elif following not in state:
+                state[following] = "open"
+                path.append(following)
+                pending.append(iter(graph[following]))
+    return None
+
+
 def check(text):
     failures = []
     template = yaml_parse(text)
@@ -93,6 +187,10 @@ def check(text):
           f"(limit here {MAX_RESOURCES}, CloudFormation's 500)")
     if count > MAX_RESOURCES:
         failures.append(f"{count} resources after the transform, more than {MAX_RESOURCES}")
+    cycle = dependency_cycle(stack["Resources"])
+    if cycle:
+        failures.append(f"circular dependency after the transform: {' -> '.join(cycle)}")
+    failures += console_route_failures(stack)
 
     if not dashboard.up_to_date(text):
         failures.append("the dashboard or the latency alarms are out of date: run python3 scripts/dashboard.py")

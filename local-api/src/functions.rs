@@ -170,6 +170,9 @@ impl Functions {
             connections: Connections::new(closer, base.connections.ttl_ms / 1000),
             webhooks,
             cold_start: shared::metrics::ColdStart::since(began),
+            // Every function gets METRICS_NAMESPACE (Globals); its policy decides if it may read.
+            metrics_source: crate::metrics::source((self.iam == Iam::Enforced).then_some(policy))
+                .into(),
         }))
     }
 

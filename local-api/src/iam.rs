@@ -353,16 +353,34 @@ pub fn requirements(target: &str, body: &[u8]) -> Result<Vec<Need>, String> {
         }
         "Query" | "Scan" => {
             let arn = table(&body)?;
-            let resource = match body["IndexName"].as_str() {
-                Some(index) => format!("{arn}/index/{index}"),
-                None => arn,
-            };
-            vec![need(operation, resource, None)]
+            match body["IndexName"].as_str() {
+                Some(index) => vec![need(operation, format!("{arn}/index/{index}"), None)],
+                None => vec![need(operation, arn, query_leading_key(&body))],
+            }
         }
         "ListTables" => vec![need(operation, "*".to_owned(), None)],
         _ => vec![need(operation, table(&body)?, item_leading_key(&body))],
     };
     Ok(needs)
+}
+
+/// The partition key a table `Query` reads: the value its key condition gives `PK`
+/// (`PK = :pk AND ...`, the name perhaps behind a `#placeholder`), as AWS evaluates
+/// `dynamodb:LeadingKeys` for a `Query`. `None` for a `Scan` or an unrecognised condition.
+fn query_leading_key(request: &Value) -> Option<Vec<String>> {
+    let condition = request["KeyConditionExpression"].as_str()?;
+    let first = condition.split(" AND ").next()?;
+    let (name, placeholder) = first.split_once('=')?;
+    let name = name.trim();
+    let name = match name.starts_with('#') {
+        true => request["ExpressionAttributeNames"][name].as_str()?,
+        false => name,
+    };
+    if name != shared::table::PK {
+        return None;
+    }
+    let value = request["ExpressionAttributeValues"][placeholder.trim()]["S"].as_str()?;
+    Some(vec![value.to_owned()])
 }
 
 /// The partition key of a request (or transaction item) that names one item by `Key` or `Item`.
@@ -578,6 +596,33 @@ mod tests {
         let get = br#"{"RequestItems":{"t":{"Keys":[{"PK":{"S":"C"}}]}}}"#;
         let needs = requirements("DynamoDB_20120810.BatchGetItem", get).unwrap();
         assert_eq!(needs[0].leading_keys, Some(vec!["C".into()]));
+    }
+
+    #[test]
+    fn a_table_query_touches_the_partition_its_key_condition_names() {
+        let query = |body: serde_json::Value| {
+            requirements("DynamoDB_20120810.Query", body.to_string().as_bytes())
+                .expect("a query")
+                .remove(0)
+        };
+        let plain = query(
+            serde_json::json!({"TableName": "t", "KeyConditionExpression": "PK = :pk AND begins_with(SK, :c)",
+            "ExpressionAttributeValues": {":pk": {"S": "AUDIT#k"}, ":c": {"S": "C"}}}),
+        );
+        assert_eq!(plain.leading_keys, Some(vec!["AUDIT#k".to_owned()]));
+        let named = query(
+            serde_json::json!({"TableName": "t", "KeyConditionExpression": "#p = :v",
+            "ExpressionAttributeNames": {"#p": "PK"}, "ExpressionAttributeValues": {":v": {"S": "APP#k"}}}),
+        );
+        assert_eq!(named.leading_keys, Some(vec!["APP#k".to_owned()]));
+        let index = query(
+            serde_json::json!({"TableName": "t", "IndexName": "GSI1", "KeyConditionExpression": "GSI1PK = :v",
+            "ExpressionAttributeValues": {":v": {"S": "AUDIT"}}}),
+        );
+        assert_eq!(
+            (index.leading_keys, index.resource.ends_with("/index/GSI1")),
+            (None, true)
+        );
     }
 
     #[test]

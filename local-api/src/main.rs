@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use local_api::console_session::{self, ConsoleAuth};
 use local_api::dynamodb_local::{self, Storage};
 use local_api::functions::{Functions, Iam};
 use local_api::server::LocalApi;
@@ -25,6 +26,7 @@ options:
   --table NAME           table name (default chat-users)
   --no-app               do not create a development app
 environment: LOCAL_ADMIN_TOKEN (console bearer token; random if unset),
+             LOCAL_CONSOLE_SESSION_SECONDS (console session lifetime, 1..86400; default 3600),
              TOKEN_SIGNING_SECRET (random if unset), APP_CACHE_TTL_SECONDS, RUST_LOG";
 
 struct Options {
@@ -68,6 +70,22 @@ fn parse_options() -> Result<Options, BoxError> {
         }
     }
     Ok(options)
+}
+
+/// `LOCAL_CONSOLE_SESSION_SECONDS`: how long a console session lasts (Cognito's access tokens
+/// last 5 minutes to a day; here from 1 s, for tests).
+fn console_session_lifetime() -> Result<Duration, BoxError> {
+    let Ok(value) = std::env::var("LOCAL_CONSOLE_SESSION_SECONDS") else {
+        return Ok(console_session::DEFAULT_SESSION_LIFETIME);
+    };
+    let max = console_session::MAX_SESSION_LIFETIME.as_secs();
+    match value.trim().parse::<u64>() {
+        Ok(seconds) if (1..=max).contains(&seconds) => Ok(Duration::from_secs(seconds)),
+        _ => Err(format!(
+            "LOCAL_CONSOLE_SESSION_SECONDS must be a whole number of seconds from 1 to {max}, not {value:?}"
+        )
+        .into()),
+    }
 }
 
 fn random_secret() -> String {
@@ -139,6 +157,10 @@ async fn main() -> Result<(), BoxError> {
     let admin_token: Arc<str> = std::env::var("LOCAL_ADMIN_TOKEN")
         .unwrap_or_else(|_| random_secret())
         .into();
+    let console = Arc::new(ConsoleAuth::new(
+        admin_token.clone(),
+        console_session_lifetime()?,
+    ));
 
     // One container per function, each held to its IAM policy in template.yaml.
     let functions = Functions::new(state.clone(), Iam::Enforced)?;
@@ -158,7 +180,7 @@ async fn main() -> Result<(), BoxError> {
     let _schedules = local_api::schedule::start(functions.clone())?;
 
     let router = Arc::new(local_api::router::all());
-    let api = LocalApi::new(functions.clone(), router.clone(), admin_token.clone())
+    let api = LocalApi::with_console(functions.clone(), router.clone(), console.clone())
         .with_iam_proxy(endpoint.clone());
     let (addr, server) = api
         .bind(SocketAddr::from(([127, 0, 0, 1], options.port)))
@@ -173,6 +195,10 @@ async fn main() -> Result<(), BoxError> {
         local_api::websocket::PATH
     );
     println!("Console admin token (Authorization: Bearer ...): {admin_token}");
+    println!(
+        "Console on http://{addr}/console/  (sign in with the admin token; a session lasts {} s)",
+        console.session_lifetime().as_secs()
+    );
     if options.create_app {
         let app = apps::create(&state, AppChanges::default()).await?;
         println!("Development app created:");
@@ -193,6 +219,11 @@ async fn main() -> Result<(), BoxError> {
     println!(
         "  POST /.invoke/{}  (console: run the sweeper now; body {{\"stuckAfterSeconds\": 0}} re-drives every pending purge)",
         local_api::schedule::SWEEP_FUNCTION
+    );
+    println!(
+        "  POST {}  (admin token: a console session {{\"sessionToken\",\"expiresAt\"}}); POST {}  (that session token: sign out)",
+        local_api::server::SESSION_PATH,
+        local_api::server::SIGN_OUT_PATH
     );
     println!(
         "  GET  /metrics  (what the functions emitted, Prometheus text; /metrics/json the same as JSON)"

@@ -11,6 +11,7 @@ use shared::lambda_http::{Body, Request};
 use shared::replay::Placement;
 use shared::{ApiError, State};
 
+use crate::console_session::{self, ConsoleGate};
 use crate::functions::Functions;
 
 type Handler = Arc<dyn Fn(Arc<State>, Request) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
@@ -19,7 +20,9 @@ type Handler = Arc<dyn Fn(Arc<State>, Request) -> BoxFuture<'static, Response<Bo
 pub enum Access {
     /// Signed with App-Key/Nonce/Timestamp/Signature (checked by the handler).
     Signed,
-    /// Console: IAM when deployed; here the local admin token.
+    /// Console: API Gateway's JWT authorizer (a Cognito access token with the scope
+    /// `console/admin`) when deployed; here the admin token or a session
+    /// ([`crate::console_session`]).
     Console,
 }
 
@@ -40,18 +43,24 @@ pub struct Router {
 
 impl Router {
     pub fn operation<O: Operation>(&mut self) -> &mut Self {
-        for path in O::PATHS {
+        let nonce = (!O::READ_ONLY).then_some(O::NONCE);
+        // The same function serves the operation for the console (`Operation::CONSOLE_PATHS`).
+        let routes = (O::PATHS.iter().map(|path| (path, Access::Signed, nonce))).chain(
+            O::CONSOLE_PATHS
+                .iter()
+                .map(|path| (path, Access::Console, None)),
+        );
+        for (path, access, nonce) in routes {
             let handler: Handler =
                 Arc::new(|state, request| Box::pin(shared::http::serve::<O>(state, request)));
-            self.routes.insert(
-                path,
-                Route {
-                    access: Access::Signed,
-                    function: O::NAME,
-                    nonce: (!O::READ_ONLY).then_some(O::NONCE),
-                    handler,
-                },
-            );
+            let function = O::NAME;
+            let route = Route {
+                access,
+                function,
+                nonce,
+                handler,
+            };
+            self.routes.insert(path, route);
         }
         self
     }
@@ -93,22 +102,28 @@ impl Router {
         self.routes.get(path).and_then(|route| route.nonce)
     }
 
-    /// Routes one request to its function's container. `admin_token` guards the console the
-    /// way IAM does when deployed.
-    pub async fn dispatch(
+    /// Routes one request to its function's container. `console` admits console calls the way
+    /// the deployed JWT authorizer does: anyone else gets its 401 before any function runs, and
+    /// an admitted call carries the authorizer's context to the function.
+    pub async fn dispatch<G: ConsoleGate + ?Sized>(
         &self,
         functions: &Functions,
-        request: Request,
-        admin_token: &str,
+        mut request: Request,
+        console: &G,
     ) -> Response<Body> {
         let Some(route) = self.routes.get(request.uri().path()) else {
             let id = request_id(request.headers());
             return render(404, &ApiError::UnknownPath.body(), &id);
         };
-        if route.access == Access::Console && !is_admin(&request, admin_token) {
-            let id = request_id(request.headers());
-            let body = serde_json::json!({ "code": 1004, "errorMessage": "console requires the local admin token" });
-            return render(StatusCode::FORBIDDEN.as_u16(), &body, &id);
+        if route.access == Access::Console {
+            let Some(caller) = console.admit(request.headers()) else {
+                return unauthorized(&request_id(request.headers()));
+            };
+            if let Err(err) = console_session::authorize(&mut request, &caller) {
+                tracing::error!(error = %err, "no authorizer context");
+                let id = request_id(request.headers());
+                return render(500, &ApiError::Internal(err.to_string()).body(), &id);
+            }
         }
         match functions.state(route.function) {
             Ok(state) => (route.handler)(state, request).await,
@@ -121,19 +136,30 @@ impl Router {
     }
 }
 
-pub(crate) fn is_admin(request: &Request, admin_token: &str) -> bool {
-    let expected = format!("Bearer {admin_token}");
-    request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| !admin_token.is_empty() && v == expected)
+/// What API Gateway answers when its authorizer refuses a call.
+pub(crate) fn unauthorized(request_id: &str) -> Response<Body> {
+    let mut response = render(
+        StatusCode::UNAUTHORIZED.as_u16(),
+        &serde_json::json!({ "message": "Unauthorized" }),
+        request_id,
+    );
+    // RFC 6750: say which scheme the route wants.
+    response.headers_mut().insert(
+        "www-authenticate",
+        shared::lambda_http::http::HeaderValue::from_static("Bearer"),
+    );
+    response
 }
 
 /// Every operation of the project, on its real path.
 pub fn all() -> Router {
     let mut router = Router::default();
     router
+        .console::<get_metrics::GetMetrics>()
+        .console::<list_audit_entries::ListAuditEntries>()
+        .console::<get_user_details::GetUserDetails>()
+        .console::<list_app_users::ListAppUsers>()
+        .console::<list_apps::ListApps>()
         .console::<rotate_webhook_secret::RotateWebhookSecret>()
         .operation::<replay_webhooks::ReplayWebhooks>()
         .operation::<list_webhook_deliveries::ListWebhookDeliveries>()

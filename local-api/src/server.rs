@@ -2,7 +2,7 @@
 //! Lambda function gets from API Gateway, and its response back.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -13,6 +13,7 @@ use shared::lambda_http::Body;
 use shared::lambda_http::http::{Request, Response};
 use tokio::net::TcpListener;
 
+use crate::console_session::{self, ConsoleAuth};
 use crate::functions::Functions;
 use crate::proxy;
 use crate::router::Router;
@@ -20,13 +21,20 @@ use crate::websocket::{self, Sockets};
 
 /// API Gateway refuses payloads above 10 MB before any function runs; so do we.
 const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
+/// `POST` with the admin token: a new console session (sign-in).
+pub const SESSION_PATH: &str = "/console/session";
+/// `POST` with a session token: ends that session (sign-out).
+pub const SIGN_OUT_PATH: &str = "/console/session/delete";
+/// The session routes read no body; anything beyond a small `{}` is refused.
+const SESSION_MAX_BODY: usize = 1024;
 
 #[derive(Clone)]
 pub struct LocalApi {
     /// Each function's container.
     pub functions: Arc<Functions>,
     pub router: Arc<Router>,
-    pub admin_token: Arc<str>,
+    /// Who may call the console: the admin token and the sessions made from it.
+    pub console: Arc<ConsoleAuth>,
     /// The open WebSocket connections (`GET /ws`); kicks close them.
     pub sockets: Arc<Sockets>,
     /// DynamoDB Local, for the IAM proxy real binaries use (`/.iam/<function>/`).
@@ -34,11 +42,22 @@ pub struct LocalApi {
 }
 
 impl LocalApi {
+    /// Console sessions last [`console_session::DEFAULT_SESSION_LIFETIME`].
     pub fn new(functions: Arc<Functions>, router: Arc<Router>, admin_token: Arc<str>) -> Self {
+        let console = ConsoleAuth::new(admin_token, console_session::DEFAULT_SESSION_LIFETIME);
+        Self::with_console(functions, router, Arc::new(console))
+    }
+
+    /// With the console's admin token and session lifetime given by `console`.
+    pub fn with_console(
+        functions: Arc<Functions>,
+        router: Arc<Router>,
+        console: Arc<ConsoleAuth>,
+    ) -> Self {
         Self {
             functions,
             router,
-            admin_token,
+            console,
             sockets: Arc::default(),
             dynamodb_endpoint: None,
         }
@@ -61,10 +80,22 @@ impl LocalApi {
             let function = function.to_owned();
             return proxy::forward(&self.functions, &function, endpoint, request).await;
         }
+        if matches!(request.uri().path(), SESSION_PATH | SIGN_OUT_PATH) {
+            return self.console_session(request).await;
+        }
         if request.method() == hyper::Method::GET
             && let Some(metrics) = metrics_answer(request.uri().path())
         {
             return metrics;
+        }
+        if request.method() == hyper::Method::GET && request.uri().path() == crate::openapi::PATH {
+            return match crate::openapi::json() {
+                Ok(document) => json_answer(200, document),
+                Err(why) => json_answer(500, &serde_json::json!({ "message": why })),
+            };
+        }
+        if request.method() == hyper::Method::GET && is_page_path(request.uri().path()) {
+            return page_answer(&request);
         }
         let (parts, body) = request.into_parts();
         let bytes = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
@@ -91,7 +122,7 @@ impl LocalApi {
         }
         let response = self
             .router
-            .dispatch(&self.functions, request, &self.admin_token)
+            .dispatch(&self.functions, request, self.console.as_ref())
             .await;
         let (parts, body) = response.into_parts();
         Response::from_parts(parts, Full::new(Bytes::from(body.to_vec())))
@@ -107,7 +138,7 @@ impl LocalApi {
                 .body(Full::new(Bytes::from(body.to_string())))
                 .unwrap_or_default()
         };
-        if !crate::router::is_admin(&request, &self.admin_token) {
+        if !self.console.is_admin(request.headers()) {
             return json(
                 401,
                 serde_json::json!({"message": "invoking requires the local admin token"}),
@@ -128,6 +159,60 @@ impl LocalApi {
         match crate::schedule::invoke(&self.functions, function, event).await {
             Ok(answer) => json(200, answer),
             Err(err) => json(404, serde_json::json!({"message": err.to_string()})),
+        }
+    }
+
+    /// Sign-in and sign-out of the console: `POST /console/session` with the admin token answers
+    /// `{"sessionToken","expiresAt"}` (ms); `POST /console/session/delete` with a session token
+    /// ends that session. A missing or wrong token gets the authorizer's 401, as a console route.
+    async fn console_session(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        if request.method() != hyper::Method::POST {
+            let mut answer =
+                json_answer(405, &serde_json::json!({"message": "Method Not Allowed"}));
+            answer
+                .headers_mut()
+                .insert("allow", hyper::header::HeaderValue::from_static("POST"));
+            return answer;
+        }
+        let (parts, body) = request.into_parts();
+        if Limited::new(body, SESSION_MAX_BODY)
+            .collect()
+            .await
+            .is_err()
+        {
+            return json_answer(
+                413,
+                &serde_json::json!({"message": "Request Entity Too Large"}),
+            );
+        }
+        let refused = || {
+            let id = shared::http::request_id(&parts.headers);
+            let (parts, body) = crate::router::unauthorized(&id).into_parts();
+            Response::from_parts(parts, Full::new(Bytes::from(body.to_vec())))
+        };
+        if parts.uri.path() == SIGN_OUT_PATH {
+            return if self.console.revoke_session(&parts.headers) {
+                json_answer(200, &serde_json::json!({}))
+            } else {
+                refused()
+            };
+        }
+        // Only the admin token makes a session: a session cannot prolong itself.
+        if !self.console.is_admin(&parts.headers) {
+            return refused();
+        }
+        match self.console.create_session() {
+            Some(session) => json_answer(
+                200,
+                &serde_json::json!({
+                    "sessionToken": session.token,
+                    "expiresAt": session.expires_at_ms,
+                }),
+            ),
+            None => json_answer(
+                429,
+                &serde_json::json!({"message": "too many live console sessions: sign some out"}),
+            ),
         }
     }
 
@@ -163,6 +248,28 @@ impl LocalApi {
         });
         Ok((local, task))
     }
+}
+
+/// A JSON answer of the local API itself (not a function's), never cached: it may hold a token.
+fn json_answer(status: u16, body: &serde_json::Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json; charset=utf-8")
+        .header("cache-control", "no-store")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_default()
+}
+
+/// The Console page's function and the paths it serves (template checks compare them).
+pub use console_page::{NAME as PAGE_FUNCTION, is_page_path};
+
+/// `GET /console` and `GET /console/...` (not the console API under `/console/v1/`): the Console
+/// page, answered by the function that serves it on AWS, with the local sign-in (the admin token).
+fn page_answer<B>(request: &Request<B>) -> Response<Full<Bytes>> {
+    static LOCAL: LazyLock<console_page::PageConfig> =
+        LazyLock::new(console_page::PageConfig::local);
+    let (parts, body) = console_page::respond_measured(request, &LOCAL).into_parts();
+    Response::from_parts(parts, Full::new(Bytes::from(body.to_vec())))
 }
 
 /// `GET /metrics` (Prometheus text) and `GET /metrics/json`: what the functions emitted. Open like

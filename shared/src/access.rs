@@ -84,6 +84,10 @@ pub async fn verify(state: &State, token: &str) -> Result<VerifiedToken, VerifyE
         (Some(user), _) if user.state == UserState::SoftDeleted => reject(Rejection::SoftDeleted),
         (_, Some(until_ms)) if until_ms > now_ms => reject(Rejection::Banned { until_ms }),
         (Some(user), _) if claims.iat_ms < user.tokens_valid_from() => reject(Rejection::Expired),
+        // Past the validity the app had when the token was issued.
+        (Some(_), _) if claims.exp_ms.is_some_and(|exp| exp <= now_ms) => {
+            reject(Rejection::Expired)
+        }
         (Some(_), _) => Ok(VerifiedToken {
             app_key: claims.app,
             user_id: claims.sub,

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 pub use crate::rate_limits::RateLimits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     Development,
@@ -19,6 +20,7 @@ pub enum Environment {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Plan {
     Free,
@@ -27,6 +29,7 @@ pub enum Plan {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AppStatus {
     Enabled,
@@ -37,25 +40,31 @@ pub enum AppStatus {
 pub const FREE_USER_CAP: u32 = 100;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AppSettings {
     pub restrict_dm_to_friends: bool,
     pub default_friend_permission: u8,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub declared_ext_profile_keys: Option<Vec<String>>,
     /// Where events are delivered (`None`: nowhere).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub webhook_url: Option<String>,
     /// The event types delivered (none by default).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub webhook_events: Vec<WebhookEvent>,
     /// `whsec_` + base64 of 32 random bytes: the Standard Webhooks signing key. Made with the
     /// app, replaced only by `rotate-webhook-secret`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub webhook_secret: String,
     /// The secret the last rotation replaced: deliveries are signed with it too, after the
     /// current one, until `previous_webhook_secret_until`, so receivers switch keys without a
     /// failed delivery. Stored, never shown: the console shows only the current secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub previous_webhook_secret: Option<String>,
     /// Until when (Unix ms) the previous secret signs too: shown, so the console states the
     /// grace period.
@@ -64,11 +73,21 @@ pub struct AppSettings {
     pub blocklist_limit: u32,
     /// Each Server API operation's limit per second (Nexconn's unless changed).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub rate_limits: RateLimits,
+    /// How long an access token works after it is issued, in seconds; 0: permanent (Nexconn's
+    /// Console default). Applies to tokens issued after it changes.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub access_token_ttl_seconds: u32,
 }
+
+/// `accessTokenTtlSeconds` other than 0: 1 minute to 1 year.
+pub const ACCESS_TOKEN_TTL_SECONDS: std::ops::RangeInclusive<u32> = 60..=31_536_000;
 
 /// The user events an app can select for its webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WebhookEvent {
     #[serde(rename = "user:connection_status")]
     ConnectionStatus,
@@ -92,6 +111,11 @@ impl WebhookEvent {
 }
 
 impl AppSettings {
+    /// How long a token issued now works, in ms; `None`: permanent.
+    pub fn access_token_ttl(&self) -> Option<i64> {
+        (self.access_token_ttl_seconds > 0).then(|| i64::from(self.access_token_ttl_seconds) * 1000)
+    }
+
     /// Whether events of this type are delivered now.
     pub fn delivers(&self, event: WebhookEvent) -> bool {
         self.webhook_url.is_some() && self.webhook_events.contains(&event)
@@ -111,6 +135,7 @@ impl Default for AppSettings {
             previous_webhook_secret_until: None,
             blocklist_limit: 3000,
             rate_limits: RateLimits::default(),
+            access_token_ttl_seconds: 0,
         }
     }
 }
@@ -160,6 +185,7 @@ impl App {
 
 /// The console's answer about an app; the secret only when the app is created.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AppView {
     pub app_key: String,
@@ -170,6 +196,7 @@ pub struct AppView {
     pub status: AppStatus,
     pub user_count: u64,
     /// `null` when unlimited.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub user_cap: Option<u32>,
     pub created_at: String,
     pub settings: AppSettings,
@@ -181,8 +208,39 @@ pub(crate) struct AppItem {
     pub(crate) pk: String,
     #[serde(rename = "SK")]
     pub(crate) sk: String,
+    /// The console's list of every app (`GSI1` `APPS`), set when the app is created.
+    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) listed_in: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) listed_at: Option<String>,
     #[serde(flatten)]
     pub(crate) app: App,
+}
+
+impl AppItem {
+    /// The item of a new app, in the list of every app.
+    pub(crate) fn listed(app: App) -> Self {
+        Self {
+            pk: format!("APP#{}", app.app_key),
+            sk: "APP".to_owned(),
+            listed_in: Some(crate::table::LIST_APPS.to_owned()),
+            listed_at: Some(crate::table::time_sort_key(app.created_at, &app.app_key)),
+            app,
+        }
+    }
+}
+
+/// One app as the console's list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ListedApp {
+    pub app_key: String,
+    pub environment: Environment,
+    pub plan: Plan,
+    pub status: AppStatus,
+    pub user_count: u64,
+    pub created_at: String,
 }
 
 /// The app of a stored app item.

@@ -33,6 +33,13 @@ fn app_key_attr(app_key: &str) -> HashMap<String, AttributeValue> {
 /// refused with 400/1002 naming it: an operator's typo must never answer 200 and change nothing.
 /// (`remote = "Self"`: the derived code is the inner step of the `Deserialize` below.)
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "What the console may set on an app; absent fields keep their values. Sent flat or inside `settings`, shaped as `get` shows them; any other field is refused with 400/1002 naming it."
+    )
+)]
 #[serde(remote = "Self", rename_all = "camelCase", deny_unknown_fields)]
 pub struct AppChanges {
     pub environment: Option<Environment>,
@@ -45,8 +52,12 @@ pub struct AppChanges {
     pub webhook_events: Option<Vec<WebhookEvent>>,
     pub blocklist_limit: Option<u32>,
     /// `"off"` or `{"default": N, "<path>": N}`: replaces the whole setting.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<RateLimits>))]
     pub rate_limits: Option<serde_json::Value>,
+    /// 0 (permanent) or 60 to 31,536,000 seconds.
+    pub access_token_ttl_seconds: Option<u32>,
     /// Replaced by `webhookUrl`: refused with a message that says so, rather than ignored.
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub callback_url: Option<serde_json::Value>,
 }
 
@@ -140,6 +151,15 @@ impl AppChanges {
             return Err(ApiError::invalid("blocklistLimit", "must be 1 to 3000"));
         }
         self.rate_limits()?;
+        if let Some(ttl) = self.access_token_ttl_seconds
+            && ttl != 0
+            && !ACCESS_TOKEN_TTL_SECONDS.contains(&ttl)
+        {
+            return Err(ApiError::invalid(
+                "accessTokenTtlSeconds",
+                "must be 0 (permanent) or 60 to 31536000",
+            ));
+        }
         Ok(())
     }
 
@@ -192,19 +212,53 @@ pub async fn create(state: &State, changes: AppChanges) -> Result<App, ApiError>
             previous_webhook_secret_until: None,
             blocklist_limit: changes.blocklist_limit.unwrap_or(defaults.blocklist_limit),
             rate_limits: rate_limits.unwrap_or_default(),
+            access_token_ttl_seconds: changes.access_token_ttl_seconds.unwrap_or_default(),
         },
     };
-    let item = serde_dynamo::to_item(AppItem {
-        pk: table::app_pk(&app.app_key),
-        sk: table::SK_APP.to_owned(),
-        app: app.clone(),
-    })?;
+    let item = serde_dynamo::to_item(AppItem::listed(app.clone()))?;
     crate::db::put_item(state)
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(PK)")
         .send()
         .await?;
     Ok(app)
+}
+
+/// One page of every app, newest first (`GSI1` `APPS`: an index, so an app created a moment
+/// ago may appear a second later), each with every user it registered.
+pub async fn page(
+    state: &State,
+    page_size: usize,
+    start: Option<crate::db::Item>,
+) -> Result<(Vec<ListedApp>, Option<crate::db::Item>), ApiError> {
+    let out = crate::db::query(state)
+        .index_name(table::GSI1)
+        .key_condition_expression("GSI1PK = :list")
+        .expression_attribute_values(":list", crate::db::s(table::LIST_APPS))
+        .scan_index_forward(false)
+        .limit(i32::try_from(page_size).unwrap_or(i32::MAX))
+        .set_exclusive_start_key(start)
+        .send()
+        .await?;
+    let apps = out
+        .items()
+        .iter()
+        .map(|item| from_item(item.clone()))
+        .collect::<Result<Vec<App>, _>>()?;
+    // An uncapped app counts on shards: read each app's, side by side.
+    let listed = apps.iter().map(|app| async move {
+        let user_count = crate::user_count::total(state, app).await?;
+        Ok::<_, ApiError>(ListedApp {
+            app_key: app.app_key.clone(),
+            environment: app.environment,
+            plan: app.plan,
+            status: app.status,
+            user_count,
+            created_at: crate::clock::format_utc(app.created_at),
+        })
+    });
+    let listed = futures::future::try_join_all(listed).await?;
+    Ok((listed, out.last_evaluated_key))
 }
 
 /// Reads the app from the table (strongly consistent) and caches what it finds.
@@ -283,6 +337,9 @@ pub async fn update(state: &State, app_key: &str, changes: AppChanges) -> Result
             &["settings", "webhookEvents"],
             value(crate::validate::dedup(&events))?,
         );
+    }
+    if let Some(v) = changes.access_token_ttl_seconds {
+        set(&["settings", "accessTokenTtlSeconds"], value(v)?);
     }
     if let Some(v) = changes.blocklist_limit {
         set(&["settings", "blocklistLimit"], value(v)?);
@@ -450,13 +507,14 @@ mod tests {
     #[test]
     fn app_item_round_trips_through_dynamo_attributes() {
         let original = app(Environment::Production, Plan::Starter);
-        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(AppItem {
-            pk: "APP#k".into(),
-            sk: "APP".into(),
-            app: original.clone(),
-        })
-        .unwrap();
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(AppItem::listed(original.clone())).unwrap();
         assert_eq!(item["environment"], AttributeValue::S("production".into()));
+        assert_eq!(
+            item["PK"],
+            AttributeValue::S(table::app_pk(&original.app_key))
+        );
+        assert_eq!(item["GSI1PK"], AttributeValue::S("APPS".into()));
         let back: AppItem = serde_dynamo::from_item(item).unwrap();
         assert_eq!(back.app, original);
     }

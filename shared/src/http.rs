@@ -14,6 +14,7 @@ use tracing::Instrument;
 
 use crate::apps::App;
 use crate::auth;
+use crate::console::ConsoleCall;
 use crate::error::ApiError;
 use crate::replay::{Guard, Placement};
 use crate::state::State;
@@ -77,10 +78,15 @@ pub trait Operation: DeserializeOwned + Send + 'static {
     fn code(_response: &Self::Response) -> i64 {
         0
     }
+    /// Console routes on which the same function runs this operation for the console: the body
+    /// names the app (`appKey`) beside the operation's fields, the call is authorized by the
+    /// console's authorizer instead of the app's signature, and a change is written to the
+    /// audit log. The browser never holds an app secret.
+    const CONSOLE_PATHS: &'static [&'static str] = &[];
 }
 
-/// A console operation (apps and their settings). API Gateway authorises these with IAM; the
-/// local API with its admin token. No App-Key signing.
+/// A console operation (apps, their settings and users). API Gateway's JWT authorizer admits
+/// these (Cognito); the local API its admin token or a session. No App-Key signing.
 pub trait ConsoleOperation: DeserializeOwned + Send + 'static {
     const NAME: &'static str;
     const PATHS: &'static [&'static str];
@@ -89,7 +95,7 @@ pub trait ConsoleOperation: DeserializeOwned + Send + 'static {
     fn validate(&self) -> Result<(), ApiError>;
     fn run(
         self,
-        state: Arc<State>,
+        call: ConsoleCall,
     ) -> impl Future<Output = Result<Self::Response, ApiError>> + Send;
 }
 
@@ -287,22 +293,112 @@ pub async fn serve<O: Operation>(state: Arc<State>, request: Request) -> Respons
     let span = tracing::info_span!("request", request_id = %request_id, aws_request_id = %lambda_request_id(&request), app = tracing::field::Empty);
     crate::metrics::invoked(&state.cold_start, O::NAME);
     let call = async {
-        let result = signed::<O>(state, &request).await;
+        let result = match O::CONSOLE_PATHS.contains(&request.uri().path()) {
+            true => for_console::<O>(state, &request, &request_id).await,
+            false => signed::<O>(state, &request).await,
+        };
         render_result(result, &request_id, O::NAME, started)
     };
     crate::metrics::within_call(&request_id, call.instrument(span)).await
 }
 
-async fn console<O: ConsoleOperation>(
+/// The console call of `request`: who acts (the authorizer's claims; none is refused: a
+/// console route is never served without an authorizer in front) and when.
+fn console_call(
     state: Arc<State>,
     request: &Request,
-) -> Result<Reply, ApiError> {
+    request_id: &str,
+) -> Result<ConsoleCall, ApiError> {
     if request.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed);
     }
+    let actor = crate::console::actor(request).ok_or(ApiError::Unauthenticated(
+        "a console call needs the console's sign-in",
+    ))?;
+    Ok(ConsoleCall {
+        now_ms: state.clock.now_ms(),
+        state,
+        actor,
+        request_id: request_id.to_owned(),
+    })
+}
+
+async fn console<O: ConsoleOperation>(
+    state: Arc<State>,
+    request: &Request,
+    request_id: &str,
+) -> Result<Reply, ApiError> {
+    let call = console_call(state, request, request_id)?;
     let operation: O = parse_body(request.body().as_ref())?;
     operation.validate()?;
-    Reply::of(0, &operation.run(state).await?)
+    Reply::of(0, &operation.run(call).await?)
+}
+
+/// `fields` as `T`, refusing a field `T` does not take with 400/1002 naming it (the Server API
+/// ignores unknown fields, as Nexconn does; a console call must not: an operator's typo must
+/// never answer 200 and change nothing).
+pub fn parse_known<T: DeserializeOwned>(
+    fields: serde_json::Map<String, Value>,
+) -> Result<T, ApiError> {
+    let mut unknown = Vec::new();
+    let parsed = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        Value::Object(fields),
+        &mut |path: serde_ignored::Path<'_>| unknown.push(path.to_string()),
+    ));
+    let parsed = parsed.map_err(|err| {
+        let path = err.path().to_string();
+        match path.as_str() {
+            "." => ApiError::InvalidParameter(err.into_inner().to_string()),
+            _ => ApiError::invalid(&path, err.into_inner()),
+        }
+    })?;
+    match unknown.first() {
+        None => Ok(parsed),
+        Some(name) => Err(ApiError::invalid(name, "is not a field of this call")),
+    }
+}
+
+/// A Server API operation run for the console (`Operation::CONSOLE_PATHS`): on the app the
+/// body names, as stored now, without a nonce (the console has no replay to guard against) and
+/// outside the app's limits per second (they meter the app's own traffic, not its operators).
+async fn for_console<O: Operation>(
+    state: Arc<State>,
+    request: &Request,
+    request_id: &str,
+) -> Result<Reply, ApiError> {
+    let call = console_call(state, request, request_id)?;
+    let mut fields: serde_json::Map<String, Value> = parse_body(request.body().as_ref())?;
+    let app_key = match fields.remove("appKey") {
+        Some(Value::String(app_key)) => app_key,
+        Some(_) => return Err(ApiError::invalid("appKey", "must be a string")),
+        None => return Err(ApiError::invalid("appKey", "is required")),
+    };
+    crate::apps::validate_app_key(&app_key)?;
+    let operation: O = parse_known(fields.clone())?;
+    operation.validate()?;
+    let app = crate::apps::fetch(&call.state, &app_key)
+        .await?
+        .ok_or_else(crate::apps::unknown_app)?;
+    tracing::Span::current().record("app", app_key.as_str());
+    let run = Call {
+        state: call.state.clone(),
+        app: Arc::new(app),
+        now_ms: call.now_ms,
+    };
+    let response = operation.run(run).await?;
+    if !O::READ_ONLY {
+        let path = request.uri().path();
+        let action = O::CONSOLE_PATHS
+            .iter()
+            .find(|console_path| **console_path == path)
+            .map_or(O::NAME, |console_path| {
+                console_path.trim_start_matches("/console/v1/")
+            });
+        let mut change = crate::audit::Change::of(action, &app_key).after(&fields);
+        change.target = crate::audit::target_of(&fields);
+        call.audit(change).await?;
+    }
+    Reply::of(O::code(&response), &response)
 }
 
 /// Serves one console request end to end.
@@ -315,7 +411,7 @@ pub async fn serve_console<O: ConsoleOperation>(
     let span = tracing::info_span!("request", request_id = %request_id, aws_request_id = %lambda_request_id(&request));
     crate::metrics::invoked(&state.cold_start, O::NAME);
     let call = async {
-        let result = console::<O>(state, &request).await;
+        let result = console::<O>(state, &request, &request_id).await;
         render_result(result, &request_id, O::NAME, started)
     };
     crate::metrics::within_call(&request_id, call.instrument(span)).await

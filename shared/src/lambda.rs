@@ -76,6 +76,25 @@ async fn start_queueing() -> Result<Arc<State>, Error> {
     .await
 }
 
+/// [`run`] for the function that reads metrics back (the Console's charts): when
+/// `METRICS_NAMESPACE` is set (the template sets the stack's), the source `make` builds from the
+/// SDK configuration and that namespace is installed at cold start. Only that function's crate
+/// depends on the CloudWatch client its `make` builds; without the variable nothing is read.
+pub async fn run_metrics_reading<F, Fut>(
+    handler: F,
+    make: impl FnOnce(&aws_config::SdkConfig, &str) -> Arc<dyn crate::metrics::read::Source>,
+) -> Result<(), Error>
+where
+    F: Fn(Arc<State>, Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    let state = start_with("METRICS_NAMESPACE", |state, config, namespace| {
+        let _ = state.metrics_source.set(make(config, namespace));
+    })
+    .await?;
+    serve_http(state, handler).await
+}
+
 /// [`run`] for a function that queues webhook deliveries.
 pub async fn run_queueing<F, Fut>(handler: F) -> Result<(), Error>
 where

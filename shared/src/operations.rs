@@ -27,6 +27,7 @@ impl OperationType {
 
 /// One user's result in an operation: `pending` (purge running), `done`, or `refused` + code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserResult {
     pub user_id: String,
@@ -54,6 +55,7 @@ impl UserResult {
 
 /// The answer of a soft delete or a restore: the operation to follow with `get-operation`.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OperationStarted {
     pub operation_id: String,
@@ -62,6 +64,8 @@ pub struct OperationStarted {
 /// An operation as `/v4/ext/operation/get` answers it:
 /// `{"operationId","type","createdAt","requestId"?,"users":[...]}`.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = LifecycleOperation))]
 #[serde(rename_all = "camelCase")]
 pub struct Operation {
     pub operation_id: String,

@@ -33,6 +33,7 @@ fn order<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CursorPaging {
     /// The opaque cursor of the previous page (`shared::page_token`); absent or empty: page 1.
@@ -95,6 +96,7 @@ pub fn check_page_size(page_size: Option<u32>, max_page_size: u32) -> Result<(),
 
 /// `page` (from 1; absent or 0 reads as 1) and `pageSize` of the page-numbered listings.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NumberedPaging {
     #[serde(default, deserialize_with = "page")]

@@ -71,6 +71,7 @@ pub const SERVER_API_PATHS: &[&str] = &[
 /// `rateLimits` as stored: `"off"`, or limits per second by path (and [`DEFAULT_KEY`]); the
 /// empty object (the default) is Nexconn's limits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum RateLimits {
     Off(Off),
@@ -79,6 +80,8 @@ pub enum RateLimits {
 
 /// The string `"off"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = RateLimitsOff))]
 pub enum Off {
     #[serde(rename = "off")]
     Off,

@@ -29,6 +29,9 @@ pub struct State {
     pub webhooks: crate::queue::Webhooks,
     /// The container's set-up, counted at its first invocation.
     pub cold_start: crate::metrics::ColdStart,
+    /// Where metrics are read back from: set once, in the function that reads them
+    /// (`lambda::run_metrics_reading`) and by the local API; empty elsewhere.
+    pub metrics_source: std::sync::OnceLock<Arc<dyn crate::metrics::read::Source>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +187,7 @@ impl State {
             connections: Connections::new(Arc::new(NoCloser), connection_ttl),
             webhooks: crate::queue::Webhooks::default(),
             cold_start: crate::metrics::ColdStart::since(began),
+            metrics_source: std::sync::OnceLock::new(),
         }))
     }
 }

@@ -14,6 +14,15 @@ pub const GSI1PK: &str = "GSI1PK";
 pub const GSI1SK: &str = "GSI1SK";
 /// Local index ordering items inside a user's partition (friends, blocklist) by time added:
 /// `LSI1SK` = `<KIND>#<13-digit ms>#<userId>`.
+/// Every registered user of an app by registration time (`GSI2PK` = [`list_pk`]`(app,
+/// `[`LIST_USERS`]`)`, `GSI2SK` = [`time_sort_key`]), set on the user item when it is registered.
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+pub const LIST_USERS: &str = "USERS";
+/// Every app by creation time, in `GSI1` (`GSI1SK` = [`time_sort_key`] of the app key).
+pub const LIST_APPS: &str = "APPS";
+
 pub const LSI1: &str = "LSI1";
 pub const LSI1SK: &str = "LSI1SK";
 /// Sparse index of edges that point at a user from another user's partition: every such item

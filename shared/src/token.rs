@@ -25,6 +25,10 @@ pub(crate) struct Claims {
     pub(crate) iat_ms: i64,
     /// Makes every token unique, even two issued in the same millisecond.
     pub(crate) jti: String,
+    /// When the token stops working (Unix ms), from the app's access token validity when it was
+    /// issued; absent: permanent (Nexconn's default). Read by `access::verify`.
+    #[serde(rename = "expMs", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) exp_ms: Option<i64>,
 }
 
 fn key_for(token_secret: &[u8], app: &App) -> Vec<u8> {
@@ -50,6 +54,10 @@ fn encode(token_secret: &[u8], app: &App, user_id: &str, now_ms: i64) -> Result<
         iat: now_ms / 1000,
         iat_ms: now_ms,
         jti: uuid::Uuid::new_v4().simple().to_string(),
+        exp_ms: app
+            .settings
+            .access_token_ttl()
+            .map(|ttl| now_ms.saturating_add(ttl)),
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -96,6 +104,7 @@ mod tests {
             iat: 1,
             iat_ms: 1500,
             jti: "j".into(),
+            exp_ms: None,
         };
         let json = serde_json::to_value(&token_claims).unwrap();
         assert_eq!(json["iatMs"], 1500);

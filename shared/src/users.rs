@@ -15,6 +15,7 @@ use crate::state::State;
 use crate::table;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum UserState {
     Active,
@@ -53,8 +54,25 @@ struct UserItem<'a> {
     pk: String,
     #[serde(rename = "SK")]
     sk: &'static str,
+    /// The console's list of every user (`table::GSI2`).
+    #[serde(rename = "GSI2PK")]
+    listed_in: String,
+    #[serde(rename = "GSI2SK")]
+    listed_at: String,
     #[serde(flatten)]
     user: &'a User,
+}
+
+impl<'a> UserItem<'a> {
+    fn of(app_key: &str, user: &'a User) -> Self {
+        Self {
+            pk: table::user_pk(app_key, &user.user_id),
+            sk: table::SK_USER,
+            listed_in: table::list_pk(app_key, table::LIST_USERS),
+            listed_at: table::time_sort_key(user.created_at, &user.user_id),
+            user,
+        }
+    }
 }
 
 /// Sets the avatar URL, or removes it for `""` (an empty string is not stored).
@@ -165,11 +183,7 @@ async fn register(
         last_deleted_at: 0,
         state: UserState::Active,
     };
-    let item = serde_dynamo::to_item(UserItem {
-        pk: table::user_pk(&app.app_key, user_id),
-        sk: table::SK_USER,
-        user: &user,
-    })?;
+    let item = serde_dynamo::to_item(UserItem::of(&app.app_key, &user))?;
     let put_user = Put::builder()
         .table_name(&state.table)
         .set_item(Some(item))
@@ -430,6 +444,43 @@ pub(crate) fn active_check(
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 
+/// One user as the console's list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ListedUser {
+    pub user_id: String,
+    #[serde(default)]
+    pub name: String,
+    pub created_at: i64,
+    pub state: UserState,
+}
+
+/// One page of an app's registered users, newest first, from `GSI2` (O(page) at any size; an
+/// index, so a user registered a moment ago may appear a second later).
+pub async fn page(
+    state: &State,
+    app_key: &str,
+    page_size: usize,
+    start: Option<crate::db::Item>,
+) -> Result<(Vec<ListedUser>, Option<crate::db::Item>), ApiError> {
+    let out = crate::db::query(state)
+        .index_name(table::GSI2)
+        .key_condition_expression("GSI2PK = :list")
+        .expression_attribute_values(":list", s(table::list_pk(app_key, table::LIST_USERS)))
+        .scan_index_forward(false)
+        .limit(i32::try_from(page_size).unwrap_or(i32::MAX))
+        .set_exclusive_start_key(start)
+        .send()
+        .await?;
+    let users = out
+        .items()
+        .iter()
+        .map(|item| serde_dynamo::from_item(item.clone()))
+        .collect::<Result<Vec<ListedUser>, _>>()?;
+    Ok((users, out.last_evaluated_key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,13 +496,12 @@ mod tests {
             last_deleted_at: 0,
             state: UserState::SoftDeleted,
         };
-        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(UserItem {
-            pk: "P".into(),
-            sk: table::SK_USER,
-            user: &user,
-        })
-        .unwrap();
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(UserItem::of("app", &user)).unwrap();
         assert_eq!(item["SK"], s("USER"));
+        assert_eq!(item["PK"], s("APP#app#U#alice"));
+        assert_eq!(item["GSI2PK"], s("APP#app#USERS"));
+        assert_eq!(item["GSI2SK"], s("0000000000007#alice"));
         assert_eq!(item["state"], s("soft-deleted"));
         assert_eq!(item["createdAt"], n(7));
         assert_eq!(old_state(Some(&item)), Some(UserState::SoftDeleted));

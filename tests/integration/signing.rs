@@ -259,7 +259,11 @@ async fn only_post_is_allowed_and_unknown_paths_are_404() {
 async fn the_console_needs_the_admin_token() {
     let env = env().await;
     let response = env.send(post("/console/v1/apps/create", "{}")).await;
-    assert_eq!(response.status, 403);
+    // What API Gateway's JWT authorizer answers (console_auth.rs tests every route).
+    assert_eq!(
+        (response.status, response.body),
+        (401, json!({"message": "Unauthorized"}))
+    );
     let created = env
         .console(
             "/console/v1/apps/create",

@@ -96,6 +96,40 @@ fn functions_events_routes_and_template_agree() {
                 "{binary}"
             );
             assert!(function.websocket_routes.is_empty() && function.stream_events.is_empty());
+        } else if binary == local_api::server::PAGE_FUNCTION {
+            // The Console page: GETs of its own paths, public, with no policy (it reads nothing);
+            // the local API serves those paths through the same function's code.
+            let routes: Vec<(&str, &str)> = function
+                .http_routes
+                .iter()
+                .map(|r| (r.path.as_str(), r.method.as_str()))
+                .collect();
+            assert_eq!(
+                routes,
+                [("/console", "GET"), ("/console/{proxy+}", "GET")],
+                "{binary}"
+            );
+            let doc: serde_yaml::Value =
+                serde_yaml::from_str(local_api::table::TEMPLATE).expect("template.yaml");
+            let events = &doc["Resources"][function.logical_id.as_str()]["Properties"]["Events"];
+            assert!(
+                events
+                    .as_mapping()
+                    .is_some_and(|e| e.values().all(|e| e["Properties"].get("Auth").is_none())),
+                "{binary}: no authorizer"
+            );
+            assert!(function.statements.is_empty(), "{binary}: no policy");
+            let path = event["rawPath"].as_str().unwrap_or_default();
+            assert!(
+                local_api::server::is_page_path(path),
+                "{binary}: its event's path {path:?}"
+            );
+            assert_eq!(event["requestContext"]["http"]["method"], "GET", "{binary}");
+            assert!(function.websocket_routes.is_empty() && function.stream_events.is_empty());
+            // No operation's path is the page's (the console API is under /console/v1/).
+            for (path, _) in &served {
+                assert!(!local_api::server::is_page_path(path), "{path}");
+            }
         } else if websocket.contains(binary) {
             let (route, _) = local_api::websocket::ROUTES
                 .iter()

@@ -236,7 +236,10 @@ impl Env {
         self.new_app(AppChanges::default()).await
     }
 
+    /// Routes `request`; an answer of a route of ours must fit our OpenAPI document, as served
+    /// at `/openapi.json` (it panics with the violations otherwise).
     pub async fn send(&self, request: Request) -> Response {
+        let path = request.uri().path().to_owned();
         let response = self
             .router
             .dispatch(&self.functions, request, ADMIN_TOKEN)
@@ -244,6 +247,7 @@ impl Env {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+        openapi::assert_answer_fits_ours(&path, status, &body);
         Response {
             status,
             body,

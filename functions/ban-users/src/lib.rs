@@ -8,6 +8,7 @@ use shared::{ApiError, Call, Operation, validate};
 pub const MAX_USERS: usize = 20;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BanUsers {
     pub user_ids: Vec<String>,
@@ -17,6 +18,7 @@ pub struct BanUsers {
 impl Operation for BanUsers {
     const NAME: &'static str = "ban-users";
     const PATHS: &'static [&'static str] = &["/v4/user/ban"];
+    const CONSOLE_PATHS: &'static [&'static str] = &["/console/v1/users/ban"];
     // Every write is a transaction: the nonce joins the first.
     const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();

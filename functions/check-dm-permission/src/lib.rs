@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use shared::{ApiError, Call, Operation, moderation, validate};
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CheckDmPermission {
     pub from_user_id: String,
@@ -14,6 +15,7 @@ pub struct CheckDmPermission {
 
 /// Whether `fromUserId` may send `toUserId` a direct message, and the reason if not.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DmPermission {
     pub allowed: bool,
     pub reason: &'static str,

@@ -1,14 +1,15 @@
 //! Console `POST /console/v1/apps/create`: a new app with its key and secret. The secret is
 //! shown here and on rotation only.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use shared::apps::AppView;
 use shared::apps::{self, AppChanges};
-use shared::{ApiError, ConsoleOperation, State};
+use shared::audit::Change;
+use shared::console::ConsoleCall;
+use shared::{ApiError, ConsoleOperation};
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct CreateApp(pub AppChanges);
 
@@ -21,8 +22,10 @@ impl ConsoleOperation for CreateApp {
         self.0.validate()
     }
 
-    async fn run(self, state: Arc<State>) -> Result<AppView, ApiError> {
-        let app = apps::create(&state, self.0).await?;
+    async fn run(self, call: ConsoleCall) -> Result<AppView, ApiError> {
+        let app = apps::create(&call.state, self.0).await?;
+        call.audit(Change::of("apps/create", &app.app_key).after(app.view()))
+            .await?;
         Ok(AppView {
             app_secret: Some(app.app_secret.clone()),
             ..app.view()

@@ -1,13 +1,14 @@
 //! Console `POST /console/v1/apps/delete-test-user`: removes a user of a development app like a
 //! purge and frees its slot under the cap. Refused (403) in production.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use shared::apps;
-use shared::{ApiError, ConsoleOperation, State, lifecycle, validate};
+use shared::audit::Change;
+use shared::console::ConsoleCall;
+use shared::{ApiError, ConsoleOperation, lifecycle, validate};
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeleteTestUser {
     pub app_key: String,
@@ -24,11 +25,13 @@ impl ConsoleOperation for DeleteTestUser {
         validate::user_id("userId", &self.user_id)
     }
 
-    async fn run(self, state: Arc<State>) -> Result<(), ApiError> {
-        let app = apps::fetch(&state, &self.app_key)
+    async fn run(self, call: ConsoleCall) -> Result<(), ApiError> {
+        let app = apps::fetch(&call.state, &self.app_key)
             .await?
             .ok_or_else(apps::unknown_app)?;
-        lifecycle::delete_test_user(&state, &app, &self.user_id).await?;
+        lifecycle::delete_test_user(&call.state, &app, &self.user_id).await?;
+        call.audit(Change::of("apps/delete-test-user", &app.app_key).target(self.user_id))
+            .await?;
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use shared::{ApiError, Call, Operation, users, validate};
 pub const MAX_USERS: usize = 20;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ExpireAccessToken {
     pub user_ids: Vec<String>,
@@ -19,6 +20,7 @@ pub struct ExpireAccessToken {
 impl Operation for ExpireAccessToken {
     const NAME: &'static str = "expire-access-token";
     const PATHS: &'static [&'static str] = &["/v4/auth/access-token/expire"];
+    const CONSOLE_PATHS: &'static [&'static str] = &["/console/v1/users/expire-tokens"];
     type Response = ();
 
     fn validate(&self) -> Result<(), ApiError> {

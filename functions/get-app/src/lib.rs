@@ -1,13 +1,13 @@
 //! Console `POST /console/v1/apps/get`: an app's settings and registered-user count.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use shared::apps;
 use shared::apps::AppView;
-use shared::{ApiError, ConsoleOperation, State};
+use shared::console::ConsoleCall;
+use shared::{ApiError, ConsoleOperation};
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetApp {
     pub app_key: String,
@@ -22,7 +22,8 @@ impl ConsoleOperation for GetApp {
         apps::validate_app_key(&self.app_key)
     }
 
-    async fn run(self, state: Arc<State>) -> Result<AppView, ApiError> {
+    async fn run(self, call: ConsoleCall) -> Result<AppView, ApiError> {
+        let state = call.state;
         let app = apps::fetch(&state, &self.app_key)
             .await?
             .ok_or_else(apps::unknown_app)?;

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use shared::{ApiError, Call, Operation, operations};
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GetOperation {
     pub operation_id: String,

@@ -9,6 +9,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 1_000;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ListBannedUsers {
     #[serde(flatten)]
@@ -27,12 +28,14 @@ impl ListBannedUsers {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BannedUsers {
     pub banned_users: Vec<BannedUser>,
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BannedUser {
     pub user_id: String,
@@ -44,6 +47,7 @@ pub struct BannedUser {
 impl Operation for ListBannedUsers {
     const NAME: &'static str = "list-banned-users";
     const PATHS: &'static [&'static str] = &["/v4/user/ban/list"];
+    const CONSOLE_PATHS: &'static [&'static str] = &["/console/v1/users/banned"];
     type Response = BannedUsers;
     const READ_ONLY: bool = true;
 

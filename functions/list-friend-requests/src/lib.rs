@@ -10,6 +10,7 @@ use shared::{ApiError, Call, Operation, friends, page_token, validate};
 pub const MAX_PAGE_SIZE: u32 = 100;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ListFriendRequests {
     pub user_id: String,
@@ -19,6 +20,7 @@ pub struct ListFriendRequests {
 
 /// One page of pending requests; `pageToken` is empty on the last page.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FriendRequests {
     pub requests: Vec<shared::friends::Request>,

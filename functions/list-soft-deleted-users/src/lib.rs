@@ -8,6 +8,7 @@ use shared::{ApiError, Call, Operation, lifecycle};
 pub const MAX_PAGE_SIZE: u32 = 50;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ListSoftDeletedUsers {
     #[serde(flatten)]
@@ -25,6 +26,7 @@ impl ListSoftDeletedUsers {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SoftDeletedUsers {
     pub user_ids: Vec<String>,
@@ -33,6 +35,7 @@ pub struct SoftDeletedUsers {
 impl Operation for ListSoftDeletedUsers {
     const NAME: &'static str = "list-soft-deleted-users";
     const PATHS: &'static [&'static str] = &["/v4/user/soft-deleted/list"];
+    const CONSOLE_PATHS: &'static [&'static str] = &["/console/v1/users/soft-deleted"];
     type Response = SoftDeletedUsers;
     const READ_ONLY: bool = true;
 

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use shared::{ApiError, Call, Operation, friends, validate};
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RejectFriendRequest {
     pub user_id: String,

@@ -8,6 +8,7 @@ use shared::webhooks::deliveries::{self, MAX_REPLAY_IDS, Replay};
 use shared::{ApiError, Call, Operation, page_token, validate};
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayWebhooks {
     pub event_ids: Option<Vec<String>>,
@@ -17,6 +18,7 @@ pub struct ReplayWebhooks {
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Replayed {
     pub replayed: usize,
@@ -65,6 +67,7 @@ impl ReplayWebhooks {
 impl Operation for ReplayWebhooks {
     const NAME: &'static str = "replay-webhooks";
     const PATHS: &'static [&'static str] = &["/v4/ext/webhook/replay"];
+    const CONSOLE_PATHS: &'static [&'static str] = &["/console/v1/webhooks/replay"];
     type Response = Replayed;
 
     fn validate(&self) -> Result<(), ApiError> {

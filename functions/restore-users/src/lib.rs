@@ -8,6 +8,7 @@ use shared::{ApiError, Call, Operation, lifecycle, validate};
 pub const MAX_USERS: usize = 100;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreUsers {
     pub user_ids: Vec<String>,
@@ -16,6 +17,7 @@ pub struct RestoreUsers {
 impl Operation for RestoreUsers {
     const NAME: &'static str = "restore-users";
     const PATHS: &'static [&'static str] = &["/v4/user/restore"];
+    const CONSOLE_PATHS: &'static [&'static str] = &["/console/v1/users/restore"];
     type Response = OperationStarted;
 
     /// Nexconn limits these in users per second.

@@ -1,19 +1,21 @@
 //! Console `POST /console/v1/apps/rotate-secret`: a new app secret. Requests signed with the old
 //! secret and every access token issued so far stop working.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use shared::apps;
-use shared::{ApiError, ConsoleOperation, State};
+use shared::audit::Change;
+use shared::console::ConsoleCall;
+use shared::{ApiError, ConsoleOperation};
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotateAppSecret {
     pub app_key: String,
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RotatedSecret {
     pub app_key: String,
@@ -29,10 +31,13 @@ impl ConsoleOperation for RotateAppSecret {
         apps::validate_app_key(&self.app_key)
     }
 
-    async fn run(self, state: Arc<State>) -> Result<RotatedSecret, ApiError> {
-        let app = apps::rotate_secret(&state, &self.app_key).await?;
+    async fn run(self, call: ConsoleCall) -> Result<RotatedSecret, ApiError> {
+        let app = apps::rotate_secret(&call.state, &self.app_key).await?;
+        // The log says that the secret changed, never what it is.
+        call.audit(Change::of("apps/rotate-secret", &app.app_key))
+            .await?;
         // Every token of the app died with the old secret: so do its live connections.
-        shared::connections::close_app(&state, &app.app_key).await?;
+        shared::connections::close_app(&call.state, &app.app_key).await?;
         Ok(RotatedSecret {
             app_key: app.app_key,
             app_secret: app.app_secret,

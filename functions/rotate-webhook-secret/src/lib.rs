@@ -3,24 +3,27 @@
 //! it (Standard Webhooks' `webhook-signature`), and with the secret it replaced too until
 //! `previousWebhookSecretUntil` (24 hours), so receivers switch without a failed delivery.
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use shared::apps;
-use shared::{ApiError, ConsoleOperation, State};
+use shared::audit::Change;
+use shared::console::ConsoleCall;
+use shared::{ApiError, ConsoleOperation};
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotateWebhookSecret {
     pub app_key: String,
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RotatedWebhookSecret {
     pub app_key: String,
     pub webhook_secret: String,
     /// Until when (Unix ms) deliveries also carry the replaced secret's signature.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub previous_webhook_secret_until: Option<i64>,
 }
 
@@ -33,8 +36,13 @@ impl ConsoleOperation for RotateWebhookSecret {
         apps::validate_app_key(&self.app_key)
     }
 
-    async fn run(self, state: Arc<State>) -> Result<RotatedWebhookSecret, ApiError> {
-        let app = apps::rotate_webhook_secret(&state, &self.app_key).await?;
+    async fn run(self, call: ConsoleCall) -> Result<RotatedWebhookSecret, ApiError> {
+        let app = apps::rotate_webhook_secret(&call.state, &self.app_key).await?;
+        let until = serde_json::json!({
+            "previousWebhookSecretUntil": app.settings.previous_webhook_secret_until
+        });
+        call.audit(Change::of("apps/rotate-webhook-secret", &app.app_key).after(until))
+            .await?;
         Ok(RotatedWebhookSecret {
             app_key: app.app_key,
             webhook_secret: app.settings.webhook_secret,

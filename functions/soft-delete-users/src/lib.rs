@@ -10,6 +10,7 @@ use shared::{ApiError, Call, Operation, lifecycle, validate};
 pub const MAX_USERS: usize = 100;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SoftDeleteUsers {
     pub user_ids: Vec<String>,
@@ -18,6 +19,7 @@ pub struct SoftDeleteUsers {
 impl Operation for SoftDeleteUsers {
     const NAME: &'static str = "soft-delete-users";
     const PATHS: &'static [&'static str] = &["/v4/user/soft-delete"];
+    const CONSOLE_PATHS: &'static [&'static str] = &["/console/v1/users/soft-delete"];
     type Response = OperationStarted;
 
     /// Nexconn limits these in users per second.

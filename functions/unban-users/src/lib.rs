@@ -6,6 +6,7 @@ use shared::{ApiError, Call, Operation, moderation, validate};
 pub const MAX_USERS: usize = 20;
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UnbanUsers {
     pub user_ids: Vec<String>,
@@ -14,6 +15,7 @@ pub struct UnbanUsers {
 impl Operation for UnbanUsers {
     const NAME: &'static str = "unban-users";
     const PATHS: &'static [&'static str] = &["/v4/user/unban"];
+    const CONSOLE_PATHS: &'static [&'static str] = &["/console/v1/users/unban"];
     // Every write is a transaction: the nonce joins the first.
     const NONCE: shared::replay::Placement = shared::replay::Placement::InFirstTransaction;
     type Response = ();

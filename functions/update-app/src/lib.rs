@@ -1,14 +1,15 @@
 //! Console `POST /console/v1/apps/update`: environment, plan, status and settings. Absent fields
 //! keep their values.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use shared::apps::AppView;
 use shared::apps::{self, AppChanges};
-use shared::{ApiError, ConsoleOperation, State};
+use shared::audit::Change;
+use shared::console::ConsoleCall;
+use shared::{ApiError, ConsoleOperation};
 
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateApp {
     pub app_key: String,
@@ -26,13 +27,22 @@ impl ConsoleOperation for UpdateApp {
         self.changes.validate()
     }
 
-    async fn run(self, state: Arc<State>) -> Result<AppView, ApiError> {
-        let app = apps::update(&state, &self.app_key, self.changes).await?;
+    async fn run(self, call: ConsoleCall) -> Result<AppView, ApiError> {
+        let state = &call.state;
+        // What the audit log shows as before: the app as stored just before the change.
+        let before = apps::fetch(state, &self.app_key)
+            .await?
+            .ok_or_else(apps::unknown_app)?;
+        let app = apps::update(state, &self.app_key, self.changes).await?;
+        let audited = Change::of("apps/update", &app.app_key)
+            .before(before.view())
+            .after(app.view());
+        call.audit(audited).await?;
         if app.user_cap().is_none() {
-            return apps::console_view(&state, &app).await;
+            return apps::console_view(state, &app).await;
         }
         // Capped (perhaps just now): the cap must count the users counted on shards.
-        let moved = shared::user_count::fold(&state, &app.app_key).await?;
+        let moved = shared::user_count::fold(state, &app.app_key).await?;
         Ok(AppView {
             user_count: app.user_count + moved,
             ..app.view()

@@ -150,6 +150,8 @@ pub async fn relationships(
 
 /// A pending request as listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = FriendRequest))]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     pub requester_id: String,

@@ -11,6 +11,7 @@
 
 pub mod dynamodb;
 pub mod emf;
+pub mod read;
 
 use std::cell::Cell;
 use std::future::Future;

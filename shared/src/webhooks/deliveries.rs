@@ -395,10 +395,12 @@ pub async fn record_attempt(
 
 /// One delivery as `/v4/ext/webhook/delivery/list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryView {
     pub event_id: String,
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::app::WebhookEvent))]
     pub event_type: String,
     pub status: String,
     pub attempts: u32,
@@ -430,14 +432,37 @@ impl From<WebhookDelivery> for DeliveryView {
 const LISTED: &str = "eventId, #type, #status, attempts, lastStatusCode, lastAttemptAt, \
                       nextAttemptAt, createdAt, #ttl";
 
-/// One page of the app's deliveries, newest first, optionally of one status, from `start` (a
-/// page token's key). Answers the page and where the next starts. A status filter reads on
-/// until the page is full, the log ends, or [`MAX_READS_PER_PAGE`] queries were sent: a short
-/// page with a page token means "more may follow".
+/// Which deliveries a listing shows: of one status, of one event type, created within a time
+/// range (Unix ms, both ends included); `Filter::default()` shows all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    pub status: Option<&'a str>,
+    pub event_type: Option<&'a str>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl Filter<'_> {
+    /// Whether the log's `hour` may hold deliveries of the time range.
+    fn covers_hour(&self, hour: i64) -> bool {
+        let after_since = self
+            .since
+            .is_none_or(|since| hour >= since.div_euclid(WEBHOOK_HOUR_MS));
+        let before_until = self
+            .until
+            .is_none_or(|until| hour <= until.div_euclid(WEBHOOK_HOUR_MS));
+        after_since && before_until
+    }
+}
+
+/// One page of the app's deliveries, newest first, as `filter` selects them, from `start` (a
+/// page token's key). Answers the page and where the next starts. A filter reads on until the
+/// page is full, the log ends, or [`MAX_READS_PER_PAGE`] queries were sent: a short page with a
+/// page token means "more may follow". A time range skips the hours outside it unread.
 pub async fn list(
     state: &State,
     app_key: &str,
-    status: Option<&str>,
+    filter: Filter<'_>,
     page_size: usize,
     start: Option<db::Item>,
     now_ms: i64,
@@ -446,6 +471,7 @@ pub async fn list(
         .map(|key| Position::of_key(app_key, &key))
         .transpose()?;
     let mut hours = kept_hours(state, app_key, now_ms).await?;
+    hours.retain(|hour| filter.covers_hour(*hour));
     hours.reverse();
     if let Some(start) = &start {
         hours.retain(|hour| *hour <= start.hour);
@@ -471,12 +497,24 @@ pub async fn list(
                 .limit((page_size - page.len()) as i32)
                 .set_exclusive_start_key(position.start(app_key));
             // Expired items wait for DynamoDB's TTL deletion: hidden at read time.
-            let mut filter = "#ttl > :now".to_owned();
-            if let Some(status) = status {
-                filter.push_str(" AND #status = :status");
+            let mut condition = "#ttl > :now".to_owned();
+            if let Some(status) = filter.status {
+                condition.push_str(" AND #status = :status");
                 query = query.expression_attribute_values(":status", s(status));
             }
-            let out = query.filter_expression(filter).send().await?;
+            if let Some(event_type) = filter.event_type {
+                condition.push_str(" AND #type = :type");
+                query = query.expression_attribute_values(":type", s(event_type));
+            }
+            if let Some(since) = filter.since {
+                condition.push_str(" AND createdAt >= :since");
+                query = query.expression_attribute_values(":since", n(since));
+            }
+            if let Some(until) = filter.until {
+                condition.push_str(" AND createdAt <= :until");
+                query = query.expression_attribute_values(":until", n(until));
+            }
+            let out = query.filter_expression(condition).send().await?;
             for item in out.items.unwrap_or_default() {
                 page.push(DeliveryView::from(WebhookDelivery::from_item(item)?));
             }
