@@ -41,21 +41,8 @@ from signed import signed_post  # noqa: E402
 WAIT_SECONDS = 20
 
 
-def _env(name):
-    value = os.environ.get(name)
-    if not value:
-        pytest.fail(f"environment variable {name} must be set (scripts/browser-tests sets it)")
-    return value
-
-
-@pytest.fixture(scope="session")
-def api_url():
-    return _env("LOCAL_API_URL").rstrip("/")
-
-
-@pytest.fixture(scope="session")
-def admin_token():
-    return _env("LOCAL_ADMIN_TOKEN")
+# The local API's address and admin token: one definition for both suites.
+from local_api import _env, admin_token, api_url  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

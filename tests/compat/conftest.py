@@ -11,7 +11,6 @@ and tests do not share users.
 """
 
 import json
-import os
 import urllib.error
 import urllib.request
 import uuid
@@ -21,21 +20,8 @@ import pytest
 import ncsdk
 
 
-def _env(name):
-    value = os.environ.get(name)
-    if not value:
-        pytest.fail(f"environment variable {name} must be set to run the compat suite")
-    return value
-
-
-@pytest.fixture(scope="session")
-def api_url():
-    return _env("LOCAL_API_URL").rstrip("/")
-
-
-@pytest.fixture(scope="session")
-def admin_token():
-    return _env("LOCAL_ADMIN_TOKEN")
+# The local API's address and admin token: one definition for both suites.
+from local_api import admin_token, api_url  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")
