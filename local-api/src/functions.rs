@@ -12,6 +12,7 @@ use shared::State;
 use shared::apps::AppCache;
 use shared::closer::{CloseFuture, ConnectionCloser, Connections, NoCloser};
 use shared::error::ApiError;
+use shared::state::TokenSecret;
 
 use crate::faults::Faults;
 use crate::iam::{self, EnforcingClient, Policy};
@@ -161,12 +162,24 @@ impl Functions {
             .map(|d| d.clone())
             .unwrap_or_default();
         webhooks.set_retry_delays(delays);
+        // The secret as the function's role may read it (`GetSecretValue`), as on AWS.
+        let read = iam::Need::new("secretsmanager:GetSecretValue", iam::token_secret_arn());
+        let token_secret = match (self.iam, base.token_secret.known_value()) {
+            (Iam::Enforced, _) if !policy.allows_need(&read) => {
+                let denied = policy.check(std::slice::from_ref(&read)).err();
+                TokenSecret::refused(denied.map(|d| d.to_string()).unwrap_or_default())
+            }
+            (_, Some(value)) => {
+                TokenSecret::known(value.to_vec()).map_err(|e| ApiError::Internal(e.to_string()))?
+            }
+            (_, None) => TokenSecret::refused("the local API has no token-signing secret".into()),
+        };
         Ok(Arc::new(State {
             db,
             table: base.table.clone(),
             clock: base.clock.clone(),
             apps: AppCache::new(base.apps.ttl()),
-            token_secret: base.token_secret.clone(),
+            token_secret,
             connections: Connections::new(closer, base.connections.ttl_ms / 1000),
             webhooks,
             cold_start: shared::metrics::ColdStart::since(began),

@@ -31,6 +31,11 @@ pub const ACCOUNT: &str = "000000000000";
 /// The WebSocket API's id in local ARNs.
 pub const WEBSOCKET_API_ID: &str = "local";
 
+/// The token-signing secret's ARN as the local policies name it (`!Ref TokenSigningSecret`).
+pub fn token_secret_arn() -> String {
+    format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:TokenSigningSecret")
+}
+
 pub fn table_arn(table: &str) -> String {
     format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}")
 }
@@ -116,6 +121,7 @@ impl Policy {
             ("AWS::AccountId", ACCOUNT.to_owned()),
             ("WebSocketApi", WEBSOCKET_API_ID.to_owned()),
             ("WebhookQueue.Arn", crate::queue::queue_arn()),
+            ("TokenSigningSecret", token_secret_arn()),
         ]);
         let statements = function
             .statements

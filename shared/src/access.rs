@@ -72,7 +72,7 @@ pub async fn verify(state: &State, token: &str) -> Result<VerifiedToken, VerifyE
         state.apps.store(&unverified.app, None);
         return reject(Rejection::UnknownApp);
     };
-    let Some(claims) = token::decode(&state.token_secret, &app, token) else {
+    let Some(claims) = token::decode(state.token_secret.get().await?, &app, token) else {
         return reject(Rejection::Invalid);
     };
     if app.status == AppStatus::Offline {

@@ -21,8 +21,9 @@ pub struct State {
     pub table: String,
     pub clock: Clock,
     pub apps: AppCache,
-    /// Server-side secret every access-token key is derived from (never stored in the table).
-    pub token_secret: Vec<u8>,
+    /// Server-side secret every access-token key and page token is derived from (never stored
+    /// in the table), read when first needed.
+    pub token_secret: TokenSecret,
     /// Client connections: the TTL and how live connections are closed (kicks).
     pub connections: Connections,
     /// Webhook delivery: the queue and the retry schedule.
@@ -50,7 +51,7 @@ pub enum ConfigError {
 pub enum TokenSecretSource {
     /// `TOKEN_SIGNING_SECRET`: the value itself (the local API, tests and scripts).
     Value(String),
-    /// `TOKEN_SIGNING_SECRET_ARN`: a Secrets Manager secret to read once per cold start (AWS).
+    /// `TOKEN_SIGNING_SECRET_ARN`: a Secrets Manager secret, read at its first use (AWS).
     SecretsManager(String),
 }
 
@@ -109,13 +110,112 @@ pub async fn fetch_token_secret(
 /// The token-signing secret must be long enough to resist guessing: 32 bytes at least.
 pub const MIN_TOKEN_SECRET_BYTES: usize = 32;
 
+/// The token-signing secret, read the first time a call needs it, once per container. Only
+/// token issue and verification and page tokens use it: a function that never signs nor checks
+/// one neither reads it at cold start nor holds the grant to (the template gives
+/// `secretsmanager:GetSecretValue` to those functions only; `tests/integration/template.rs`
+/// keeps the list honest, and the local API refuses the others as IAM would).
+pub struct TokenSecret {
+    value: tokio::sync::OnceCell<Vec<u8>>,
+    source: SecretSource,
+}
+
+enum SecretSource {
+    /// Known at start (`TOKEN_SIGNING_SECRET`: the local API, tests, scripts).
+    Known,
+    /// The Secrets Manager secret this ARN names (AWS).
+    SecretsManager(String),
+    /// Not readable by this container: why (the local API, for a function without the grant).
+    Refused(String),
+}
+
+// By hand: a derived Debug would print the secret.
+impl std::fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let read = self.value.initialized();
+        match &self.source {
+            SecretSource::Known => write!(f, "TokenSecret(<redacted>)"),
+            SecretSource::SecretsManager(arn) => write!(f, "TokenSecret({arn}, read: {read})"),
+            SecretSource::Refused(why) => write!(f, "TokenSecret(refused: {why})"),
+        }
+    }
+}
+
+impl TokenSecret {
+    /// A secret known now; too short is [`ConfigError::Invalid`].
+    pub fn known(value: Vec<u8>) -> Result<Self, ConfigError> {
+        check_length(&value)?;
+        Ok(Self {
+            value: tokio::sync::OnceCell::new_with(Some(value)),
+            source: SecretSource::Known,
+        })
+    }
+
+    /// The secret `arn` names, read at its first use.
+    pub fn in_secrets_manager(arn: String) -> Self {
+        Self {
+            value: tokio::sync::OnceCell::new(),
+            source: SecretSource::SecretsManager(arn),
+        }
+    }
+
+    /// The secret, if it is known without a read.
+    pub fn known_value(&self) -> Option<&[u8]> {
+        self.value.get().map(Vec::as_slice)
+    }
+
+    /// A secret this container may not read: every use answers `why` as an internal error.
+    pub fn refused(why: String) -> Self {
+        Self {
+            value: tokio::sync::OnceCell::new(),
+            source: SecretSource::Refused(why),
+        }
+    }
+
+    /// The secret, read from its source on first use (one `GetSecretValue` per container; a
+    /// failed read is tried again by the next call).
+    pub async fn get(&self) -> Result<&[u8], crate::ApiError> {
+        let value = self
+            .value
+            .get_or_try_init(|| async {
+                let secret = match &self.source {
+                    // A known secret is set when made: nothing to read.
+                    SecretSource::Known => {
+                        return Err(ConfigError::Missing("TOKEN_SIGNING_SECRET"));
+                    }
+                    SecretSource::Refused(why) => return Err(ConfigError::Secret(why.clone())),
+                    SecretSource::SecretsManager(arn) => {
+                        let config = sdk_config(None).await;
+                        let client = aws_sdk_secretsmanager::Client::new(&config);
+                        fetch_token_secret(&client, arn).await?.into_bytes()
+                    }
+                };
+                check_length(&secret)?;
+                Ok(secret)
+            })
+            .await
+            .map_err(|e| crate::ApiError::Internal(e.to_string()))?;
+        Ok(value)
+    }
+}
+
+fn check_length(secret: &[u8]) -> Result<(), ConfigError> {
+    if secret.len() < MIN_TOKEN_SECRET_BYTES {
+        return Err(ConfigError::Invalid(format!(
+            "TOKEN_SIGNING_SECRET must be at least {MIN_TOKEN_SECRET_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 impl State {
     /// Reads `TABLE_NAME`, the token-signing secret, and optionally `DYNAMODB_ENDPOINT` (DynamoDB
     /// Local) and `APP_CACHE_TTL_SECONDS` (default 30).
     ///
     /// The secret is `TOKEN_SIGNING_SECRET` when that is set (the local API, the tests, the
     /// scripts); otherwise the Secrets Manager secret `TOKEN_SIGNING_SECRET_ARN` names, read here
-    /// once per cold start (on AWS, where the template puts only the ARN in the environment).
+    /// at its first use, once per container (on AWS, where the template puts only the ARN in the
+    /// environment, for the functions that use it).
     pub async fn from_env() -> Result<Arc<State>, ConfigError> {
         let began = std::time::Instant::now();
         let table = std::env::var("TABLE_NAME").map_err(|_| ConfigError::Missing("TABLE_NAME"))?;
@@ -132,21 +232,13 @@ impl State {
         let endpoint = std::env::var("DYNAMODB_ENDPOINT")
             .ok()
             .filter(|e| !e.is_empty());
+        // Read at first use, not here: most functions never need it.
         let secret = match source {
-            TokenSecretSource::Value(secret) => secret,
-            TokenSecretSource::SecretsManager(arn) => {
-                let config = sdk_config(None).await;
-                fetch_token_secret(&aws_sdk_secretsmanager::Client::new(&config), &arn).await?
-            }
+            TokenSecretSource::Value(secret) => TokenSecret::known(secret.into_bytes())?,
+            TokenSecretSource::SecretsManager(arn) => TokenSecret::in_secrets_manager(arn),
         };
         let db = dynamodb_client(endpoint.as_deref()).await;
-        State::set_up(
-            db,
-            table,
-            secret.into_bytes(),
-            Duration::from_secs(cache_ttl),
-            began,
-        )
+        State::set_up(db, table, secret, Duration::from_secs(cache_ttl), began)
     }
 
     pub fn new(
@@ -156,6 +248,7 @@ impl State {
         app_cache_ttl: Duration,
     ) -> Result<Arc<State>, ConfigError> {
         let began = std::time::Instant::now();
+        let token_secret = TokenSecret::known(token_secret)?;
         State::set_up(db, table, token_secret, app_cache_ttl, began)
     }
 
@@ -163,15 +256,10 @@ impl State {
     fn set_up(
         db: Client,
         table: String,
-        token_secret: Vec<u8>,
+        token_secret: TokenSecret,
         app_cache_ttl: Duration,
         began: std::time::Instant,
     ) -> Result<Arc<State>, ConfigError> {
-        if token_secret.len() < MIN_TOKEN_SECRET_BYTES {
-            return Err(ConfigError::Invalid(format!(
-                "TOKEN_SIGNING_SECRET must be at least {MIN_TOKEN_SECRET_BYTES} bytes"
-            )));
-        }
         let connection_ttl = match std::env::var("CONNECTION_TTL_SECONDS") {
             Ok(v) => v.parse::<i64>().ok().filter(|t| *t > 0).ok_or_else(|| {
                 ConfigError::Invalid("CONNECTION_TTL_SECONDS must be a positive integer".into())

@@ -42,8 +42,13 @@ fn key_for(token_secret: &[u8], app: &App) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-pub fn issue(state: &State, app: &App, user_id: &str, now_ms: i64) -> Result<String, ApiError> {
-    encode(&state.token_secret, app, user_id, now_ms)
+pub async fn issue(
+    state: &State,
+    app: &App,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<String, ApiError> {
+    encode(state.token_secret.get().await?, app, user_id, now_ms)
 }
 
 fn encode(token_secret: &[u8], app: &App, user_id: &str, now_ms: i64) -> Result<String, ApiError> {

@@ -231,3 +231,30 @@ async fn a_rotation_in_one_container_binds_every_other_at_once() {
         .await
         .expect("a new token connects");
 }
+
+/// The token-signing secret is read where it is used, and only there: a function that signs or
+/// checks no token holds no grant to read it, and its container is refused (as IAM refuses
+/// `GetSecretValue`) if it ever tries; one that pages with signed tokens reads it at first use.
+#[tokio::test]
+async fn only_the_functions_that_sign_or_check_tokens_may_read_the_secret() {
+    let env = env().await;
+    for function in ["get-user", "ban-users", "soft-delete-users", "get-metrics"] {
+        let container = env.function(function);
+        match container.token_secret.get().await {
+            Err(shared::ApiError::Internal(detail)) => assert!(
+                detail.contains("not authorized to perform: secretsmanager:GetSecretValue"),
+                "{function}: {detail}"
+            ),
+            other => panic!("{function} read the secret without the grant: {other:?}"),
+        }
+    }
+    for function in ["issue-access-token", "connect", "list-friends", "list-apps"] {
+        let container = env.function(function);
+        let secret = container.token_secret.get().await;
+        assert!(secret.is_ok_and(|s| !s.is_empty()), "{function}");
+    }
+    // A function without the grant still answers its calls: it never needed the secret.
+    let app = env.dev_app().await;
+    env.issue(&app, "alice").await;
+    ok(&env, &app, "/v4/user/get", json!({"userId": "alice"})).await;
+}

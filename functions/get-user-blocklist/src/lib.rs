@@ -37,7 +37,7 @@ impl Operation for GetUserBlocklist {
     }
 
     async fn run(self, call: Call) -> Result<Blocklist, ApiError> {
-        let secret = &call.state.token_secret;
+        let secret = call.state.token_secret.get().await?;
         let app_key = &call.app.app_key;
         let listing = format!("{}:{}", Self::NAME, self.user_id);
         let start = page_token::decode(secret, app_key, &listing, self.paging.token())?;

@@ -45,7 +45,7 @@ impl Operation for IssueAccessToken {
             now_ms,
         )
         .await?;
-        let access_token = token::issue(&state, &app, &self.user_id, now_ms)?;
+        let access_token = token::issue(&state, &app, &self.user_id, now_ms).await?;
         Ok(AccessToken {
             user_id: self.user_id,
             access_token,

@@ -37,7 +37,7 @@ impl ConsoleOperation for ListAppUsers {
 
     async fn run(self, call: ConsoleCall) -> Result<AppUsers, ApiError> {
         let listing = Listing {
-            secret: &call.state.token_secret,
+            secret: call.state.token_secret.get().await?,
             app_key: &self.app_key,
             name: Self::NAME,
         };

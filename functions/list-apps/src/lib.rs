@@ -36,7 +36,7 @@ impl ConsoleOperation for ListApps {
     async fn run(self, call: ConsoleCall) -> Result<Apps, ApiError> {
         // A list of every app: bound to no app.
         let listing = Listing {
-            secret: &call.state.token_secret,
+            secret: call.state.token_secret.get().await?,
             app_key: "-",
             name: Self::NAME,
         };

@@ -40,7 +40,7 @@ impl ConsoleOperation for ListAuditEntries {
 
     async fn run(self, call: ConsoleCall) -> Result<AuditEntries, ApiError> {
         let listing = Listing {
-            secret: &call.state.token_secret,
+            secret: call.state.token_secret.get().await?,
             app_key: self.app_key.as_deref().unwrap_or("-"),
             name: Self::NAME,
         };

@@ -50,7 +50,7 @@ impl Operation for ListFriends {
     }
 
     async fn run(self, call: Call) -> Result<Friends, ApiError> {
-        let secret = &call.state.token_secret;
+        let secret = call.state.token_secret.get().await?;
         let app_key = &call.app.app_key;
         let listing = self.listing();
         let start = page_token::decode(secret, app_key, &listing, self.paging.token())?;

@@ -70,7 +70,7 @@ impl Operation for ListWebhookDeliveries {
     }
 
     async fn run(self, call: Call) -> Result<Deliveries, ApiError> {
-        let secret = &call.state.token_secret;
+        let secret = call.state.token_secret.get().await?;
         let app_key = &call.app.app_key;
         let listing = self.listing();
         let start = page_token::decode(secret, app_key, &listing, self.page_token.as_deref())?;

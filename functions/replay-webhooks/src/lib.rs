@@ -76,7 +76,7 @@ impl Operation for ReplayWebhooks {
 
     async fn run(self, call: Call) -> Result<Replayed, ApiError> {
         let app_key = &call.app.app_key;
-        let secret = &call.state.token_secret;
+        let secret = call.state.token_secret.get().await?;
         match self.which()? {
             Which::Events(ids) => {
                 let replayed =
