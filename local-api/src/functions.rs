@@ -182,6 +182,7 @@ impl Functions {
             token_secret,
             connections: Connections::new(closer, base.connections.ttl_ms / 1000),
             webhooks,
+            rate_leases: Default::default(),
             cold_start: shared::metrics::ColdStart::since(began),
             // Every function gets METRICS_NAMESPACE (Globals); its policy decides if it may read.
             metrics_source: crate::metrics::source((self.iam == Iam::Enforced).then_some(policy))

@@ -219,23 +219,28 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
     operation.validate()?;
     let (app, read_now) = auth::authenticate(&state, &headers).await?;
     tracing::Span::current().record("app", app.app_key.as_str());
-    // The app's limit is counted beside the request's first DynamoDB request (`crate::rate`),
-    // with the limits of the app as this container has it.
-    let limited = app.clone();
-    let units = operation.rate_units();
-    let admit = crate::rate::admit(&state, &limited, O::NAME, O::PATHS, units, now_ms);
+    // The app's limit first (`crate::rate`), with the limits of the app as this container has
+    // it: admitted from the container's lease with no request, or after one request alone, so a
+    // refused call has sent nothing else and recorded nothing (not its nonce): the client may
+    // send the very same request again after `Retry-After`.
+    crate::rate::admit(
+        &state,
+        &app,
+        O::NAME,
+        O::PATHS,
+        operation.rate_units(),
+        now_ms,
+    )
+    .await?;
     if O::READ_ONLY {
         // A read records no nonce (a replayed read shows only what the captured answer showed)
-        // and trusts the container's cached app for its TTL: it sends only its own requests,
-        // and the count beside them (a read over the limit has changed nothing).
+        // and trusts the container's cached app for its TTL: it sends only its own requests.
         let call = Call {
             state: state.clone(),
             app,
             now_ms,
         };
-        let (admitted, response) = tokio::join!(admit, operation.run(call));
-        admitted?;
-        let response = response?;
+        let response = operation.run(call).await?;
         return Reply::of(O::code(&response), &response);
     }
     // The container's cached app may be older than a rotation or a status change made in another
@@ -248,27 +253,13 @@ async fn signed<O: Operation>(state: Arc<State>, request: &Request) -> Result<Re
         }
     };
     let guard = Guard::new(&state, &headers, now_ms)?;
-    // A change runs only once admitted. One the limit refuses (or whose count failed) has not
-    // run and leaves no nonce behind: the client may send the very same request again after
-    // `Retry-After`.
     let app = match O::NONCE {
         Placement::BesideAppCheck => {
-            let (fresh, current, admitted) =
-                tokio::join!(guard.record_alone(&state), current, admit);
+            let (fresh, current) = tokio::join!(guard.record_alone(&state), current);
             fresh?;
-            let current = current?;
-            if let Err(refused) = admitted {
-                guard.withdraw(&state).await?;
-                return Err(refused);
-            }
-            current
+            current?
         }
-        Placement::InFirstTransaction => {
-            let (current, admitted) = tokio::join!(current, admit);
-            let current = current?;
-            admitted?;
-            current
-        }
+        Placement::InFirstTransaction => current.await?,
     };
     let call = Call {
         state: state.clone(),

@@ -31,6 +31,7 @@ pub mod profiles;
 pub mod purge;
 pub mod queue;
 pub mod rate;
+pub mod rate_lease;
 pub mod rate_limits;
 pub mod replay;
 pub mod state;

@@ -1,59 +1,48 @@
-//! Per-app limits per second of the Server API, held across every container: each admitted call
-//! adds its units (1, or the users of a soft delete or restore) to a counter item of its app,
-//! operation and second, with one conditional `UpdateItem` that refuses once the counter is full.
-//! Over the limit the call answers 429/1008 before it changes anything.
+//! Per-app limits per second of the Server API, held across every container, at (almost) no cost
+//! per call: a container leases slices of the shared count and admits from memory.
 //!
-//! - **No round trip of its own.** The update is sent beside the request's first DynamoDB
-//!   request (`crate::http`): beside the app check and the nonce of a change, beside the
-//!   operation itself for a read (which changes nothing, so a refused read has done no harm).
-//! - **Windows** are whole seconds of the containers' clocks (Lambda's are synchronised to
-//!   milliseconds), so every container counts into the same items. A counter is kept one minute
-//!   by its TTL.
-//! - **Hot keys.** DynamoDB serves about 1,000 writes per second on one partition, and a refused
-//!   update costs a write too. A limit over [`SHARD_CAPACITY`] is split into ⌈limit / 200⌉ equal
-//!   shares, each its own partition; a call counts into a random share, and into one other share
-//!   when its share is full (only then: a second request on the refusal path), so a full share
-//!   does not refuse while others have room. Together the shares admit the limit, rounded up to
-//!   a multiple of the share count (under 1 % over).
-//! - **Big calls.** A call that counts more units than a share holds is admitted only into an
-//!   empty share, and fills it: a limit below a call's size slows such calls, it never blocks
-//!   them for good.
+//! - **The count.** One counter item per app, operation and block of [`BLOCK_SECONDS`] seconds
+//!   (`RATE#<app>#<function>#<block>`), one number per second in it. A container reserves units
+//!   in it with one conditional `UpdateItem` that adds to one or more seconds only where each
+//!   stays within the limit, so a second's count never passes the limit, whichever containers
+//!   add to it. Every admitted call uses a unit reserved this way: **no second admits more than
+//!   its limit** (in the containers' clocks, which Lambda keeps within milliseconds).
+//! - **Leases.** The reserved units are the container's lease ([`crate::rate_lease::Lease`]); calls are
+//!   admitted from it with no request. A lease is sized to the container's rate in the second
+//!   before, with a tenth to spare; at a low rate it also reserves the next seconds, about 40
+//!   calls in all, so at 10 calls/s a container sends one request per 40 calls.
+//! - **Near the limit** a reservation is at most half of the room left (and never more than a
+//!   quarter of the limit), so slices shrink to one call as the second fills. What is reserved
+//!   but not used is lost with its second: the limit is never exceeded, and the cost is
+//!   admitting less. At worst each container holds one unused slice per second: with `C`
+//!   containers and slices of at most `S` units the limit admits at least `limit - C × S` while
+//!   offered more (S falls to 1 as the room runs out; `BENCHMARKS.md` has the load run).
+//! - **Refusals.** A call the lease cannot serve sends one request, alone, before anything else;
+//!   if the counter lacks room for it, the call is refused (429/1008) and the container
+//!   remembers the count, so later calls of that second are refused with no request at all. A
+//!   refused call has written nothing but that request, which adds nothing: the very same
+//!   request may be sent again. (When a first ask that also reserved later seconds fails on one
+//!   of them, a second ask for the current second alone follows: two requests, in a race.)
+//! - **Big calls.** A call counts its units (the users of a soft delete or restore); one that
+//!   counts more than the limit counts as the whole limit, so it waits for an empty second and
+//!   is never refused for good.
+//! - A change of the limit applies to new reservations; units already leased stay usable.
 //! - **"off"** and 0 (unlimited) send nothing.
 
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+
 use crate::apps::App;
-use crate::db::n;
+use crate::db::{Item, n};
 use crate::error::ApiError;
+pub use crate::rate_lease::BLOCK_SECONDS;
 use crate::state::State;
 use crate::table;
 
-/// The most a share of a limit admits per second: a fifth of a partition's write throughput,
-/// leaving room for the writes of refused calls.
-pub const SHARD_CAPACITY: u32 = 200;
-/// How long a counter is kept after its second (TTL).
+use crate::rate_lease::{Ask, Decision, Reach};
+
+/// How long a counter item is kept after its block (TTL).
 const COUNTER_KEPT_SECONDS: i64 = 60;
-
-/// How one second of a limit is counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// Counter items the limit is split into.
-    pub shards: u32,
-    /// Units each of them admits.
-    pub per_shard: u32,
-    /// Units this call adds (at most a share's).
-    pub units: u32,
-}
-
-impl Window {
-    pub fn of(limit: u32, units: u32) -> Self {
-        let shards = limit.div_ceil(SHARD_CAPACITY).max(1);
-        let per_shard = limit.div_ceil(shards).max(1);
-        Self {
-            shards,
-            per_shard,
-            units: units.clamp(1, per_shard),
-        }
-    }
-}
 
 /// Counts a call of the operation `name` (served at `paths`, canonical first) against its app's
 /// limit for the second of `now_ms`: `Ok` when admitted, 429/1008 when the limit is reached,
@@ -61,7 +50,7 @@ impl Window {
 pub async fn admit(
     state: &State,
     app: &App,
-    name: &str,
+    name: &'static str,
     paths: &[&str],
     units: u32,
     now_ms: i64,
@@ -69,17 +58,26 @@ pub async fn admit(
     let Some(limit) = app.settings.rate_limits.limit_for(paths) else {
         return Ok(());
     };
-    let window = Window::of(limit, units);
-    let second = now_ms.div_euclid(1000);
-    let counter = |shard| table::rate_pk(&app.app_key, name, second, shard);
-    let first = random_below(window.shards);
-    if take(state, counter(first), window, second).await? {
-        return Ok(());
-    }
-    if window.shards > 1 {
-        let other = (first + 1 + random_below(window.shards - 1)) % window.shards;
-        if take(state, counter(other), window, second).await? {
-            return Ok(());
+    let key = (app.app_key.clone(), name);
+    for reach in [Reach::Ahead, Reach::CurrentSecond] {
+        let ask = match state.rate_leases.decide(&key, now_ms, units, limit, reach) {
+            Decision::Admitted => return Ok(()),
+            Decision::Refused => break,
+            Decision::Ask(ask) => ask,
+        };
+        let pk = table::rate_pk(&app.app_key, name, ask.block);
+        match reserve(state, pk, &ask, limit).await? {
+            Reserved::Granted(counts) => {
+                state
+                    .rate_leases
+                    .update(&key, |lease| lease.granted(&ask, &counts));
+                return Ok(());
+            }
+            Reserved::Short(counts) => {
+                state
+                    .rate_leases
+                    .update(&key, |lease| lease.refused(&ask, &counts));
+            }
         }
     }
     crate::metrics::rate_limited(name, &app.app_key);
@@ -89,70 +87,62 @@ pub async fn admit(
     )))
 }
 
-/// Adds the call's units to one counter unless that leaves it over its share: whether it did.
-async fn take(state: &State, pk: String, window: Window, second: i64) -> Result<bool, ApiError> {
-    let sent = crate::db::update_item(state)
+/// What the counter answered an ask, with its seconds' counts (by offset in the block).
+enum Reserved {
+    Granted(Vec<(usize, u32)>),
+    /// Some second lacked room: nothing was added.
+    Short(Vec<(usize, u32)>),
+}
+
+/// The attribute of the second at `offset` of a counter item.
+fn second_attribute(offset: usize) -> String {
+    format!("s{offset}")
+}
+
+/// Adds the ask's reservations to its counter, each only if its second stays within `limit`.
+async fn reserve(state: &State, pk: String, ask: &Ask, limit: u32) -> Result<Reserved, ApiError> {
+    let mut adds = Vec::new();
+    let mut conditions = Vec::new();
+    let mut request = crate::db::update_item(state)
         .set_key(Some(crate::db::key(pk, table::SK_RATE)))
-        .update_expression("ADD #count :units SET #ttl = :ttl")
-        .condition_expression("attribute_not_exists(#count) OR #count <= :room")
-        .expression_attribute_names("#count", "count")
         .expression_attribute_names("#ttl", table::TTL)
-        .expression_attribute_values(":units", n(window.units))
-        .expression_attribute_values(":room", n(window.per_shard - window.units))
-        .expression_attribute_values(":ttl", n(second + COUNTER_KEPT_SECONDS))
+        .expression_attribute_values(
+            ":ttl",
+            n((ask.block + 1) * BLOCK_SECONDS as i64 + COUNTER_KEPT_SECONDS),
+        )
+        .return_values(ReturnValue::UpdatedNew)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    for reserve in &ask.reserves {
+        let i = reserve.offset;
+        adds.push(format!("#s{i} :a{i}"));
+        conditions.push(format!("(attribute_not_exists(#s{i}) OR #s{i} <= :r{i})"));
+        request = request
+            .expression_attribute_names(format!("#s{i}"), second_attribute(i))
+            .expression_attribute_values(format!(":a{i}"), n(reserve.units))
+            .expression_attribute_values(format!(":r{i}"), n(limit - reserve.units));
+    }
+    let sent = request
+        .update_expression(format!("ADD {} SET #ttl = :ttl", adds.join(", ")))
+        .condition_expression(conditions.join(" AND "))
         .send()
         .await;
     match sent {
-        Ok(_) => Ok(true),
-        Err(err) if crate::db::condition_failed(&err) => Ok(false),
-        Err(err) => Err(err.into()),
-    }
-}
-
-fn random_below(bound: u32) -> u32 {
-    (uuid::Uuid::new_v4().as_u128() % u128::from(bound.max(1))) as u32
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limits_split_into_shares_of_at_most_200_that_add_up_to_the_limit() {
-        assert_eq!(
-            Window::of(10, 1),
-            Window {
-                shards: 1,
-                per_shard: 10,
-                units: 1
+        Ok(out) => Ok(Reserved::Granted(counts(out.attributes.as_ref()))),
+        Err(err) => match err.as_service_error() {
+            Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                Ok(Reserved::Short(counts(failed.item())))
             }
-        );
-        assert_eq!(Window::of(200, 1).shards, 1);
-        let thousand = Window::of(1000, 1);
-        assert_eq!((thousand.shards, thousand.per_shard), (5, 200));
-        for limit in [1, 7, 199, 200, 201, 999, 1000, 1001, 12_345, 100_000] {
-            let window = Window::of(limit, 1);
-            let admitted = window.shards * window.per_shard;
-            assert!(window.per_shard <= SHARD_CAPACITY, "{limit}");
-            assert!(admitted >= limit, "{limit}: {admitted}");
-            assert!(
-                f64::from(admitted) <= f64::from(limit) * 1.01,
-                "{limit}: {admitted}"
-            );
-        }
+            _ => Err(err.into()),
+        },
     }
+}
 
-    #[test]
-    fn a_call_counts_its_units_up_to_a_whole_share() {
-        assert_eq!(Window::of(100, 30).units, 30);
-        assert_eq!(Window::of(100, 0).units, 1);
-        assert_eq!(Window::of(10, 100).units, 10, "fills an empty share");
-    }
-
-    #[test]
-    fn random_shares_stay_in_range_and_reach_every_share() {
-        let seen: std::collections::HashSet<u32> = (0..500).map(|_| random_below(5)).collect();
-        assert_eq!(seen, (0..5).collect());
-        assert_eq!(random_below(1), 0);
-    }
+/// The seconds' counts of a counter item (or of the attributes an update returned).
+fn counts(item: Option<&Item>) -> Vec<(usize, u32)> {
+    (0..BLOCK_SECONDS)
+        .filter_map(|offset| {
+            let count = item?.get(&second_attribute(offset))?.as_n().ok()?;
+            Some((offset, count.parse().ok()?))
+        })
+        .collect()
 }

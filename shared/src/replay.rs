@@ -34,9 +34,6 @@ pub enum Placement {
 /// A change's nonce, to be recorded.
 pub struct Guard {
     rider: Arc<Rider>,
-    /// The record's key and writer, to withdraw it ([`Guard::withdraw`]).
-    key: db::Item,
-    recorded_by: String,
 }
 
 pub fn already_used() -> ApiError {
@@ -54,7 +51,6 @@ impl Guard {
             ttl: headers.nonce_kept_until_s(),
             recorded_by: recorded_by.clone(),
         };
-        let (pk, sk) = record.key();
         // A put retried after a lost answer (an attempt timeout) meets its own record.
         let put = Put::builder()
             .table_name(&state.table)
@@ -67,31 +63,7 @@ impl Guard {
             .build()?;
         Ok(Self {
             rider: Rider::new(put, already_used),
-            key: db::key(pk, sk),
-            recorded_by,
         })
-    }
-
-    /// Withdraws the record this request made, for a call refused before it ran (over the rate
-    /// limit): the client may send the very same request again. The record is marked expired
-    /// (which the put's condition accepts) rather than deleted, with the `UpdateItem` the
-    /// function holds for its rate counters; a record another request made is left alone.
-    pub async fn withdraw(&self, state: &State) -> Result<(), ApiError> {
-        let result = db::update_item(state)
-            .set_key(Some(self.key.clone()))
-            .update_expression("SET #ttl = :expired")
-            .condition_expression("#by = :by")
-            .expression_attribute_names("#ttl", table::TTL)
-            .expression_attribute_names("#by", "recordedBy")
-            .expression_attribute_values(":expired", db::n(0))
-            .expression_attribute_values(":by", db::s(self.recorded_by.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if db::condition_failed(&err) => Ok(()),
-            Err(err) => Err(err.into()),
-        }
     }
 
     /// Records the nonce with a `PutItem` of its own; a second use is refused.

@@ -21,6 +21,8 @@ pub struct State {
     pub table: String,
     pub clock: Clock,
     pub apps: AppCache,
+    /// This container's leases on the apps' rate limits (`crate::rate`).
+    pub rate_leases: crate::rate_lease::Leases,
     /// Server-side secret every access-token key and page token is derived from (never stored
     /// in the table), read when first needed.
     pub token_secret: TokenSecret,
@@ -274,6 +276,7 @@ impl State {
             token_secret,
             connections: Connections::new(Arc::new(NoCloser), connection_ttl),
             webhooks: crate::queue::Webhooks::default(),
+            rate_leases: Default::default(),
             cold_start: crate::metrics::ColdStart::since(began),
             metrics_source: std::sync::OnceLock::new(),
         }))

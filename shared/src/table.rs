@@ -56,11 +56,11 @@ pub const SK_BLOCK_COUNT: &str = "BLOCK_COUNT";
 /// A rate counter's sort key; its partition is [`rate_pk`].
 pub const SK_RATE: &str = "RATE";
 
-/// The partition of one share of an app's request count for one operation and second
+/// The partition of an app's request counts for one operation and block of seconds
 /// (`crate::rate`). It leads with `RATE#`, not the app key, so that a policy may allow updates
 /// of counters only (`dynamodb:LeadingKeys` `RATE#*`).
-pub fn rate_pk(app_key: &str, operation: &str, second: i64, shard: u32) -> String {
-    format!("RATE#{app_key}#{operation}#{second}#{shard}")
+pub fn rate_pk(app_key: &str, operation: &str, block: i64) -> String {
+    format!("RATE#{app_key}#{operation}#{block}")
 }
 
 pub fn app_pk(app_key: &str) -> String {

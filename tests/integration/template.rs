@@ -292,7 +292,7 @@ fn every_signed_function_may_count_its_calls_and_rate_limits_name_its_paths() {
         listed, signed,
         "rate_limits::SERVER_API_PATHS vs the signed routes"
     );
-    let counter = shared::table::rate_pk("app", "op", 1_764_000_000, 0);
+    let counter = shared::table::rate_pk("app", "op", 88_200_000);
     let update = |pk: &str| Need {
         action: "dynamodb:UpdateItem".into(),
         resource: table_arn("t"),

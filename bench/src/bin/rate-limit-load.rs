@@ -1,11 +1,13 @@
 //! `rate-limit-load [LIMIT] [OFFERED] [SECONDS]`: one app limited to LIMIT calls per second
 //! (default 1,000) is offered OFFERED signed `get-user` calls per second (default 1,500) for
-//! SECONDS (default 10), open loop (calls start on schedule whatever the answers), half through
-//! each of two separate sets of containers. Prints, per second and in total, what was offered,
-//! admitted (200), refused (429/1008) and failed otherwise, and the writes each rate counter item
-//! took in its second (every attempt, refused ones included): what DynamoDB's per-partition limit
-//! (about 1,000 writes/s) is measured against. Needs DYNAMODB_ENDPOINT (DynamoDB Local, which
-//! does not throttle: the per-item write rates are the evidence).
+//! SECONDS (default 10), open loop (calls start on schedule whatever the answers), spread over
+//! `RATE_LOAD_CONTAINERS` separate sets of containers (default 4), each with its own leases.
+//! Prints, per second and in total, what was offered, admitted (200), refused (429/1008) and
+//! failed otherwise, and the writes the counter items took (every attempt, refused ones
+//! included): what DynamoDB's per-partition limit (about 1,000 writes/s) is measured against.
+//! Then a burst: 40 calls at once, at the start of each of 3 seconds, under a limit of 5/s.
+//! Needs DYNAMODB_ENDPOINT (DynamoDB Local, which does not throttle: the write counts are the
+//! evidence).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -33,7 +35,7 @@ fn slowdown() -> Result<u32, BoxError> {
     Ok(k.max(1))
 }
 
-/// Every `UpdateItem` of a rate counter, by partition key.
+/// Every `UpdateItem` of a rate counter, by partition key (one item per block of seconds).
 #[derive(Debug, Default, Clone)]
 struct CounterWrites(Arc<Mutex<BTreeMap<String, u64>>>);
 
@@ -71,10 +73,11 @@ async fn main() -> Result<(), BoxError> {
         Ok(std::env::args().nth(i).map_or(Ok(default), |n| n.parse())?)
     };
     let (limit, offered, seconds) = (arg(1, 1000)?, arg(2, 1500)?, arg(3, 10)?);
+    let sets: u64 = std::env::var("RATE_LOAD_CONTAINERS").map_or(Ok(4), |n| n.parse())?;
     let writes = CounterWrites::default();
     let containers = {
         let mut containers = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..sets {
             let interceptor = writes.clone();
             containers.push(Arc::new(
                 integration_tests::env_with(|config| config.interceptor(interceptor)).await,
@@ -82,17 +85,7 @@ async fn main() -> Result<(), BoxError> {
         }
         containers
     };
-    let app = containers[0]
-        .new_app(AppChanges {
-            rate_limits: Some(json!({ "/v4/user/get": limit })),
-            ..Default::default()
-        })
-        .await;
-    containers[0].issue(&app, "alice").await;
-    for env in &containers {
-        env.warm(&app);
-    }
-    let app = Arc::new(app);
+    let app = Arc::new(limited_app(&containers, limit).await);
     let clock = containers[0].state.clock.clone();
     // Start on a second's boundary, so each second of the run is one window.
     let now = clock.now_ms();
@@ -117,7 +110,7 @@ async fn main() -> Result<(), BoxError> {
         } else {
             behind = behind.max(elapsed - due);
         }
-        let env = containers[(i % 2) as usize].clone();
+        let env = containers[(i % sets) as usize].clone();
         let app = app.clone();
         let clock = clock.clone();
         calls.push(tokio::spawn(async move {
@@ -125,21 +118,7 @@ async fn main() -> Result<(), BoxError> {
                 1 => clock.now_ms(),
                 _ => window_ms(),
             };
-            let outcome = match *COUNTER_ONLY {
-                true => {
-                    let container = env.function("get-user");
-                    let paths = &["/v4/user/get"];
-                    match shared::rate::admit(&container, &app, "get-user", paths, 1, now_ms).await
-                    {
-                        Ok(()) => (200, 0),
-                        Err(err) => (err.status(), err.code()),
-                    }
-                }
-                false => {
-                    let body = json!({"userId": "alice"});
-                    env.call(&app, "/v4/user/get", body).await.outcome()
-                }
-            };
+            let outcome = offer(&env, &app, now_ms).await;
             (now_ms.div_euclid(1000), outcome)
         }));
     }
@@ -155,77 +134,135 @@ async fn main() -> Result<(), BoxError> {
         }
     }
     let writes = writes.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    // Writes per counter item, by the second in its key.
-    let mut item_writes: BTreeMap<i64, Vec<u64>> = BTreeMap::new();
-    for (pk, count) in &writes {
-        let second: i64 = pk
-            .rsplit('#')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        item_writes
-            .entry(second - first_second)
-            .or_default()
-            .push(*count);
-    }
+    let total_writes: u64 = writes.values().sum();
+    let busiest = writes.values().max().copied().unwrap_or(0);
     let mode = match (*COUNTER_ONLY, slowdown) {
         (false, _) => "whole signed get-user calls".to_owned(),
         (true, 1) => "the admission alone".to_owned(),
         (true, k) => format!("the admission alone, window seconds of {k} real seconds"),
     };
     println!(
-        "limit {limit}/s, offered {offered} per window second for {seconds} window seconds over two sets of containers ({mode}); the loop ran at most {:.0} ms behind schedule",
+        "limit {limit}/s, offered {offered} per window second for {seconds} window seconds over {sets} sets of containers ({mode}); the loop ran at most {:.0} ms behind schedule",
         behind.as_secs_f64() * 1000.0
     );
     println!();
-    println!(
-        "| second | offered | admitted (200) | refused (429/1008) | other answers | counter items | writes on the busiest item |"
-    );
-    println!("|---|---|---|---|---|---|---|");
+    println!("| second | offered | admitted (200) | refused (429/1008) | other answers |");
+    println!("|---|---|---|---|---|");
     let mut sum = Second::default();
     for (second, row) in &by_second {
-        let items = item_writes.get(second).cloned().unwrap_or_default();
         println!(
-            "| {second} | {} | {} | {} | {} | {} | {} |",
-            row.offered,
-            row.admitted,
-            row.refused,
-            row.failed,
-            items.len(),
-            items.iter().max().copied().unwrap_or(0)
+            "| {second} | {} | {} | {} | {} |",
+            row.offered, row.admitted, row.refused, row.failed
         );
         sum.offered += row.offered;
         sum.admitted += row.admitted;
         sum.refused += row.refused;
         sum.failed += row.failed;
     }
-    let whole: Vec<&Second> = by_second
-        .iter()
-        .filter(|(s, _)| (0..seconds as i64).contains(s))
-        .map(|(_, row)| row)
-        .collect();
-    let mut admitted: Vec<u64> = whole.iter().map(|row| row.admitted).collect();
-    admitted.sort_unstable();
-    let busiest = writes.values().max().copied().unwrap_or(0);
     println!(
-        "| all | {} | {} | {} | {} | {} | {busiest} |",
-        sum.offered,
-        sum.admitted,
-        sum.refused,
-        sum.failed,
-        writes.len()
+        "| all | {} | {} | {} | {} |",
+        sum.offered, sum.admitted, sum.refused, sum.failed
     );
+    // Whole window seconds after the first (the first may start with empty leases).
+    let mut after_first: Vec<u64> = by_second
+        .iter()
+        .filter(|(s, _)| (1..seconds as i64).contains(s))
+        .map(|(_, row)| row.admitted)
+        .collect();
+    after_first.sort_unstable();
+    let most = by_second
+        .values()
+        .map(|row| row.admitted)
+        .max()
+        .unwrap_or(0);
     println!();
     println!(
-        "admitted per window second: median {}, max {} (limit {limit}); offered achieved {:.0} per window second; errors other than 429: {}",
-        admitted.get(admitted.len() / 2).copied().unwrap_or(0),
-        admitted.last().copied().unwrap_or(0),
-        sum.offered as f64 * f64::from(slowdown)
-            / started
-                .elapsed()
-                .as_secs_f64()
-                .max((seconds * u64::from(slowdown)) as f64),
+        "admitted per window second: at most {most} in any (limit {limit}); after the first: least {}, median {}; errors other than 429: {}",
+        after_first.first().copied().unwrap_or(0),
+        after_first.get(after_first.len() / 2).copied().unwrap_or(0),
         sum.failed
     );
+    println!(
+        "counter writes: {total_writes} in all ({:.4} per call offered, {:.1} per window second), at most {busiest} on one counter item (a block of {} seconds)",
+        total_writes as f64 / sum.offered.max(1) as f64,
+        total_writes as f64 / seconds as f64,
+        shared::rate::BLOCK_SECONDS
+    );
+    burst(&containers, 5, 40, 3).await
+}
+
+/// `calls` at once at the start of each of `seconds` seconds, spread over the containers, under
+/// a limit of `limit` per second: prints the admitted per second.
+async fn burst(
+    containers: &[Arc<integration_tests::Env>],
+    limit: u64,
+    calls: u64,
+    seconds: u64,
+) -> Result<(), BoxError> {
+    let app = limited_app(containers, limit).await;
+    let clock = containers[0].state.clock.clone();
+    let mut admitted = Vec::new();
+    for _ in 0..seconds {
+        let now = clock.now_ms();
+        tokio::time::sleep(Duration::from_millis(
+            (1000 - now.rem_euclid(1000)) as u64 + 5,
+        ))
+        .await;
+        let second = clock.now_ms().div_euclid(1000);
+        let answers = futures::future::join_all((0..calls).map(|i| {
+            let env = &containers[(i % containers.len() as u64) as usize];
+            let app = &app;
+            async move {
+                let now_ms = env.state.clock.now_ms();
+                let admitted = offer(env, app, now_ms).await == (200, 0);
+                (now_ms.div_euclid(1000), admitted)
+            }
+        }))
+        .await;
+        let in_second = answers.iter().filter(|(s, a)| *a && *s == second).count();
+        let late = answers.iter().filter(|(s, a)| *a && *s != second).count();
+        admitted.push(format!("{in_second} (+{late} in the next second)"));
+    }
+    println!();
+    println!(
+        "burst: limit {limit}/s, {calls} calls at once over {} sets of containers at the start of each of {seconds} seconds; admitted: {}",
+        containers.len(),
+        admitted.join(", ")
+    );
     Ok(())
+}
+
+/// An app limited to `limit` get-user calls per second, its user `alice`, cached by every
+/// container.
+async fn limited_app(containers: &[Arc<integration_tests::Env>], limit: u64) -> shared::apps::App {
+    let app = containers[0]
+        .new_app(AppChanges {
+            rate_limits: Some(json!({ "/v4/user/get": limit })),
+            ..Default::default()
+        })
+        .await;
+    containers[0].issue(&app, "alice").await;
+    for env in containers {
+        env.warm(&app);
+    }
+    app
+}
+
+/// One call through `env`'s containers at `now_ms` (the admission alone, or the whole signed
+/// call): its status and code.
+async fn offer(env: &integration_tests::Env, app: &shared::apps::App, now_ms: i64) -> (u16, i64) {
+    match *COUNTER_ONLY {
+        true => {
+            let container = env.function("get-user");
+            let paths = &["/v4/user/get"];
+            match shared::rate::admit(&container, app, "get-user", paths, 1, now_ms).await {
+                Ok(()) => (200, 0),
+                Err(err) => (err.status(), err.code()),
+            }
+        }
+        false => {
+            let body = json!({"userId": "alice"});
+            env.call(app, "/v4/user/get", body).await.outcome()
+        }
+    }
 }
