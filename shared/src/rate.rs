@@ -58,25 +58,24 @@ pub async fn admit(
     let Some(limit) = app.settings.rate_limits.limit_for(paths) else {
         return Ok(());
     };
-    let key = (app.app_key.clone(), name);
+    let lease = state.rate_leases.of(&app.app_key, name, now_ms);
+    let mut lease = lease.lock().await;
     for reach in [Reach::Ahead, Reach::CurrentSecond] {
-        let ask = match state.rate_leases.decide(&key, now_ms, units, limit, reach) {
+        let ask = match lease.decide(now_ms, units, limit, reach) {
             Decision::Admitted => return Ok(()),
             Decision::Refused => break,
             Decision::Ask(ask) => ask,
         };
         let pk = table::rate_pk(&app.app_key, name, ask.block);
-        match reserve(state, pk, &ask, limit).await? {
-            Reserved::Granted(counts) => {
-                state
-                    .rate_leases
-                    .update(&key, |lease| lease.granted(&ask, &counts));
+        match reserve(state, pk, &ask, limit).await {
+            Ok(Reserved::Granted(counts)) => {
+                lease.granted(&ask, &counts);
                 return Ok(());
             }
-            Reserved::Short(counts) => {
-                state
-                    .rate_leases
-                    .update(&key, |lease| lease.refused(&ask, &counts));
+            Ok(Reserved::Short(counts)) => lease.refused(&ask, &counts),
+            Err(err) => {
+                lease.refused(&ask, &[]);
+                return Err(err);
             }
         }
     }

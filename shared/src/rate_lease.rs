@@ -4,7 +4,7 @@
 //! restore).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Seconds one counter item covers: a lease may reserve any of them in one write.
 pub const BLOCK_SECONDS: usize = 20;
@@ -24,19 +24,11 @@ struct Slot {
     used: u32,
     /// The counter's value as last seen: a lower bound of the shared count (it only grows).
     seen: u32,
-    /// Units asked for beyond calls' own needs and not answered yet: concurrent calls of one
-    /// container (the local API serves several at once) do not each reserve the same slice.
-    pending: u32,
 }
 
 impl Slot {
     fn left(&self) -> u32 {
         self.granted.saturating_sub(self.used)
-    }
-
-    /// What is left, and what is on its way.
-    fn expected_left(&self) -> u32 {
-        self.left() + self.pending
     }
 }
 
@@ -50,33 +42,25 @@ pub struct Lease {
     carried_rate: u32,
 }
 
-/// This container's leases, by app and operation.
+/// This container's leases, by app and operation, each behind its own lock: one call of an app
+/// and operation decides (and sends its ask) at a time, with what the asks before it answered,
+/// so concurrent calls of one container (the local API serves many at once; a Lambda container
+/// one) wait for an ask in flight instead of each sending its own.
 #[derive(Debug, Default)]
-pub struct Leases(Mutex<HashMap<(String, &'static str), Lease>>);
+pub struct Leases(Mutex<HashMap<(String, &'static str), SharedLease>>);
+
+/// One lease, shared by the concurrent calls of its container.
+pub type SharedLease = Arc<tokio::sync::Mutex<Lease>>;
 
 impl Leases {
-    /// Decides from the lease alone (no I/O, the lock held only for this).
-    pub fn decide(
-        &self,
-        key: &(String, &'static str),
-        now_ms: i64,
-        units: u32,
-        limit: u32,
-        reach: Reach,
-    ) -> Decision {
+    /// The lease of `app_key` and `operation` (a new one starts at `now_ms`'s block).
+    pub fn of(&self, app_key: &str, operation: &'static str, now_ms: i64) -> SharedLease {
         let mut leases = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let (block, _) = block_of(now_ms.div_euclid(1000));
         leases
-            .entry(key.clone())
-            .or_insert_with(|| Lease::new(block))
-            .decide(now_ms, units, limit, reach)
-    }
-
-    pub fn update(&self, key: &(String, &'static str), change: impl FnOnce(&mut Lease)) {
-        let mut leases = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(lease) = leases.get_mut(key) {
-            change(lease);
-        }
+            .entry((app_key.to_owned(), operation))
+            .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(Lease::new(block))))
+            .clone()
     }
 }
 
@@ -176,7 +160,7 @@ impl Lease {
         // A burst from idle doubles what this second has used, so n calls ask about log2(n)
         // times before the rate of the second before is known.
         let expected = at_rate.max(2 * (slot.used + units));
-        let extra = self.slice(expected.saturating_sub(slot.expected_left()), limit, room);
+        let extra = self.slice(expected.saturating_sub(slot.left()), limit, room);
         let mut reserves = vec![Reserve {
             offset,
             units: need.max(extra),
@@ -187,7 +171,7 @@ impl Lease {
             let per_second = rate + rate.div_ceil(8);
             for later in offset + 1..(offset + seconds).min(BLOCK_SECONDS) {
                 let later_slot = self.slots[later];
-                let wanted = per_second.saturating_sub(later_slot.expected_left());
+                let wanted = per_second.saturating_sub(later_slot.left());
                 let room = limit.saturating_sub(later_slot.seen);
                 let units = self.slice(wanted, limit, room);
                 if units > 0 {
@@ -198,10 +182,6 @@ impl Lease {
                 }
             }
         }
-        for reserve in &reserves {
-            self.slots[reserve.offset].pending += reserve.units;
-        }
-        self.slots[offset].pending -= need;
         // The rest of the lease is this call's now, whatever concurrent calls decide.
         let from_lease = slot.left();
         self.slots[offset].used += from_lease;
@@ -233,7 +213,7 @@ impl Lease {
     /// The counter granted `ask`; `counts` are the counters' values after it (by offset). The
     /// call's units are taken from the current second.
     pub fn granted(&mut self, ask: &Ask, counts: &[(usize, u32)]) {
-        if !self.answered(ask) {
+        if ask.block != self.block {
             return;
         }
         for reserve in &ask.reserves {
@@ -245,30 +225,16 @@ impl Lease {
         }
     }
 
-    /// The counter refused `ask` (a second lacked room); `counts` are its values as read.
+    /// The counter refused `ask` (a second lacked room; `counts` are its values as read), or the
+    /// ask failed (no counts): the call gives back what it took from the lease.
     pub fn refused(&mut self, ask: &Ask, counts: &[(usize, u32)]) {
-        if self.answered(ask) {
-            self.saw(ask.block, counts);
-            if let Some(current) = ask.reserves.first() {
-                self.slots[current.offset].used -= ask.from_lease;
-            }
-        }
-    }
-
-    /// Clears what `ask` had pending: whether it is an ask of this block.
-    fn answered(&mut self, ask: &Ask) -> bool {
         if ask.block != self.block {
-            return false;
+            return;
         }
-        for (i, reserve) in ask.reserves.iter().enumerate() {
-            let units = match i {
-                0 => reserve.units - ask.need,
-                _ => reserve.units,
-            };
-            let slot = &mut self.slots[reserve.offset];
-            slot.pending = slot.pending.saturating_sub(units);
+        self.saw(ask.block, counts);
+        if let Some(current) = ask.reserves.first() {
+            self.slots[current.offset].used -= ask.from_lease;
         }
-        true
     }
 
     /// The counters of `block` as read (after a grant, or with a refused ask): the larger of
@@ -549,25 +515,6 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_calls_of_one_container_do_not_reserve_the_same_slice_twice() {
-        let mut lease = Lease::new(0);
-        lease.slots[0].used = 10;
-        let Decision::Ask(first) = lease.decide(1_000, 1, 100, Reach::Ahead) else {
-            panic!("asks");
-        };
-        let Decision::Ask(second) = lease.decide(1_001, 1, 100, Reach::Ahead) else {
-            panic!("asks");
-        };
-        assert_eq!(first.reserves.len(), 4);
-        assert_eq!(
-            second.reserves.len(),
-            1,
-            "the next seconds are on their way: {second:?}"
-        );
-        assert_eq!(second.reserves[0].units, second.need);
-    }
-
-    #[test]
     fn a_refused_ask_gives_back_what_it_took_from_the_lease() {
         let mut lease = Lease::new(0);
         lease.slots[0].granted = 2;
@@ -577,7 +524,6 @@ mod tests {
         assert_eq!((ask.from_lease, ask.need), (2, 3));
         lease.refused(&ask, &[(0, 99)]);
         assert_eq!(lease.slots[0].left(), 2);
-        assert_eq!(lease.slots[0].pending, 0);
         assert_eq!(lease.decide(20, 1, 100, Reach::Ahead), Decision::Admitted);
     }
 }

@@ -188,7 +188,13 @@ impl TokenSecret {
                     SecretSource::Refused(why) => return Err(ConfigError::Secret(why.clone())),
                     SecretSource::SecretsManager(arn) => {
                         let config = sdk_config(None).await;
-                        let client = aws_sdk_secretsmanager::Client::new(&config);
+                        let mut config = aws_sdk_secretsmanager::config::Builder::from(&config);
+                        // AWS's standard service endpoint variable (the configuration here is
+                        // built by hand, so it is read here): a VPC endpoint, or a stand-in.
+                        if let Ok(url) = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER") {
+                            config = config.endpoint_url(url);
+                        }
+                        let client = aws_sdk_secretsmanager::Client::from_conf(config.build());
                         fetch_token_secret(&client, arn).await?.into_bytes()
                     }
                 };
