@@ -102,13 +102,14 @@ def test_a_mix_of_sdk_calls_shows_in_the_metrics(
     assert delta("chat_users_rate_limited_total", operation="update-user", app=app["appKey"]) == 1
     assert delta("chat_users_webhook_attempts_total", outcome="delivered") >= 1
 
-    # One warm read: its own requests as the README budgets them, and the count against the limit.
+    # One warm read: its own requests as the README budgets them, and the count against the limit
+    # only when its container's lease on the limit has run out (README "Rate limits").
     ahead = metrics(api_url)
     users.get_user(UserGetRequest(user_id=alice))
     behind = metrics(api_url)
     requests = (value(behind, "chat_users_dynamodb_requests_total", operation="get-user")
                 - value(ahead, "chat_users_dynamodb_requests_total", operation="get-user"))
-    assert requests == readme_budget("get-user") + 1, behind
+    assert readme_budget("get-user") <= requests <= readme_budget("get-user") + 1, behind
 
     # A soft delete purges; the sweeper's census then finds nothing pending.
     deleted = users.soft_delete_users(UserIdsMax100Request(user_ids=[alice]))
