@@ -160,7 +160,7 @@ impl Lease {
         // A burst from idle doubles what this second has used, so n calls ask about log2(n)
         // times before the rate of the second before is known.
         let expected = at_rate.max(2 * (slot.used + units));
-        let extra = self.slice(expected.saturating_sub(slot.left()), limit, room);
+        let extra = Self::slice(expected.saturating_sub(slot.left()), limit, room);
         let mut reserves = vec![Reserve {
             offset,
             units: need.max(extra),
@@ -173,7 +173,7 @@ impl Lease {
                 let later_slot = self.slots[later];
                 let wanted = per_second.saturating_sub(later_slot.left());
                 let room = limit.saturating_sub(later_slot.seen);
-                let units = self.slice(wanted, limit, room);
+                let units = Self::slice(wanted, limit, room);
                 if units > 0 {
                     reserves.push(Reserve {
                         offset: later,
@@ -196,7 +196,7 @@ impl Lease {
     /// What to reserve when `wanted` would serve: at most a quarter of the limit and half the
     /// room known to be left, so the slices shrink as the counter fills (to one call near the
     /// limit) and other containers keep a share.
-    fn slice(&self, wanted: u32, limit: u32, room: u32) -> u32 {
+    fn slice(wanted: u32, limit: u32, room: u32) -> u32 {
         wanted
             .min((limit / MOST_OF_THE_LIMIT_PER_ASK).max(1))
             .min(room / 2)
