@@ -80,7 +80,7 @@ def main():
     with open(sizes_path) as f:
         for line in f:
             if line.strip():
-                name, size = line.split("\t")
+                name, size = line.rstrip("\n").split("\t")[:2]
                 sizes.append((name, int(size)))
     if not samples or not sizes:
         sys.exit("no samples or no sizes")

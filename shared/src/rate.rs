@@ -26,7 +26,8 @@
 //! - **Big calls.** A call counts its units (the users of a soft delete or restore); one that
 //!   counts more than the limit counts as the whole limit, so it waits for an empty second and
 //!   is never refused for good.
-//! - A change of the limit applies to new reservations; units already leased stay usable.
+//! - A change of the limit applies to new reservations; units already leased stay usable (they
+//!   reach at most 20 seconds ahead).
 //! - **"off"** and 0 (unlimited) send nothing.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;

@@ -4,7 +4,7 @@
 //! (`ReturnConsumedCapacity`, added by `integration_tests::capacity`); the handler's time at the
 //! template's 128 MB gives Lambda GB-seconds. Prints a Markdown table with dollars per million
 //! calls at the on-demand prices below. The app has Nexconn's default limits: a read's row is the
-//! mean of 40 calls at 10 calls/s after 10 to warm its container's lease (so it carries its share
+//! mean of 100 calls at 10 calls/s after 10 to warm its container's lease (so it carries its share
 //! of the rate counter's writes, as in production); a change's row is its one call, the first of
 //! its container, so it carries a whole counter write (1 write unit) that later calls share. The
 //! last row is `get-user` in an app with `rateLimits` "off".
@@ -28,7 +28,7 @@ const OFF_ROW: &str = "get-user (rateLimits \"off\")";
 const MEMORY_GB: f64 = 128.0 / 1024.0;
 /// A read's calls: unmeasured (to warm the lease), then measured, at [`READ_EVERY`].
 const READ_WARM_CALLS: u32 = 10;
-const READ_MEASURED_CALLS: u32 = 40;
+const READ_MEASURED_CALLS: u32 = 100;
 const READ_EVERY: Duration = Duration::from_millis(100);
 
 #[tokio::main]
