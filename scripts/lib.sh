@@ -63,7 +63,8 @@ start_dynamodb_local() {
   local port lib
   port="$(free_port)"
   lib="$(dirname "$DYNAMODB_LOCAL_JAR")/DynamoDBLocal_lib"
-  java -Djava.library.path="$lib" -jar "$DYNAMODB_LOCAL_JAR" -inMemory -sharedDb -port "$port" >"$TOOLS/dynamodb-local.log" 2>&1 &
+  # From the tools folder: DynamoDB Local writes dynamodb-local-metadata.json where it runs.
+  (cd "$TOOLS" && exec java -Djava.library.path="$lib" -jar "$DYNAMODB_LOCAL_JAR" -inMemory -sharedDb -port "$port") >"$TOOLS/dynamodb-local.log" 2>&1 &
   DYNAMODB_PID=$!
   CLEANUP+=("kill $DYNAMODB_PID")
   wait_for_port "$port" 60

@@ -58,7 +58,10 @@ pub async fn start(jar: &Path, port: u16, storage: &Storage) -> Result<DynamoDbL
         .ok_or("jar has no folder")?
         .join("DynamoDBLocal_lib");
     let mut command = Command::new("java");
+    // DynamoDB Local writes dynamodb-local-metadata.json (its telemetry id) into its working
+    // folder: the tools folder holding the jar, never the checkout.
     command
+        .current_dir(jar.parent().ok_or("jar has no folder")?)
         .arg(format!("-Djava.library.path={}", lib_dir.display()))
         .arg("-jar")
         .arg(jar)

@@ -96,6 +96,16 @@ impl Functions {
         )))
     }
 
+    /// Starts the webhook queue's consumer: `send-webhooks` in its own container
+    /// ([`crate::queue::serve`]); `None` if one already runs.
+    pub fn serve_webhook_queue(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        let functions = self.clone();
+        crate::queue::serve(
+            self.webhook_queue.clone(),
+            Arc::new(move || functions.state(crate::queue::SENDER_FUNCTION)),
+        )
+    }
+
     /// The warm container of `binary`, or a new one (a cold start).
     pub fn state(&self, binary: &str) -> Result<Arc<State>, ApiError> {
         let mut containers = self

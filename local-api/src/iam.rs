@@ -32,6 +32,11 @@ pub const ACCOUNT: &str = "000000000000";
 pub const WEBSOCKET_API_ID: &str = "local";
 
 /// The token-signing secret's ARN as the local policies name it (`!Ref TokenSigningSecret`).
+/// The webhook queue's ARN in local policies (`!GetAtt WebhookQueue.Arn`).
+pub fn webhook_queue_arn() -> String {
+    format!("arn:aws:sqs:{REGION}:{ACCOUNT}:webhooks")
+}
+
 pub fn token_secret_arn() -> String {
     format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:TokenSigningSecret")
 }
@@ -120,7 +125,7 @@ impl Policy {
             ("AWS::Region", REGION.to_owned()),
             ("AWS::AccountId", ACCOUNT.to_owned()),
             ("WebSocketApi", WEBSOCKET_API_ID.to_owned()),
-            ("WebhookQueue.Arn", crate::queue::queue_arn()),
+            ("WebhookQueue.Arn", webhook_queue_arn()),
             ("TokenSigningSecret", token_secret_arn()),
         ]);
         let statements = function

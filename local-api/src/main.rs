@@ -167,7 +167,7 @@ async fn main() -> Result<(), BoxError> {
 
     // The table's stream drives the purge of soft-deleted users and the webhook producer, as
     // the deployed functions are driven; the webhook queue drives the sender.
-    let _sender = local_api::queue::serve(functions.clone());
+    let _sender = functions.serve_webhook_queue();
     let mut purge = local_api::stream::follow(
         functions.clone(),
         endpoint.clone(),

@@ -3,7 +3,10 @@
 //! in its container, with a poster that allows loopback receivers (the local API's one
 //! difference from AWS). A message the handler reports failed comes back after the visibility
 //! timeout; after [`MAX_RECEIVES`] receives it goes to the dead-letter list. Functions send to
-//! the queue only if their policy allows `sqs:SendMessage` on it ([`PolicedQueue`]).
+//! the queue only if their policy allows `sqs:SendMessage` on it ([`PolicedQueue`]). The queue
+//! knows the sender's container only as a function that gives its `State`
+//! (`crate::functions::Functions::serve_webhook_queue` hands it over), so it imports no
+//! container code.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -12,12 +15,15 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use shared::error::ApiError;
 use shared::queue::{DeliveryQueue, QueuedDelivery, SendFuture};
+use shared::state::State;
 use shared::webhooks::guard::Destinations;
 use shared::webhooks::post::Poster;
 use tokio::sync::mpsc;
 
-use crate::functions::Functions;
-use crate::iam::{self, Policy};
+use crate::iam::{self, Policy, webhook_queue_arn};
+
+/// The `State` of the sender's container, as the queue asks for it before each batch.
+pub type SenderState = Arc<dyn Fn() -> Result<Arc<State>, ApiError> + Send + Sync>;
 
 /// The function the queue drives.
 pub const SENDER_FUNCTION: &str = "send-webhooks";
@@ -90,11 +96,6 @@ impl LocalQueue {
     }
 }
 
-/// The queue's ARN in local policies (`!GetAtt WebhookQueue.Arn`).
-pub fn queue_arn() -> String {
-    format!("arn:aws:sqs:{}:{}:webhooks", iam::REGION, iam::ACCOUNT)
-}
-
 /// A function's view of the queue: its policy decides, then the queue takes the messages.
 pub struct PolicedQueue {
     pub queue: Arc<LocalQueue>,
@@ -103,7 +104,7 @@ pub struct PolicedQueue {
 
 impl DeliveryQueue for PolicedQueue {
     fn send<'a>(&'a self, messages: Vec<(QueuedDelivery, Duration)>) -> SendFuture<'a> {
-        let needs = [crate::iam::Need::new("sqs:SendMessage", queue_arn())];
+        let needs = [iam::Need::new("sqs:SendMessage", webhook_queue_arn())];
         if let Some(Err(denied)) = self.policy.as_ref().map(|p| p.check(&needs)) {
             // SQS answers AccessDenied.
             return Box::pin(async move {
@@ -188,8 +189,10 @@ impl Drop for InFlight {
 /// Starts handing ready messages to `send-webhooks`, fairly across apps, at most
 /// [`SENDER_CONCURRENCY`] at once (the event source mapping's `MaximumConcurrency`); runs until
 /// the returned task is aborted. Only one consumer per queue: a second call gets `None`.
-pub fn serve(functions: Arc<Functions>) -> Option<tokio::task::JoinHandle<()>> {
-    let queue = functions.webhook_queue.clone();
+pub fn serve(
+    queue: Arc<LocalQueue>,
+    sender_state: SenderState,
+) -> Option<tokio::task::JoinHandle<()>> {
     let mut waiting = queue.waiting.lock().ok()?.take()?;
     let poster = Arc::new(Poster::new(Destinations::AllowLoopback));
     let permits = Arc::new(tokio::sync::Semaphore::new(SENDER_CONCURRENCY));
@@ -212,7 +215,7 @@ pub fn serve(functions: Arc<Functions>) -> Option<tokio::task::JoinHandle<()>> {
             let Some((group, mut message)) = lock(&fair).pop() else {
                 continue;
             };
-            let functions = functions.clone();
+            let sender_state = sender_state.clone();
             let poster = poster.clone();
             let queue = queue.clone();
             let fair = fair.clone();
@@ -225,9 +228,9 @@ pub fn serve(functions: Arc<Functions>) -> Option<tokio::task::JoinHandle<()>> {
                     "body": message.body,
                     "attributes": {"ApproximateReceiveCount": message.receives.to_string()},
                     "eventSource": "aws:sqs",
-                    "eventSourceARN": queue_arn(),
+                    "eventSourceARN": webhook_queue_arn(),
                 }]});
-                let answer = match functions.state(SENDER_FUNCTION) {
+                let answer = match sender_state() {
                     Ok(state) => send_webhooks::handle(&state, &poster, &event).await,
                     Err(err) => json!({"batchItemFailures": [{"itemIdentifier": err.to_string()}]}),
                 };

@@ -1,5 +1,6 @@
 //! One error type for every operation. It renders as `{"code","errorMessage"}` with the HTTP
-//! status of API.md; the official SDK picks its exception class from the status alone.
+//! status each code has (README, "Endpoints"); the official SDK picks its exception class from the
+//! status alone.
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use serde_json::{Value, json};

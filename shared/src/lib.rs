@@ -1,4 +1,5 @@
-//! The library every operation shares. See DESIGN.md for the architecture.
+//! The library every operation shares. Its layers: docs/ARCHITECTURE.md; its items:
+//! docs/DATA-MODEL.md.
 
 pub mod access;
 pub mod app;

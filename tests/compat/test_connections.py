@@ -1,7 +1,8 @@
 """Connection status, driven through the official Python SDK (ncsdk 0.1.2); the connection itself
 is a raw WebSocket handshake against the local API's `/ws` endpoint (the SDK has no client side).
 
-Contract: /work/shared/API.md, "Users and tokens" (`/v4/user/connection-status/get`).
+Contract: the README, "Endpoints" (`/v4/user/connection-status/get`); our decisions:
+docs/API-DECISIONS.md, "Connections and presence".
 """
 
 import base64

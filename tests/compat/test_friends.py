@@ -1,6 +1,7 @@
 """Friendships and the blocklist, driven through the official Python SDK (ncsdk 0.1.2).
 
-Contract: /work/shared/API.md, sections "Friendships" and "Blocklist and direct-message policy".
+Contract: the README, "Endpoints"; our decisions: docs/API-DECISIONS.md, "Friendships and the
+blocklist".
 Every operation the SDK has is called through the SDK (FriendshipApi, UserBlocklistApi); the
 pending-request extensions (/v4/ext/friend/request/...), which the SDK lacks, are plain HTTP
 requests signed exactly as the SDK signs.

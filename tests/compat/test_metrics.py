@@ -2,7 +2,7 @@
 (`GET /metrics`, Prometheus text): calls by answer, the DynamoDB requests of a call against the
 README's budget, the rate-limit refusals, the webhook attempts and the purge backlog back at zero.
 
-Contract: ../shared/API.md, "Metrics (local API)"; our decisions: docs/OBSERVABILITY.md. Figures
+Contract and decisions: docs/OBSERVABILITY.md. Figures
 accumulate over the suite's run, so every check reads a difference or a lower bound.
 """
 

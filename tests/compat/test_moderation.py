@@ -2,8 +2,8 @@
 direct-message permission check (an extension the SDK does not know) through a plainly signed
 request. Time travel (a ban running out) is tested in Rust, where the clock can be moved.
 
-Contract: /work/shared/API.md, "Lifecycle and moderation" and "Blocklist and direct-message
-policy"; our decisions: docs/API-DECISIONS.md, "Moderation".
+Contract: the README, "Endpoints"; our decisions: docs/API-DECISIONS.md, "Moderation: bans,
+tags, direct-channel mutes, the DM permission check".
 """
 
 import re

@@ -2,7 +2,7 @@
 
 Contract: the Nexconn API, "Hosted user profiles"; our decisions: docs/API-DECISIONS.md,
 "Hosted user profiles". Concurrency and walks while profiles are added are tested in Rust
-(tests/integration/profiles.rs).
+(tests/integration/profiles/).
 """
 
 import json

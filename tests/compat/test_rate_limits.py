@@ -2,7 +2,7 @@
 `TooManyRequestsException` with business code 1008, the call changed nothing, and the next second
 serves again.
 
-Contract: /work/shared/API.md, "Rate limits"; our decisions: docs/API-DECISIONS.md, "Rate limits".
+Contract: the README, "Rate limits"; our decisions: docs/API-DECISIONS.md, "Rate limits".
 """
 
 import time

@@ -1,7 +1,7 @@
 """Users and tokens, driven through the official Python SDK (ncsdk 0.1.2) only.
 
-Contract: /work/shared/API.md, sections "Conventions", "Authentication", "Business codes",
-"Users and tokens". The SDK raises its exception class from the HTTP status alone and exposes the
+Contract: the README, "Endpoints" (signing, business codes, users and tokens); our decisions:
+docs/API-DECISIONS.md, "Every request" and "Users and tokens". The SDK raises its exception class from the HTTP status alone and exposes the
 body's business `code` as `error_code` and `errorMessage` as `error_message`.
 """
 

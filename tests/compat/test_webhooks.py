@@ -2,8 +2,8 @@
 own example ("Receiving webhooks"), run as it is written, so the documented verification of both
 signatures is what accepts the events, and a forged request is refused by it.
 
-Contract: ../shared/API.md, "Webhooks"; the Rust tests (tests/integration/webhooks.rs) cover
-every event, retries, the log and replay.
+Contract: the README, "Receiving webhooks"; our decisions: docs/API-DECISIONS.md, "Webhooks". The
+Rust tests (tests/integration/webhooks/) cover every event, retries, the log and replay.
 """
 
 import json

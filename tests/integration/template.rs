@@ -248,7 +248,7 @@ fn the_functions_given_the_webhook_queue_install_it() {
         );
         let policy = local_api::iam::Policy::of(function, "t");
         assert_eq!(
-            policy.allows("sqs:SendMessage", &local_api::queue::queue_arn()),
+            policy.allows("sqs:SendMessage", &local_api::iam::webhook_queue_arn()),
             queueing,
             "{binary}: may send to the queue iff it queues"
         );

@@ -423,7 +423,7 @@ impl Env {
     pub async fn deliver_webhooks(&self, retry_delays: &[Duration]) -> WebhookPipeline {
         self.functions.set_retry_delays(retry_delays.to_vec());
         WebhookPipeline {
-            sender: local_api::queue::serve(self.functions.clone()).expect("one sender"),
+            sender: self.functions.serve_webhook_queue().expect("one sender"),
             _follower: self.follow_stream().await,
         }
     }

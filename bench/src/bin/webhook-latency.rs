@@ -35,7 +35,7 @@ async fn main() -> Result<(), BoxError> {
             ..Default::default()
         })
         .await;
-    let _sender = local_api::queue::serve(env.functions.clone()).ok_or("one sender")?;
+    let _sender = env.functions.serve_webhook_queue().ok_or("one sender")?;
     let _follower = local_api::stream::follow(
         env.functions.clone(),
         endpoint,
