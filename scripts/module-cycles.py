@@ -31,6 +31,10 @@ def crate_dirs(root):
                 yield d
 
 
+RAW_STRING = re.compile(r'b?r(#*)"')
+CHAR_LITERAL = re.compile(r"'(\\u\{[0-9a-fA-F]+\}|\\.|[^\\'])'")
+
+
 def skip_literal(text, i):
     """The index after the string, character or comment starting at `i`, or None if none does."""
     if text.startswith("//", i):
@@ -46,10 +50,10 @@ def skip_literal(text, i):
             else:
                 j += 1
         return j
-    raw = re.match(r'b?r(#*)"', text[i:i + 300])
+    raw = RAW_STRING.match(text, i) if text[i] in "br" else None
     if raw and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
         close = '"' + raw.group(1)
-        end = text.find(close, i + raw.end())
+        end = text.find(close, raw.end())
         return len(text) if end < 0 else end + len(close)
     if text[i] == '"':
         j = i + 1
@@ -58,9 +62,9 @@ def skip_literal(text, i):
         return j + 1
     if text[i] == "'":
         # A character literal ('a', '\n', '\u{1F600}'), not a lifetime ('a).
-        char = re.match(r"'(\\u\{[0-9a-fA-F]+\}|\\.|[^\\'])'", text[i:i + 12])
+        char = CHAR_LITERAL.match(text, i)
         if char:
-            return i + char.end()
+            return char.end()
     return None
 
 

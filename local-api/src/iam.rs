@@ -31,12 +31,12 @@ pub const ACCOUNT: &str = "000000000000";
 /// The WebSocket API's id in local ARNs.
 pub const WEBSOCKET_API_ID: &str = "local";
 
-/// The token-signing secret's ARN as the local policies name it (`!Ref TokenSigningSecret`).
 /// The webhook queue's ARN in local policies (`!GetAtt WebhookQueue.Arn`).
 pub fn webhook_queue_arn() -> String {
     format!("arn:aws:sqs:{REGION}:{ACCOUNT}:webhooks")
 }
 
+/// The token-signing secret's ARN as the local policies name it (`!Ref TokenSigningSecret`).
 pub fn token_secret_arn() -> String {
     format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:TokenSigningSecret")
 }
